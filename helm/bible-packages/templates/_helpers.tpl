@@ -1,0 +1,239 @@
+{{/*
+Names and labels.
+*/}}
+{{- define "bible.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "bible.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* Name of a per-component resource: <fullname>-<component>, at most 63 characters. */}}
+{{- define "bible.componentName" -}}
+{{- printf "%s-%s" (include "bible.fullname" .root | trunc (int (sub 62 (len .component)))) .component | trimSuffix "-" }}
+{{- end }}
+
+{{- define "bible.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "bible.labels" -}}
+helm.sh/chart: {{ include "bible.chart" . }}
+app.kubernetes.io/name: {{ include "bible.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: bible-packages
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{- define "bible.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "bible.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{/* Labels of a component's resources. Args: dict root component */}}
+{{- define "bible.componentLabels" -}}
+{{ include "bible.labels" .root }}
+app.kubernetes.io/component: {{ .component }}
+{{- end }}
+
+{{/* Selector labels of a component. Args: dict root component */}}
+{{- define "bible.componentSelectorLabels" -}}
+{{ include "bible.selectorLabels" .root }}
+app.kubernetes.io/component: {{ .component }}
+{{- end }}
+
+{{/*
+The four services: name -> values key, port variable and the dependencies whose secrets it gets.
+Iterated with `range` (sorted by name, so the output order is stable).
+*/}}
+{{- define "bible.components" -}}
+api-gateway:
+  key: apiGateway
+  portEnv: GATEWAY_PORT
+  database: true
+  redis: true
+  s3: true
+  jwt: true
+  signing: false
+package-builder:
+  key: packageBuilder
+  portEnv: BUILDER_PORT
+  database: true
+  redis: true
+  s3: true
+  jwt: false
+  signing: true
+sync-service:
+  key: syncService
+  portEnv: SYNC_PORT
+  database: true
+  redis: true
+  s3: false
+  jwt: false
+  signing: false
+notifier:
+  key: notifier
+  portEnv: NOTIFIER_PORT
+  database: true
+  redis: true
+  s3: false
+  jwt: false
+  signing: false
+{{- end }}
+
+{{- define "bible.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "bible.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{/*
+Image reference. Args: dict root component image (the component's image values).
+<registry>/<repository>/<component>:<tag>, or @<digest> when a digest is given.
+*/}}
+{{- define "bible.image" -}}
+{{- $root := .root }}
+{{- $img := .image | default dict }}
+{{- $repo := $img.repository }}
+{{- if not $repo }}
+{{- $repo = printf "%s/%s" $root.Values.image.repository .component }}
+{{- if $root.Values.image.registry }}
+{{- $repo = printf "%s/%s" $root.Values.image.registry $repo }}
+{{- end }}
+{{- end }}
+{{- if $img.digest }}
+{{- printf "%s@%s" $repo $img.digest }}
+{{- else }}
+{{- printf "%s:%s" $repo (toString ($img.tag | default $root.Values.image.tag | default $root.Chart.AppVersion)) }}
+{{- end }}
+{{- end }}
+
+{{/* Secrets */}}
+{{- define "bible.secretName" -}}
+{{- default (include "bible.fullname" .) .Values.secrets.existingSecret }}
+{{- end }}
+
+{{- define "bible.signingSecretName" -}}
+{{- default (printf "%s-signing-key" (include "bible.fullname" .)) .Values.signingKey.existingSecret }}
+{{- end }}
+
+{{/* True ("true") when the builder gets a signing key mounted. */}}
+{{- define "bible.signingEnabled" -}}
+{{- if or .Values.signingKey.existingSecret .Values.signingKey.privateKeyPem }}true{{ end }}
+{{- end }}
+
+{{/* One secretKeyRef env entry. Args: dict name secret key optional */}}
+{{- define "bible.secretEnvVar" -}}
+- name: {{ .name }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ .secret }}
+      key: {{ .key }}
+      {{- if .optional }}
+      optional: true
+      {{- end }}
+{{- end }}
+
+{{/* Secret-backed env of a component. Args: dict root c (component entry) */}}
+{{- define "bible.secretEnv" -}}
+{{- $root := .root }}
+{{- $c := .c }}
+{{- $secret := include "bible.secretName" $root }}
+{{- $keys := $root.Values.secrets.keys }}
+{{- if $c.database }}
+{{ include "bible.secretEnvVar" (dict "name" "DATABASE_URL" "secret" $secret "key" $keys.databaseUrl) }}
+{{- end }}
+{{- if $c.redis }}
+{{ include "bible.secretEnvVar" (dict "name" "REDIS_URL" "secret" $secret "key" $keys.redisUrl) }}
+{{- end }}
+{{- if $c.s3 }}
+{{ include "bible.secretEnvVar" (dict "name" "S3_ACCESS_KEY_ID" "secret" $secret "key" $keys.s3AccessKeyId) }}
+{{ include "bible.secretEnvVar" (dict "name" "S3_SECRET_ACCESS_KEY" "secret" $secret "key" $keys.s3SecretAccessKey) }}
+{{- end }}
+{{- if $c.jwt }}
+{{- /* Optional: a gateway verifying tokens through JWT_JWKS_URL needs no shared secret. */}}
+{{ include "bible.secretEnvVar" (dict "name" "JWT_SECRET" "secret" $secret "key" $keys.jwtSecret "optional" true) }}
+{{- end }}
+{{- end }}
+
+{{/* Plain env entries from a map (sorted by name). */}}
+{{- define "bible.envMap" -}}
+{{- range $k, $v := . }}
+- name: {{ $k }}
+  value: {{ toString $v | quote }}
+{{- end }}
+{{- end }}
+
+{{/* Component-specific plain env. Args: dict root name v (component values) */}}
+{{- define "bible.componentEnv" -}}
+{{- $root := .root }}
+{{- $v := .v }}
+{{- if eq .name "api-gateway" }}
+- name: TRUST_PROXY
+  value: {{ $v.trustProxy | quote }}
+{{- range $k, $val := $v.rateLimits }}
+- name: RATE_LIMIT_{{ upper $k }}
+  value: {{ toString $val | quote }}
+{{- end }}
+{{- else if eq .name "package-builder" }}
+- name: BUILDER_CONCURRENCY
+  value: {{ $v.concurrency | quote }}
+- name: BUILDER_AUDIO_CONCURRENCY
+  value: {{ $v.audioConcurrency | quote }}
+- name: BUILD_TMP_DIR
+  value: {{ $v.buildTmp.mountPath | quote }}
+{{- if include "bible.signingEnabled" $root }}
+- name: SIGNING_PRIVATE_KEY_FILE
+  value: {{ printf "%s/signing-key.pem" $root.Values.signingKey.mountPath | quote }}
+{{- end }}
+{{- with $root.Values.signingKey.keyId }}
+- name: SIGNING_KEY_ID
+  value: {{ . | quote }}
+{{- end }}
+{{- else if eq .name "sync-service" }}
+{{- if $v.relayIntervalMs }}
+- name: SYNC_RELAY_INTERVAL_MS
+  value: {{ $v.relayIntervalMs | quote }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+Validation that helm lint/template/install fail on, with a message naming the value to fix.
+*/}}
+{{- define "bible.validate" -}}
+{{- $components := include "bible.components" . | fromYaml }}
+{{- range $name, $c := $components }}
+{{- $v := index $.Values $c.key }}
+{{- if $v.enabled }}
+{{- $needed := add (div (int $v.shutdownTimeoutMs) 1000) (int $v.preStopSleepSeconds) }}
+{{- if le (int $v.terminationGracePeriodSeconds) (int $needed) }}
+{{- fail (printf "%s.terminationGracePeriodSeconds (%d) must be greater than %s.shutdownTimeoutMs/1000 + preStopSleepSeconds (%d), or the kubelet kills pods mid-drain" $c.key (int $v.terminationGracePeriodSeconds) $c.key (int $needed)) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- range .Values.ingress.paths }}
+{{- if not (or (eq . "/v1") (hasPrefix "/v1/" .)) }}
+{{- fail (printf "ingress.paths: %q is not under /v1; only the public API may be exposed (never /metrics or /health)" .) }}
+{{- end }}
+{{- end }}
+{{- if and .Values.ingress.enabled (not .Values.apiGateway.enabled) }}
+{{- fail "ingress.enabled requires apiGateway.enabled" }}
+{{- end }}
+{{- end }}

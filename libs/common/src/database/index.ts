@@ -1,0 +1,6 @@
+export * from './constants';
+export * from './entities';
+export { migrations } from './migrations';
+export { createDataSource, dataSourceOptions, type DataSourceFactoryOptions } from './data-source';
+export { schemaDrift, migrationStatus, type MigrationState } from './drift';
+export { setChangeContext, type ChangeContext } from './change-context';

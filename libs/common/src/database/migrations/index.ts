@@ -1,0 +1,12 @@
+import { ContentSchema1795300000000 } from './1795300000000-ContentSchema';
+import { ChangeLog1795300100000 } from './1795300100000-ChangeLog';
+import { OperationsSchema1795300200000 } from './1795300200000-OperationsSchema';
+import { SigningKeys1795300300000 } from './1795300300000-SigningKeys';
+
+/** All migrations, oldest first. Append new ones; never edit an applied one. */
+export const migrations = [
+  ContentSchema1795300000000,
+  ChangeLog1795300100000,
+  OperationsSchema1795300200000,
+  SigningKeys1795300300000,
+];

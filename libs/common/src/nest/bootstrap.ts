@@ -1,0 +1,97 @@
+import type { DynamicModule, INestApplication, Type } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NextFunction, Request, Response } from 'express';
+import type { Server } from 'node:http';
+import { createLogger } from '../telemetry/logger';
+import { httpRequestDuration, httpRequestsTotal, initMetrics } from '../telemetry/metrics';
+import { shutdownTelemetry } from '../telemetry/otel';
+import { markShuttingDown } from './lifecycle';
+import { PinoNestLogger } from './pino-nest-logger';
+
+export interface RunServiceOptions {
+  name: string;
+  module: Type<unknown> | DynamicModule;
+  port: number;
+  host?: string;
+  shutdownTimeoutMs: number;
+  /** Set false when the service installs its own body parsers (limits, raw streams). */
+  bodyParser?: boolean;
+  /** Extra setup before listen (global prefix, filters, middleware, OpenAPI...). */
+  configure?: (app: INestApplication) => void | Promise<void>;
+}
+
+function httpMetrics(req: Request, res: Response, next: NextFunction): void {
+  const end = httpRequestDuration.startTimer();
+  res.on('finish', () => {
+    // Route templates, never raw URLs: label cardinality stays bounded.
+    const route = (req.route as { path?: string } | undefined)?.path ?? 'unmatched';
+    const labels = { method: req.method, route: `${req.baseUrl}${route}`, status_code: String(res.statusCode) };
+    httpRequestsTotal.inc(labels);
+    end(labels);
+  });
+  next();
+}
+
+/**
+ * Boots a service: JSON logs, metrics, HTTP (health, metrics, API), and an ordered graceful
+ * shutdown on SIGTERM/SIGINT: readiness turns 503 and the listener stops accepting, then module
+ * hooks close workers and queues (onModuleDestroy), then pools (onApplicationShutdown), then
+ * telemetry. A hard timeout bounds the whole sequence; unfinished jobs are released by their locks.
+ */
+export async function runService(options: RunServiceOptions): Promise<INestApplication> {
+  const logger = createLogger(options.name);
+  initMetrics(options.name);
+
+  // Process warnings become JSON log lines instead of free text on stderr.
+  process.removeAllListeners('warning');
+  process.on('warning', (warning) => logger.warn({ warning: warning.name, detail: warning.message }, 'process warning'));
+  process.on('unhandledRejection', (reason) => {
+    logger.error({ err: reason }, 'unhandled promise rejection');
+  });
+  process.on('uncaughtException', (error) => {
+    logger.fatal({ err: error }, 'uncaught exception');
+    process.exit(1);
+  });
+
+  const app = await NestFactory.create(options.module, {
+    logger: new PinoNestLogger(logger.child({ component: 'nest' })),
+    abortOnError: false,
+    bodyParser: options.bodyParser ?? true,
+  });
+  app.use(httpMetrics);
+  await options.configure?.(app);
+  await app.listen(options.port, options.host ?? '0.0.0.0');
+  logger.info({ port: options.port }, `${options.name} listening`);
+
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutdown started');
+    markShuttingDown();
+    const hardStop = setTimeout(() => {
+      logger.error({ timeoutMs: options.shutdownTimeoutMs }, 'shutdown timed out, exiting');
+      process.exit(1);
+    }, options.shutdownTimeoutMs);
+    hardStop.unref();
+
+    const server = app.getHttpServer() as Server;
+    server.close();
+    server.closeIdleConnections();
+    void (async () => {
+      try {
+        await app.close();
+        await shutdownTelemetry();
+        logger.info('shutdown complete');
+        logger.flush();
+        process.exit(0);
+      } catch (error) {
+        logger.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      }
+    })();
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+  return app;
+}

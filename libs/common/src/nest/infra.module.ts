@@ -1,0 +1,149 @@
+import {
+  type DynamicModule,
+  Global,
+  Inject,
+  Injectable,
+  Module,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { Redis } from 'ioredis';
+import type { DataSource } from 'typeorm';
+import { createDataSource } from '../database/data-source';
+import { createS3Client, pingBucket, type S3Config } from '../storage/s3';
+import { getLogger } from '../telemetry/logger';
+import type { DependencyProbe } from './probes';
+
+export const DATA_SOURCE = Symbol('DATA_SOURCE');
+export const REDIS = Symbol('REDIS');
+export const S3 = Symbol('S3');
+export const POSTGRES_PROBE = Symbol('POSTGRES_PROBE');
+export const REDIS_PROBE = Symbol('REDIS_PROBE');
+export const S3_PROBE = Symbol('S3_PROBE');
+
+export interface S3Handle {
+  client: S3Client;
+  bucket: string;
+}
+
+export interface InfraOptions {
+  serviceName: string;
+  database?: { url: string; poolMax: number; statementTimeoutMs: number };
+  redisUrl?: string;
+  s3?: S3Config;
+}
+
+/** Retries the first connection so a service started alongside Postgres does not crash-loop. */
+async function initialiseWithRetry(dataSource: DataSource, attempts = 30): Promise<DataSource> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await dataSource.initialize();
+    } catch (error) {
+      if (attempt >= attempts) throw error;
+      getLogger().warn({ attempt, err: (error as Error).message }, 'postgres not reachable yet, retrying');
+      await new Promise((r) => setTimeout(r, 1_000));
+    }
+  }
+}
+
+/** Shared Redis connection options: BullMQ needs `maxRetriesPerRequest: null`; reconnect forever. */
+export function redisConnection(url: string, name: string): Redis {
+  return new Redis(url, {
+    connectionName: name,
+    maxRetriesPerRequest: null,
+    enableReadyCheck: true,
+    retryStrategy: (times) => Math.min(times * 200, 2_000),
+  });
+}
+
+@Injectable()
+class InfraLifecycle implements OnApplicationShutdown {
+  constructor(
+    @Inject(DATA_SOURCE) private readonly dataSource: DataSource | null,
+    @Inject(REDIS) private readonly redis: Redis | null,
+    @Inject(REDIS_PROBE) private readonly redisProbe: (DependencyProbe & { close(): void }) | null,
+    @Inject(S3) private readonly s3: S3Handle | null,
+  ) {}
+
+  /** Runs after every worker and queue closed (see bootstrap): pools go last. */
+  async onApplicationShutdown(): Promise<void> {
+    this.redisProbe?.close();
+    if (this.redis) await this.redis.quit().catch(() => this.redis?.disconnect());
+    if (this.dataSource?.isInitialized) await this.dataSource.destroy();
+    this.s3?.client.destroy();
+  }
+}
+
+/**
+ * Postgres, Redis and the object store as injectable singletons with readiness probes. Each service
+ * asks only for what it uses, so readiness reflects exactly its own dependencies.
+ */
+@Global()
+@Module({})
+export class InfraModule {
+  static forRoot(options: InfraOptions): DynamicModule {
+    const { database, redisUrl, s3 } = options;
+    return {
+      module: InfraModule,
+      providers: [
+        {
+          provide: DATA_SOURCE,
+          useFactory: async () =>
+            database
+              ? initialiseWithRetry(
+                  createDataSource(database.url, {
+                    poolMax: database.poolMax,
+                    statementTimeoutMs: database.statementTimeoutMs,
+                    applicationName: options.serviceName,
+                  }),
+                )
+              : null,
+        },
+        {
+          provide: POSTGRES_PROBE,
+          inject: [DATA_SOURCE],
+          useFactory: (ds: DataSource | null): DependencyProbe | null =>
+            ds && { name: 'postgres', ping: async () => void (await ds.query('SELECT 1')) },
+        },
+        {
+          provide: REDIS,
+          useFactory: () => (redisUrl ? redisConnection(redisUrl, `${options.serviceName}:main`) : null),
+        },
+        {
+          provide: REDIS_PROBE,
+          useFactory: () => {
+            if (!redisUrl) return null;
+            // A dedicated client without an offline queue: while Redis is down PING fails at once
+            // instead of waiting for a reconnect, so readiness turns 503 quickly.
+            const client = new Redis(redisUrl, {
+              connectionName: `${options.serviceName}:health`,
+              enableOfflineQueue: false,
+              maxRetriesPerRequest: 0,
+              retryStrategy: (times) => Math.min(times * 200, 1_000),
+              lazyConnect: false,
+            });
+            client.on('error', () => undefined);
+            return {
+              name: 'redis',
+              ping: async () => void (await client.ping()),
+              close: () => client.disconnect(),
+            };
+          },
+        },
+        {
+          provide: S3,
+          useFactory: (): S3Handle | null =>
+            s3 ? { client: createS3Client(s3), bucket: s3.S3_BUCKET } : null,
+        },
+        {
+          provide: S3_PROBE,
+          inject: [S3],
+          useFactory: (handle: S3Handle | null): DependencyProbe | null =>
+            handle && { name: 'object-store', ping: () => pingBucket(handle.client, handle.bucket) },
+        },
+        InfraLifecycle,
+      ],
+      exports: [DATA_SOURCE, REDIS, S3, POSTGRES_PROBE, REDIS_PROBE, S3_PROBE],
+    };
+  }
+}

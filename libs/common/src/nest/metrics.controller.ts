@@ -1,0 +1,13 @@
+import { Controller, Get, Header } from '@nestjs/common';
+import { metricsRegistry } from '../telemetry/metrics';
+import { Public } from './public';
+
+@Public()
+@Controller('metrics')
+export class MetricsController {
+  @Get()
+  @Header('Content-Type', 'text/plain; version=0.0.4; charset=utf-8')
+  async metrics(): Promise<string> {
+    return metricsRegistry.metrics();
+  }
+}

@@ -1,0 +1,96 @@
+import type { JobsOptions } from 'bullmq';
+
+/** Every BullMQ queue in the system. Payload types below are keyed by these names. */
+export enum QueueName {
+  PackageBuild = 'package-build',
+  ChangeEvents = 'change-events',
+  Notifications = 'notifications',
+  Webhooks = 'webhooks',
+  Maintenance = 'maintenance',
+}
+
+/** W3C trace context carried inside job data so a trace crosses the queue. */
+export interface TraceCarrier {
+  traceparent?: string;
+  tracestate?: string;
+}
+
+export interface PackageBuildJob {
+  /** Idempotency/content key (also used as the BullMQ job id). */
+  packageKey: string;
+  /** package_requests row the worker reloads; payloads carry ids only. */
+  requestId: string;
+  trace?: TraceCarrier;
+}
+
+export interface ChangeEventJob {
+  /** Position in the change feed (`xid:seq`) of the relayed change. */
+  position: string;
+  table: string;
+  recordId: string;
+  trace?: TraceCarrier;
+}
+
+export interface NotificationJob {
+  notificationId: string;
+  trace?: TraceCarrier;
+}
+
+export interface WebhookDeliveryJob {
+  deliveryId: string;
+  trace?: TraceCarrier;
+}
+
+export interface MaintenanceJob {
+  task: 'sweep-multipart-uploads' | 'prune-packages' | 'prune-sync-queue';
+  trace?: TraceCarrier;
+}
+
+export interface QueuePayloads {
+  [QueueName.PackageBuild]: PackageBuildJob;
+  [QueueName.ChangeEvents]: ChangeEventJob;
+  [QueueName.Notifications]: NotificationJob;
+  [QueueName.Webhooks]: WebhookDeliveryJob;
+  [QueueName.Maintenance]: MaintenanceJob;
+}
+
+/** Queue defaults in one place: retries with exponential backoff and bounded retention. */
+export const queueDefaults: Record<QueueName, JobsOptions> = {
+  [QueueName.PackageBuild]: {
+    attempts: 4,
+    backoff: { type: 'exponential', delay: 2_000 },
+    removeOnComplete: { count: 1_000, age: 7 * 24 * 3600 },
+    removeOnFail: { count: 5_000, age: 30 * 24 * 3600 },
+  },
+  [QueueName.ChangeEvents]: {
+    attempts: 10,
+    backoff: { type: 'exponential', delay: 1_000 },
+    removeOnComplete: { count: 10_000 },
+    removeOnFail: { count: 10_000 },
+  },
+  [QueueName.Notifications]: {
+    attempts: 8,
+    backoff: { type: 'exponential', delay: 5_000 },
+    removeOnComplete: { count: 10_000 },
+    removeOnFail: { count: 10_000 },
+  },
+  [QueueName.Webhooks]: {
+    attempts: 8,
+    backoff: { type: 'exponential', delay: 5_000 },
+    removeOnComplete: { count: 10_000 },
+    removeOnFail: { count: 10_000 },
+  },
+  [QueueName.Maintenance]: {
+    attempts: 3,
+    backoff: { type: 'exponential', delay: 10_000 },
+    removeOnComplete: { count: 100 },
+    removeOnFail: { count: 100 },
+  },
+};
+
+/** Worker-side defaults shared by every consumer (stalled-job detection hands jobs to another worker). */
+export const workerDefaults = {
+  stalledInterval: 15_000,
+  maxStalledCount: 2,
+  lockDuration: 30_000,
+} as const;

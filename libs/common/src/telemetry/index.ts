@@ -1,0 +1,3 @@
+export * from './otel';
+export * from './logger';
+export * from './metrics';

@@ -1,0 +1,96 @@
+import { context, propagation, trace, type Span } from '@opentelemetry/api';
+import { NodeSDK } from '@opentelemetry/sdk-node';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { BatchSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
+import { ExpressInstrumentation } from '@opentelemetry/instrumentation-express';
+import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
+import { IORedisInstrumentation } from '@opentelemetry/instrumentation-ioredis';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import type { TraceCarrier } from '../queues/queues';
+
+let sdk: NodeSDK | undefined;
+
+/**
+ * Starts the OpenTelemetry SDK. Must run before Nest, pg, ioredis or express are required so their
+ * instrumentation can patch them; every service's `main.ts` imports its `instrument.ts` first.
+ * Spans are always recorded (so logs carry trace ids and context crosses queues); they are exported
+ * only when OTEL_EXPORTER_OTLP_ENDPOINT is set.
+ */
+export function startTelemetry(serviceName: string): void {
+  if (sdk) return;
+  // We pin Node 20 and SDK releases that support it (docs/architecture.md); the SDK's notice about
+  // future releases would otherwise be a non-JSON line on stderr at every start.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  const endpoint = process.env.OTEL_EXPORTER_OTLP_ENDPOINT;
+  const spanProcessors: SpanProcessor[] = endpoint
+    ? [new BatchSpanProcessor(new OTLPTraceExporter({ url: `${endpoint.replace(/\/$/, '')}/v1/traces` }))]
+    : [];
+  sdk = new NodeSDK({
+    resource: resourceFromAttributes({
+      'service.name': serviceName,
+      'service.namespace': 'bible-packages',
+    }),
+    spanProcessors,
+    instrumentations: [
+      new HttpInstrumentation({
+        ignoreIncomingRequestHook: (req) => /^\/(health|metrics)/.test(req.url ?? ''),
+      }),
+      new ExpressInstrumentation(),
+      new PgInstrumentation({ enhancedDatabaseReporting: false }),
+      new IORedisInstrumentation(),
+    ],
+  });
+  sdk.start();
+}
+
+export async function shutdownTelemetry(): Promise<void> {
+  const current = sdk;
+  sdk = undefined;
+  await current?.shutdown().catch(() => undefined);
+}
+
+/** Serialises the active trace context (W3C traceparent) into a job payload. */
+export function injectTraceCarrier(): TraceCarrier {
+  const carrier: Record<string, string> = {};
+  propagation.inject(context.active(), carrier);
+  return { traceparent: carrier.traceparent, tracestate: carrier.tracestate };
+}
+
+/** Runs `fn` inside a span whose parent is the trace carried by a job payload. */
+export async function withSpanFromCarrier<T>(
+  name: string,
+  carrier: TraceCarrier | undefined,
+  fn: (span: Span) => Promise<T>,
+  attributes: Record<string, string | number | boolean> = {},
+): Promise<T> {
+  const parent = propagation.extract(context.active(), { ...(carrier ?? {}) });
+  const tracer = trace.getTracer('bible-packages');
+  return tracer.startActiveSpan(name, { attributes }, parent, async (span) => {
+    try {
+      return await fn(span);
+    } catch (error) {
+      span.recordException(error as Error);
+      span.setStatus({ code: 2, message: (error as Error).message });
+      throw error;
+    } finally {
+      span.end();
+    }
+  });
+}
+
+/** Runs `fn` in a child span of the active context. */
+export async function withSpan<T>(
+  name: string,
+  fn: (span: Span) => Promise<T>,
+  attributes: Record<string, string | number | boolean> = {},
+): Promise<T> {
+  return withSpanFromCarrier(name, undefined, fn, attributes);
+}
+
+export function currentTraceIds(): { trace_id?: string; span_id?: string } {
+  const span = trace.getSpan(context.active());
+  if (!span) return {};
+  const ctx = span.spanContext();
+  return { trace_id: ctx.traceId, span_id: ctx.spanId };
+}

@@ -1,0 +1,650 @@
+/**
+ * Streaming `.bible` writer.
+ *
+ * The header (first) carries contentSha256 = SHA-256(manifest ‖ database ‖ audio), and the
+ * manifest carries hashes and offsets of what follows it, so the output cannot be produced in
+ * one pass. Two strategies, both with memory bounded by a few chunk buffers:
+ *
+ * `preparePackage` / `createPackageStream` (any consumer, e.g. an HTTP response or S3 upload):
+ *   pass 0  spool Readable audio sources to temp files (files given by path are read in place);
+ *   pass 1  hash the database and each audio file: per-file sha256, audioDataHash,
+ *           totalContentHash (databaseHash is a fork of the running total hash);
+ *           build the manifest (offsets, sizes, hashes, estimatedSizeMB);
+ *   pass 2  contentSha256 over manifest ‖ database ‖ audio; header + CRC; Ed25519 signature;
+ *   pass 3  emit header, manifest, database, audio, trailer with backpressure.
+ *
+ * `writePackageToFile` (seekable output): all sizes are known up front (streams of unknown
+ * size are spooled first) and hashes are fixed-width hex, so the manifest's byte length is
+ * known before any hash. That allows:
+ *   pass A  copy database and audio into the output at their final offsets while hashing;
+ *   pass B  contentSha256 over the manifest and the just-written bytes (page cache);
+ *           then write manifest, header (at offset 0) and trailer, and rename into place.
+ * Both produce byte-identical files for identical inputs.
+ */
+import { createHash, randomBytes, type Hash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as fsp from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { checkPackageDatabase } from './database';
+import { PackageFormatError, toPackageError } from './errors';
+import {
+  HEADER_LENGTH,
+  PackageFlags,
+  encodeHeader,
+  packageTypeHasAudio,
+  type PackageHeader,
+  decodeHeader,
+} from './header';
+import {
+  serializeManifest,
+  type AudioFileEntry,
+  type AudioFileEntryInput,
+  type Manifest,
+  type ManifestInput,
+} from './manifest';
+import { loadPrivateKey, signHeader, type SigningKey } from './signing';
+import {
+  DEFAULT_CHUNK_SIZE,
+  FileSource,
+  readChunks,
+  writeFully,
+  type ByteSource,
+} from './sources';
+import { assertValidKeyId, encodeTrailer, trailerLength } from './trailer';
+
+export interface AudioSource {
+  /** The file's index entry without offset, size and sha256 (the writer computes those). */
+  entry: AudioFileEntryInput;
+  /** A file path (read in place) or a Readable (consumed exactly once). */
+  source: string | Readable;
+  /** Size in bytes if known; checked against the actual bytes. Lets `writePackageToFile` skip spooling a stream. */
+  size?: number;
+}
+
+export type WritePhase = 'spool' | 'hash' | 'content-hash' | 'write';
+
+export interface WriteProgress {
+  phase: WritePhase;
+  bytesDone: number;
+  bytesTotal: number;
+}
+
+export interface PackageWriteInput {
+  /** Every manifest field except the computed ones (hashes, index, sizes, totalFiles). */
+  manifest: ManifestInput;
+  /** A finalized package database (see `createPackageDatabase`). */
+  databasePath: string;
+  /** Audio files in audioFileIndex order. */
+  audio?: readonly AudioSource[];
+  /** Sign the header with Ed25519 and append the trailer. */
+  signingKey?: SigningKey;
+  /** Where spooled streams go (default os.tmpdir()). Always cleaned up. */
+  tempDir?: string;
+  /** Read/write chunk size for the hashing passes (default 4 MiB). */
+  chunkSize?: number;
+  onProgress?: (progress: WriteProgress) => void;
+}
+
+export interface PackageInfo {
+  header: PackageHeader;
+  headerBytes: Buffer;
+  manifest: Manifest;
+  /** Total file size in bytes (for Content-Length). */
+  size: number;
+  /** Hex contentSha256 — the download's strong ETag. */
+  contentSha256: string;
+}
+
+export interface PreparedPackage extends PackageInfo {
+  /** The package bytes; may be called once. Temp files are removed when it ends or is destroyed. */
+  createReadStream(): Readable;
+  /** Removes temp files if the stream is never consumed. Idempotent. */
+  dispose(): Promise<void>;
+}
+
+export interface WrittenPackage extends PackageInfo {
+  path: string;
+}
+
+const MIB = 1024 * 1024;
+const EMIT_CHUNK = MIB;
+const PLACEHOLDER_HASH = '0'.repeat(64);
+
+interface ResolvedAudio {
+  entry: AudioFileEntryInput;
+  size: number;
+  path?: string;
+  stream?: Readable;
+}
+
+interface Hashes {
+  databaseHash: string;
+  audioDataHash?: string;
+  totalContentHash: string;
+  fileHashes: string[];
+}
+
+class TempDir {
+  private dir: string | undefined;
+  constructor(private readonly parent: string | undefined) {}
+  async file(name: string): Promise<string> {
+    this.dir ??= await fsp.mkdtemp(path.join(this.parent ?? os.tmpdir(), 'bible-pkg-'));
+    return path.join(this.dir, name);
+  }
+  async remove(): Promise<void> {
+    const dir = this.dir;
+    this.dir = undefined;
+    if (dir) await fsp.rm(dir, { recursive: true, force: true });
+  }
+}
+
+function invalid(message: string): PackageFormatError {
+  return new PackageFormatError('INVALID_INPUT', message);
+}
+
+/** Cheap checks before any heavy I/O, so bad input fails in milliseconds. */
+function validateInput(input: PackageWriteInput): void {
+  const audio = input.audio ?? [];
+  if (!packageTypeHasAudio(input.manifest.packageType) && audio.length > 0) {
+    throw invalid(`packageType ${input.manifest.packageType} carries no audio`);
+  }
+  const names = new Set<string>();
+  for (const a of audio) {
+    if (names.has(a.entry.fileName)) throw invalid(`duplicate audio fileName "${a.entry.fileName}"`);
+    names.add(a.entry.fileName);
+    if (a.size !== undefined && (!Number.isSafeInteger(a.size) || a.size < 0)) {
+      throw invalid(`invalid size for ${a.entry.fileName}`);
+    }
+  }
+  if (input.signingKey) {
+    assertValidKeyId(input.signingKey.keyId);
+    loadPrivateKey(input.signingKey.privateKey);
+  }
+}
+
+async function statFile(file: string): Promise<number> {
+  try {
+    const st = await fsp.stat(file);
+    if (!st.isFile()) throw invalid(`${file} is not a regular file`);
+    return st.size;
+  } catch (err) {
+    throw toPackageError(err, `stat ${file}`);
+  }
+}
+
+function checkDatabaseInput(input: PackageWriteInput): void {
+  try {
+    checkPackageDatabase(input.databasePath, {
+      integrity: false,
+      delta: input.manifest.delta !== undefined,
+      expect: input.manifest,
+    });
+  } catch (err) {
+    if (err instanceof PackageFormatError && err.code !== 'IO_ERROR') {
+      throw invalid(`database ${input.databasePath}: ${err.message}`);
+    }
+    throw toPackageError(err, `database ${input.databasePath}`);
+  }
+}
+
+/** Writes a stream to a temp file with backpressure and returns its size. */
+async function spool(stream: Readable, file: string): Promise<number> {
+  await pipeline(stream, fs.createWriteStream(file, { highWaterMark: MIB }));
+  return statFile(file);
+}
+
+/**
+ * Resolves every audio source to a known size. Streams are spooled unless `keepSizedStreams`
+ * and the caller declared their size (then they are consumed once, directly into the output).
+ */
+async function resolveAudio(
+  input: PackageWriteInput,
+  temp: TempDir,
+  keepSizedStreams: boolean,
+): Promise<ResolvedAudio[]> {
+  const out: ResolvedAudio[] = [];
+  let i = 0;
+  for (const a of input.audio ?? []) {
+    const idx = i++;
+    if (typeof a.source === 'string') {
+      const size = await statFile(a.source);
+      if (a.size !== undefined && a.size !== size) {
+        throw invalid(`${a.entry.fileName}: declared size ${a.size}, file has ${size} bytes`);
+      }
+      out.push({ entry: a.entry, size, path: a.source });
+    } else if (keepSizedStreams && a.size !== undefined) {
+      out.push({ entry: a.entry, size: a.size, stream: a.source });
+    } else {
+      const file = await temp.file(`audio-${idx}`);
+      let size: number;
+      try {
+        size = await spool(a.source, file);
+      } catch (err) {
+        throw toPackageError(err, `reading audio source ${a.entry.fileName}`);
+      }
+      if (a.size !== undefined && a.size !== size) {
+        throw invalid(`${a.entry.fileName}: declared size ${a.size}, stream gave ${size} bytes`);
+      }
+      input.onProgress?.({ phase: 'spool', bytesDone: idx + 1, bytesTotal: input.audio?.length ?? 0 });
+      out.push({ entry: a.entry, size, path: file });
+    }
+  }
+  return out;
+}
+
+function roundMB(bytes: number): number {
+  return Math.round((bytes / MIB) * 100) / 100;
+}
+
+/**
+ * Builds the manifest and its bytes. estimatedSizeMB describes the whole file, whose size
+ * depends on the manifest's own length, so iterate to a fixed point (normally 2 rounds). In the
+ * rare case where the digit count flips back and forth, keep the larger estimate (off by 0.01).
+ */
+function buildManifest(
+  input: ManifestInput,
+  audio: readonly ResolvedAudio[],
+  hashes: Hashes,
+  sizeWithoutManifest: number,
+): { manifest: Manifest; bytes: Buffer } {
+  let offset = 0;
+  const audioFileIndex: AudioFileEntry[] = audio.map((a, i) => {
+    const entry: AudioFileEntry = { ...a.entry, offset, size: a.size, sha256: hashes.fileHashes[i] };
+    offset += a.size;
+    return entry;
+  });
+  const make = (estimatedSizeMB: number): Manifest => ({
+    ...input,
+    formatVersion: 1,
+    estimatedSizeMB,
+    totalFiles: audioFileIndex.length,
+    audioFileIndex,
+    databaseHash: hashes.databaseHash,
+    audioDataHash: hashes.audioDataHash,
+    totalContentHash: hashes.totalContentHash,
+  });
+  const seen = new Set<number>();
+  let estimate = roundMB(sizeWithoutManifest);
+  for (;;) {
+    const manifest = make(estimate);
+    const bytes = serializeManifest(manifest);
+    const next = roundMB(sizeWithoutManifest + bytes.length);
+    if (next === estimate) return { manifest, bytes };
+    if (seen.has(next)) {
+      const fallback = make(Math.max(next, estimate));
+      return { manifest: fallback, bytes: serializeManifest(fallback) };
+    }
+    seen.add(estimate);
+    estimate = next;
+  }
+}
+
+function placeholderHashes(input: PackageWriteInput, audio: readonly ResolvedAudio[]): Hashes {
+  return {
+    databaseHash: PLACEHOLDER_HASH,
+    audioDataHash: packageTypeHasAudio(input.manifest.packageType) ? PLACEHOLDER_HASH : undefined,
+    totalContentHash: PLACEHOLDER_HASH,
+    fileHashes: audio.map(() => PLACEHOLDER_HASH),
+  };
+}
+
+function packageFlags(input: PackageWriteInput): number {
+  return (
+    (input.signingKey ? PackageFlags.Signed : 0) |
+    (input.manifest.delta !== undefined ? PackageFlags.Delta : 0)
+  );
+}
+
+function finishHeader(
+  input: PackageWriteInput,
+  manifestBytes: Buffer,
+  databaseLength: number,
+  audioLength: number,
+  contentSha256: Buffer,
+): { headerBytes: Buffer; trailer: Buffer | undefined } {
+  const headerBytes = encodeHeader({
+    packageType: input.manifest.packageType,
+    manifestLength: manifestBytes.length,
+    databaseLength,
+    audioLength,
+    contentSha256,
+    flags: packageFlags(input),
+  });
+  const key = input.signingKey;
+  const trailer = key
+    ? encodeTrailer(key.keyId, signHeader(headerBytes, key.privateKey))
+    : undefined;
+  return { headerBytes, trailer };
+}
+
+function hex(h: Hash): string {
+  return h.digest('hex');
+}
+
+/** Feeds chunks of one file/stream to a callback; all reads are bounded-size. */
+async function forEachChunk(
+  item: { path?: string; stream?: Readable; size: number },
+  chunkSize: number,
+  fn: (chunk: Buffer) => Promise<void> | void,
+): Promise<void> {
+  if (item.path !== undefined) {
+    const src = await FileSource.open(item.path);
+    try {
+      if (src.size !== item.size) {
+        throw invalid(`${item.path} changed size while writing (${item.size} -> ${src.size})`);
+      }
+      for await (const chunk of readChunks(src, 0, item.size, { chunkSize })) await fn(chunk);
+    } finally {
+      await src.close();
+    }
+    return;
+  }
+  if (!item.stream) throw new Error('audio source has neither path nor stream');
+  for await (const chunk of rechunk(item.stream, chunkSize, item.size)) await fn(chunk);
+}
+
+/**
+ * Regroups a stream's chunks into large buffers (same 3-buffer validity contract as
+ * readChunks) and enforces the declared size.
+ */
+async function* rechunk(stream: Readable, chunkSize: number, expected: number): AsyncGenerator<Buffer> {
+  const ring = Array.from({ length: 3 }, () => Buffer.allocUnsafeSlow(Math.max(1, Math.min(chunkSize, expected))));
+  let slot = 0;
+  let buf = ring[0];
+  let fill = 0;
+  let total = 0;
+  try {
+    for await (const piece of stream as AsyncIterable<Buffer | string>) {
+      let data = typeof piece === 'string' ? Buffer.from(piece) : piece;
+      total += data.length;
+      if (total > expected) throw invalid(`audio stream is longer than its declared ${expected} bytes`);
+      while (data.length > 0) {
+        const n = Math.min(buf.length - fill, data.length);
+        data.copy(buf, fill, 0, n);
+        fill += n;
+        data = data.subarray(n);
+        if (fill === buf.length) {
+          yield buf;
+          buf = ring[++slot % ring.length];
+          fill = 0;
+        }
+      }
+    }
+  } catch (err) {
+    throw toPackageError(err, 'reading audio stream');
+  }
+  if (total !== expected) {
+    throw invalid(`audio stream gave ${total} bytes, declared ${expected}`);
+  }
+  if (fill > 0) yield buf.subarray(0, fill);
+}
+
+/**
+ * Pass 1 of the stream strategy (and pass A of the file strategy when `sink` is given):
+ * hashes the database then each audio file in order, optionally handing every chunk to `sink`.
+ */
+async function hashSections(
+  input: PackageWriteInput,
+  databaseSize: number,
+  audio: readonly ResolvedAudio[],
+  sink?: (chunk: Buffer) => Promise<void>,
+): Promise<Hashes> {
+  const chunkSize = input.chunkSize ?? DEFAULT_CHUNK_SIZE;
+  const audioLength = audio.reduce((n, a) => n + a.size, 0);
+  const bytesTotal = databaseSize + audioLength;
+  let bytesDone = 0;
+  const progress = (n: number) => {
+    bytesDone += n;
+    input.onProgress?.({ phase: sink ? 'write' : 'hash', bytesDone, bytesTotal });
+  };
+  const total = createHash('sha256');
+  await forEachChunk({ path: input.databasePath, size: databaseSize }, chunkSize, async (c) => {
+    total.update(c);
+    if (sink) await sink(c);
+    progress(c.length);
+  });
+  // databaseHash is the running total's state at the section boundary.
+  const databaseHash = hex(total.copy());
+  const audioHash = createHash('sha256');
+  const fileHashes: string[] = [];
+  for (const a of audio) {
+    const file = createHash('sha256');
+    await forEachChunk(a, chunkSize, async (c) => {
+      file.update(c);
+      audioHash.update(c);
+      total.update(c);
+      if (sink) await sink(c);
+      progress(c.length);
+    });
+    fileHashes.push(hex(file));
+  }
+  return {
+    databaseHash,
+    audioDataHash: packageTypeHasAudio(input.manifest.packageType) ? hex(audioHash) : undefined,
+    totalContentHash: hex(total),
+    fileHashes,
+  };
+}
+
+async function prepareInternal(input: PackageWriteInput, temp: TempDir) {
+  validateInput(input);
+  checkDatabaseInput(input);
+  const databaseSize = await statFile(input.databasePath);
+  const audio = await resolveAudio(input, temp, false);
+  const audioLength = audio.reduce((n, a) => n + a.size, 0);
+  const trailerLen = input.signingKey ? trailerLength(input.signingKey.keyId) : 0;
+  const fixed = HEADER_LENGTH + databaseSize + audioLength + trailerLen;
+  // Validates the manifest fields before the expensive passes.
+  buildManifest(input.manifest, audio, placeholderHashes(input, audio), fixed);
+
+  const hashes = await hashSections(input, databaseSize, audio);
+  const { manifest, bytes: manifestBytes } = buildManifest(input.manifest, audio, hashes, fixed);
+
+  const content = createHash('sha256').update(manifestBytes);
+  const chunkSize = input.chunkSize ?? DEFAULT_CHUNK_SIZE;
+  let bytesDone = 0;
+  const bytesTotal = databaseSize + audioLength;
+  const feed = (c: Buffer) => {
+    content.update(c);
+    bytesDone += c.length;
+    input.onProgress?.({ phase: 'content-hash', bytesDone, bytesTotal });
+  };
+  await forEachChunk({ path: input.databasePath, size: databaseSize }, chunkSize, feed);
+  for (const a of audio) await forEachChunk(a, chunkSize, feed);
+  const contentSha256 = content.digest();
+
+  const { headerBytes, trailer } = finishHeader(input, manifestBytes, databaseSize, audioLength, contentSha256);
+  const size = fixed + manifestBytes.length;
+  return { databaseSize, audio, manifest, manifestBytes, headerBytes, trailer, size };
+}
+
+/**
+ * Runs the hashing passes and returns the package's header and manifest plus a factory for
+ * its bytes, so an HTTP handler can send Content-Length and ETag before the body.
+ */
+export async function preparePackage(input: PackageWriteInput): Promise<PreparedPackage> {
+  const temp = new TempDir(input.tempDir);
+  let prepared: Awaited<ReturnType<typeof prepareInternal>>;
+  try {
+    prepared = await prepareInternal(input, temp);
+  } catch (err) {
+    await temp.remove();
+    throw toPackageError(err, 'writing package');
+  }
+  const p = prepared;
+  let used = false;
+  const header = decodeHeader(p.headerBytes);
+
+  async function* emit(): AsyncGenerator<Buffer> {
+    try {
+      yield p.headerBytes;
+      yield p.manifestBytes;
+      const sections = [{ path: input.databasePath, size: p.databaseSize }, ...p.audio];
+      for (const s of sections) {
+        if (s.path === undefined) throw new Error('unspooled audio source');
+        const src = await FileSource.open(s.path);
+        try {
+          if (src.size !== s.size) throw invalid(`${s.path} changed size while writing`);
+          // Fresh buffers: a consumer may hold on to emitted chunks.
+          for (let pos = 0; pos < s.size; pos += EMIT_CHUNK) {
+            yield await src.read(pos, Math.min(EMIT_CHUNK, s.size - pos));
+          }
+        } finally {
+          await src.close();
+        }
+      }
+      if (p.trailer) yield p.trailer;
+    } finally {
+      await temp.remove();
+    }
+  }
+
+  return {
+    header,
+    headerBytes: p.headerBytes,
+    manifest: p.manifest,
+    size: p.size,
+    contentSha256: header.contentSha256,
+    createReadStream(): Readable {
+      if (used) throw new Error('createReadStream() may be called once');
+      used = true;
+      return Readable.from(emit(), { objectMode: false, highWaterMark: EMIT_CHUNK });
+    },
+    dispose: () => temp.remove(),
+  };
+}
+
+/** The whole package as a Readable (errors surface as stream errors). */
+export function createPackageStream(input: PackageWriteInput): Readable {
+  async function* all(): AsyncGenerator<Buffer> {
+    const prepared = await preparePackage(input);
+    const stream = prepared.createReadStream();
+    try {
+      for await (const chunk of stream as AsyncIterable<Buffer>) yield chunk;
+    } finally {
+      stream.destroy();
+      await prepared.dispose();
+    }
+  }
+  return Readable.from(all(), { objectMode: false, highWaterMark: EMIT_CHUNK });
+}
+
+export interface WriteToFileOptions {
+  /** fsync before the final rename (default false). */
+  fsync?: boolean;
+}
+
+/**
+ * Writes the package to `outPath` atomically (temp name in the same directory, then rename)
+ * using the two-pass file strategy described at the top of this module.
+ */
+export async function writePackageToFile(
+  input: PackageWriteInput,
+  outPath: string,
+  options: WriteToFileOptions = {},
+): Promise<WrittenPackage> {
+  const temp = new TempDir(input.tempDir);
+  const partial = `${outPath}.${randomBytes(6).toString('hex')}.partial`;
+  let fh: fsp.FileHandle | undefined;
+  try {
+    validateInput(input);
+    checkDatabaseInput(input);
+    const databaseSize = await statFile(input.databasePath);
+    const audio = await resolveAudio(input, temp, true);
+    const audioLength = audio.reduce((n, a) => n + a.size, 0);
+    const trailerLen = input.signingKey ? trailerLength(input.signingKey.keyId) : 0;
+    const fixed = HEADER_LENGTH + databaseSize + audioLength + trailerLen;
+
+    // Hashes are fixed-width hex, so placeholders give the final manifest length.
+    const placeholders = placeholderHashes(input, audio);
+    const manifestLength = buildManifest(input.manifest, audio, placeholders, fixed).bytes.length;
+    const bodyStart = HEADER_LENGTH + manifestLength;
+
+    fh = await fsp.open(partial, 'wx+');
+    const out = fh;
+    // Pass A: copy sections to their final offsets; one write stays in flight while the next
+    // chunk is read and hashed (the chunk ring guarantees its buffer is not reused meanwhile).
+    let position = bodyStart;
+    let inFlight: Promise<void> = Promise.resolve();
+    const hashes = await hashSections(input, databaseSize, audio, async (chunk) => {
+      await inFlight;
+      inFlight = writeFully(out, chunk, position);
+      // Mark handled now; the rejection is still observed by the next `await inFlight`.
+      inFlight.catch(() => undefined);
+      position += chunk.length;
+    });
+    await inFlight;
+
+    const { manifest, bytes: manifestBytes } = buildManifest(input.manifest, audio, hashes, fixed);
+    if (manifestBytes.length !== manifestLength) {
+      throw new Error(`manifest length changed (${manifestLength} -> ${manifestBytes.length})`);
+    }
+
+    // Pass B: contentSha256 over manifest and the bytes just written.
+    const content = createHash('sha256').update(manifestBytes);
+    const written: ByteSource = {
+      size: position,
+      read: async (offset, length) => {
+        const b = Buffer.allocUnsafe(length);
+        await written.readInto?.(b, offset, length);
+        return b;
+      },
+      readInto: async (target, offset, length) => {
+        let done = 0;
+        while (done < length) {
+          const { bytesRead } = await out.read(target, done, length - done, offset + done);
+          if (bytesRead === 0) throw new Error('output file ended early');
+          done += bytesRead;
+        }
+        return length;
+      },
+    };
+    const chunkSize = input.chunkSize ?? DEFAULT_CHUNK_SIZE;
+    let bytesDone = 0;
+    for await (const chunk of readChunks(written, bodyStart, position, { chunkSize })) {
+      content.update(chunk);
+      bytesDone += chunk.length;
+      input.onProgress?.({ phase: 'content-hash', bytesDone, bytesTotal: position - bodyStart });
+    }
+    const { headerBytes, trailer } = finishHeader(
+      input,
+      manifestBytes,
+      databaseSize,
+      audioLength,
+      content.digest(),
+    );
+    await writeFully(out, headerBytes, 0);
+    await writeFully(out, manifestBytes, HEADER_LENGTH);
+    if (trailer) await writeFully(out, trailer, position);
+    if (options.fsync) await out.sync();
+    await out.close();
+    fh = undefined;
+    await fsp.rename(partial, outPath);
+    const header = decodeHeader(headerBytes);
+    return {
+      path: outPath,
+      header,
+      headerBytes,
+      manifest,
+      size: fixed + manifestLength,
+      contentSha256: header.contentSha256,
+    };
+  } catch (err) {
+    await fh?.close().catch(() => undefined);
+    await fsp.rm(partial, { force: true }).catch(() => undefined);
+    throw toPackageError(err, `writing ${outPath}`);
+  } finally {
+    await temp.remove();
+  }
+}
+
+/** Convenience: full package bytes in memory. For tests and tiny packages only. */
+export async function writePackageToBuffer(input: PackageWriteInput): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of createPackageStream(input) as AsyncIterable<Buffer>) chunks.push(c);
+  return Buffer.concat(chunks);
+}
+

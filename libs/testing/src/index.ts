@@ -1,0 +1,3 @@
+export * from './stack';
+export * from './service-process';
+export * from './local-servers';

@@ -1,0 +1,72 @@
+#!/usr/bin/env node
+// Runs the compiled node:test suites. Usage: node scripts/run-tests.mjs [unit|integration|all] [path-filter...]
+// Unit tests are `*.spec.js`; integration tests (real Postgres, Redis, object store, service processes) are `*.int-spec.js`.
+// Prints node's spec output and ends with `N passed, N failed` (read by CI).
+import { spawn } from 'node:child_process';
+import { readdirSync, statSync, readFileSync, mkdtempSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { tmpdir } from 'node:os';
+
+const root = new URL('..', import.meta.url).pathname;
+const [kind = 'all', ...filters] = process.argv.slice(2);
+const roots = ['libs', 'services', 'scripts', 'tests', 'bench'].map((d) => join(root, d));
+
+function walk(dir, out) {
+  let entries;
+  try {
+    entries = readdirSync(dir);
+  } catch {
+    return out;
+  }
+  for (const name of entries) {
+    if (name === 'node_modules' || name.startsWith('.')) continue;
+    const full = join(dir, name);
+    if (statSync(full).isDirectory()) walk(full, out);
+    else if (full.includes('/dist/')) out.push(full);
+  }
+  return out;
+}
+
+const all = roots.flatMap((r) => walk(r, []));
+const wanted = all
+  .filter((f) => {
+    if (kind === 'unit') return f.endsWith('.spec.js') && !f.endsWith('.int-spec.js');
+    if (kind === 'integration') return f.endsWith('.int-spec.js');
+    return f.endsWith('.spec.js');
+  })
+  .filter((f) => filters.length === 0 || filters.some((p) => relative(root, f).includes(p)))
+  .sort();
+
+if (wanted.length === 0) {
+  console.error(`no ${kind} test files found (did you run npm run build?)`);
+  console.log('0 passed, 1 failed');
+  process.exit(1);
+}
+
+const tapFile = join(mkdtempSync(join(tmpdir(), 'bible-tests-')), 'results.tap');
+const args = [
+  '--test',
+  '--test-reporter=spec',
+  '--test-reporter-destination=stdout',
+  '--test-reporter=tap',
+  `--test-reporter-destination=${tapFile}`,
+  // Integration suites share one database and stack: run their files one at a time.
+  ...(kind === 'unit' ? [] : ['--test-concurrency=1']),
+  ...wanted.map((f) => relative(root, f)),
+];
+const child = spawn(process.execPath, args, { cwd: root, stdio: 'inherit', env: process.env });
+child.on('exit', (code, signal) => {
+  let passed = 0;
+  let failed = 0;
+  try {
+    const tap = readFileSync(tapFile, 'utf8');
+    passed = Number(/^# pass (\d+)/m.exec(tap)?.[1] ?? 0);
+    failed = Number(/^# fail (\d+)/m.exec(tap)?.[1] ?? 0);
+    failed += Number(/^# cancelled (\d+)/m.exec(tap)?.[1] ?? 0);
+  } catch {
+    failed = Math.max(failed, 1);
+  }
+  if (code !== 0 && failed === 0) failed = 1;
+  console.log(`${kind}: ${passed} passed, ${failed} failed`);
+  process.exit(code ?? (signal ? 1 : 0));
+});

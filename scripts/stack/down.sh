@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# Stops what scripts/stack/up.sh started: services (SIGTERM, up to 15 s, then SIGKILL), MinIO,
+# Redis, Postgres (pg_ctl stop -m fast). Only processes recorded in .stack/run or carrying this
+# stack's BIBLE_STACK_DIR marker are touched.
+#
+# Usage: scripts/stack/down.sh [options]    (npm run stack:down -- [options])
+#   --services-only   stop only the four services, leave Postgres/Redis/MinIO running
+#   --purge           afterwards delete all stack state (databases, redis, objects, logs, stack.env,
+#                     keys); keeps .stack/bin so MinIO and the tools need no rebuild
+#   -h, --help
+set -euo pipefail
+# shellcheck source=scripts/stack/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+usage() { sed -n '2,11p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+
+PURGE=0
+SERVICES_ONLY=0
+while (($#)); do
+  case "$1" in
+    --purge) PURGE=1 ;;
+    --services-only) SERVICES_ONLY=1 ;;
+    -h | --help) usage; exit 0 ;;
+    *) usage >&2; die "unknown option: $1" ;;
+  esac
+  shift
+done
+((PURGE && SERVICES_ONLY)) && die "--purge and --services-only cannot be combined"
+
+if [[ ! -d "$STACK_DIR" ]]; then
+  log "nothing to stop: $STACK_DIR does not exist"
+  exit 0
+fi
+
+acquire_lock
+resolve_ports 2>/dev/null
+MARKER="BIBLE_STACK_DIR=$STACK_DIR"
+FAILED=0
+
+# stop_component <name> <cmdline-substring> <timeout>
+stop_component() {
+  local name="$1" want="$2" timeout="$3" pid
+  if pid="$(component_pid "$name" "$want")"; then
+    log "$name: stopping (pid $pid)"
+    if stop_pid "$name" "$pid" "$timeout"; then ok "$name stopped"; else err "$name (pid $pid) is still running"; FAILED=1; return 0; fi
+  elif [[ -f "$(pid_file "$name")" ]]; then
+    log "$name: not running (removing stale pid file)"
+  fi
+  rm -f "$(pid_file "$name")"
+}
+
+stop_postgres() {
+  local pid
+  if [[ -s "$PG_DATA/postmaster.pid" ]]; then
+    pid="$(head -n 1 "$PG_DATA/postmaster.pid" | tr -dc '0-9')"
+    if is_running "$pid" postgres; then
+      log "postgres: stopping (pid $pid, pg_ctl stop -m fast)"
+      local -a cmd=("$PG_BIN/pg_ctl" stop -D "$PG_DATA" -m fast -w -t 60 -s)
+      if [[ "$(id -u)" == 0 ]]; then
+        (cd / && runuser -u "$PG_OS_USER" -- "${cmd[@]}") || true
+      else
+        (cd / && "${cmd[@]}") || true
+      fi
+      if is_running "$pid"; then
+        warn "pg_ctl stop did not finish; sending SIGQUIT (immediate shutdown)"
+        kill -QUIT "$pid" 2>/dev/null || true
+        sleep 2
+      fi
+      if is_running "$pid"; then err "postgres (pid $pid) is still running"; FAILED=1; return 0; fi
+      ok "postgres stopped"
+    fi
+  fi
+  rm -f "$(pid_file postgres)"
+}
+
+# Processes carrying this stack's marker in their environment (children of services too, e.g.
+# ffmpeg), in case a pid file was lost. Never matches anything this stack did not start.
+marked_pids() {
+  local d pid
+  for d in /proc/[0-9]*; do
+    pid="${d#/proc/}"
+    [[ "$pid" == "$$" || "$pid" == "$BASHPID" ]] && continue
+    if tr '\0' '\n' <"$d/environ" 2>/dev/null | grep -qxF "$MARKER"; then
+      printf '%s\n' "$pid"
+    fi
+  done
+}
+
+sweep_leftovers() {
+  local -a pids
+  mapfile -t pids < <(marked_pids)
+  ((${#pids[@]})) || return 0
+  warn "stopping leftover processes of this stack without pid files: ${pids[*]}"
+  kill -TERM "${pids[@]}" 2>/dev/null || true
+  local i
+  for ((i = 0; i < 100; i++)); do
+    mapfile -t pids < <(marked_pids)
+    ((${#pids[@]})) || return 0
+    sleep 0.1
+  done
+  kill -KILL "${pids[@]}" 2>/dev/null || true
+  sleep 0.5
+  mapfile -t pids < <(marked_pids)
+  if ((${#pids[@]})); then err "could not stop: ${pids[*]}"; FAILED=1; fi
+}
+
+for ((i = ${#SERVICES[@]} - 1; i >= 0; i--)); do
+  svc="${SERVICES[$i]}"
+  stop_component "$svc" "$ROOT_DIR/services/$svc/dist/main.js" 15
+done
+
+if ((SERVICES_ONLY == 0)); then
+  stop_component minio "$STACK_BIN/minio" 15
+  stop_component redis redis-server 30
+  stop_postgres
+  sweep_leftovers
+fi
+
+if ((FAILED)); then
+  die "some components could not be stopped$( ((PURGE)) && echo '; not purging')"
+fi
+
+if ((PURGE)); then
+  log "purging $STACK_DIR (keeping $STACK_BIN)"
+  find "$STACK_DIR" -mindepth 1 -maxdepth 1 ! -name bin -exec rm -rf {} +
+  ok "purged"
+fi
+ok "stack stopped"

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Installs the Go-built tools CI uses for the deploy checks into .stack/bin (idempotent):
+#   helm         helm.sh/helm/v3            (helm lint / helm template)
+#   kubeconform  github.com/yannh/kubeconform (validates rendered manifests)
+# Versions are pinned below; a binary already built from the pinned version is left alone.
+# Usage: scripts/stack/install-tools.sh [--print-path] [helm|kubeconform ...]
+#   --print-path  only print the bin directory (for `export PATH="$(... --print-path):$PATH"`)
+# Env: STACK_DIR (default <repo>/.stack). The regular Go module/build caches are reused.
+set -euo pipefail
+# shellcheck source=scripts/stack/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+HELM_MODULE=helm.sh/helm/v3
+HELM_VERSION=v3.16.4
+KUBECONFORM_MODULE=github.com/yannh/kubeconform
+KUBECONFORM_VERSION=v0.7.0
+
+usage() { sed -n '2,9p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+
+tools=()
+for arg in "$@"; do
+  case "$arg" in
+    --print-path) printf '%s\n' "$STACK_BIN"; exit 0 ;;
+    -h | --help) usage; exit 0 ;;
+    helm | kubeconform) tools+=("$arg") ;;
+    *) usage >&2; die "unknown argument: $arg" ;;
+  esac
+done
+((${#tools[@]})) || tools=(helm kubeconform)
+
+ensure_stack_dirs
+start="$(now)"
+for tool in "${tools[@]}"; do
+  case "$tool" in
+    helm) go_install helm "$HELM_MODULE/cmd/helm@$HELM_VERSION" "$HELM_MODULE" "$HELM_VERSION" ;;
+    kubeconform) go_install kubeconform "$KUBECONFORM_MODULE/cmd/kubeconform@$KUBECONFORM_VERSION" "$KUBECONFORM_MODULE" "$KUBECONFORM_VERSION" ;;
+  esac
+done
+
+# Smoke-test what we have.
+for tool in "${tools[@]}"; do
+  case "$tool" in
+    helm) v="$("$STACK_BIN/helm" version --short 2>/dev/null)" || die "helm does not run" ;;
+    kubeconform) v="$("$STACK_BIN/kubeconform" -v 2>/dev/null)" || die "kubeconform does not run" ;;
+  esac
+  ok "$tool $v ($STACK_BIN/$tool)"
+done
+log "tools ready in $(elapsed "$start"); add them to PATH with: export PATH=\"$STACK_BIN:\$PATH\""

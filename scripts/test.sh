@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# The one test command (`npm test`): installs what is missing, builds, starts the local stack's
+# dependencies (Postgres, Redis, MinIO), then runs static checks, unit and integration tests.
+# Ends with `N passed, N failed` over every step.
+set -uo pipefail
+ROOT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
+cd "$ROOT_DIR"
+
+passed=0
+failed=0
+summary=()
+started=$(date +%s)
+
+step() { # name command...
+  local name=$1
+  shift
+  local t0=$(date +%s)
+  echo
+  echo "=== $name"
+  if "$@"; then
+    summary+=("ok    $name ($(($(date +%s) - t0))s)")
+    return 0
+  fi
+  summary+=("FAIL  $name ($(($(date +%s) - t0))s)")
+  return 1
+}
+
+# Test steps report their own counts; a failing step that printed none counts as one failure.
+count_step() { # name logfile command...
+  local name=$1 log=$2
+  shift 2
+  step "$name" bash -c '"$@" 2>&1 | tee "$0"; exit ${PIPESTATUS[0]}' "$log" "$@"
+  local rc=$?
+  local line
+  line=$(grep -E '^[a-z]+: [0-9]+ passed, [0-9]+ failed' "$log" | tail -1)
+  if [[ -n "$line" ]]; then
+    passed=$((passed + $(sed -E 's/^[a-z]+: ([0-9]+) passed.*/\1/' <<<"$line")))
+    failed=$((failed + $(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$line")))
+  elif [[ $rc -ne 0 ]]; then
+    failed=$((failed + 1))
+  fi
+}
+
+gate() { # a prerequisite step: counted as one check
+  if step "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+}
+
+finish() {
+  echo
+  echo "=== summary ($(($(date +%s) - started))s)"
+  printf '  %s\n' "${summary[@]}"
+  echo "$passed passed, $failed failed"
+  [[ $failed -eq 0 ]]
+  exit $?
+}
+
+logs="$ROOT_DIR/.stack/test-logs"
+mkdir -p "$logs"
+
+if [[ ! -d node_modules || package-lock.json -nt node_modules/.package-lock.json ]]; then
+  gate "install (npm ci)" npm ci --no-audit --no-fund || finish
+fi
+gate "build (tsc -b)" npm run build || finish
+gate "lint (eslint, type-aware)" npm run lint
+gate "format (prettier --check)" npm run format:check
+gate "stack dependencies (postgres, redis, minio)" bash scripts/stack/up.sh --deps-only || finish
+
+set -a
+# shellcheck disable=SC1091
+. .stack/stack.env
+set +a
+export TEST_LOG_LEVEL=${TEST_LOG_LEVEL:-warn}
+
+count_step "unit tests" "$logs/unit.log" node scripts/run-tests.mjs unit
+count_step "integration tests" "$logs/integration.log" node scripts/run-tests.mjs integration
+if [[ -f scripts/deploy-checks.sh ]]; then
+  gate "deploy manifests (helm lint, kubeconform)" bash scripts/deploy-checks.sh
+fi
+finish

@@ -1,0 +1,41 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
+import { InfraModule, OperabilityModule, POSTGRES_PROBE, REDIS_PROBE, S3_PROBE } from '@bible/common';
+import { AuthModule } from './auth/auth.module';
+import { ErrorEnvelopeFilter } from './common/error.filter';
+import { GATEWAY_CONFIG, type GatewayConfig } from './config';
+import { OpenApiModule } from './openapi/openapi.module';
+import { PackagesModule } from './packages/packages.module';
+import { RateLimitModule } from './rate-limit/rate-limit.module';
+
+@Module({})
+export class AppModule {
+  static register(config: GatewayConfig): DynamicModule {
+    return {
+      module: AppModule,
+      global: true,
+      imports: [
+        InfraModule.forRoot({
+          serviceName: 'api-gateway',
+          database: {
+            url: config.DATABASE_URL,
+            poolMax: config.DATABASE_POOL_MAX,
+            statementTimeoutMs: config.DATABASE_STATEMENT_TIMEOUT_MS,
+          },
+          redisUrl: config.REDIS_URL,
+          s3: config,
+        }),
+        OperabilityModule.register({ probes: [POSTGRES_PROBE, REDIS_PROBE, S3_PROBE] }),
+        AuthModule,
+        RateLimitModule,
+        OpenApiModule,
+        PackagesModule,
+      ],
+      providers: [
+        { provide: GATEWAY_CONFIG, useValue: config },
+        { provide: APP_FILTER, useClass: ErrorEnvelopeFilter },
+      ],
+      exports: [GATEWAY_CONFIG],
+    };
+  }
+}

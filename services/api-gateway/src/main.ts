@@ -1,0 +1,34 @@
+import './instrument';
+import { RequestMethod } from '@nestjs/common';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { runService } from '@bible/common';
+import { AppModule } from './app.module';
+import { requestIdMiddleware } from './common/request-id';
+import { loadGatewayConfig } from './config';
+
+async function main(): Promise<void> {
+  const config = loadGatewayConfig();
+  await runService({
+    name: 'api-gateway',
+    module: AppModule.register(config),
+    port: config.GATEWAY_PORT,
+    shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+    bodyParser: false,
+    configure: (app) => {
+      const express = app as NestExpressApplication;
+      express.set('trust proxy', config.TRUST_PROXY);
+      express.disable('x-powered-by');
+      express.use(requestIdMiddleware);
+      express.useBodyParser('json', { limit: '5mb' });
+      app.setGlobalPrefix('v1', {
+        exclude: [
+          { path: 'health/live', method: RequestMethod.GET },
+          { path: 'health/ready', method: RequestMethod.GET },
+          { path: 'metrics', method: RequestMethod.GET },
+        ],
+      });
+    },
+  });
+}
+
+void main();

@@ -1,0 +1,111 @@
+import { z } from 'zod';
+
+type Method = 'get' | 'post' | 'put' | 'patch' | 'delete' | 'head';
+
+export interface RouteDoc {
+  method: Method;
+  /** OpenAPI path template, e.g. `/v1/packages/{packageId}`. */
+  path: string;
+  summary: string;
+  tags: string[];
+  auth?: 'none' | 'user' | 'editor' | 'admin';
+  params?: z.ZodObject;
+  query?: z.ZodObject;
+  body?: z.ZodType;
+  bodyContentType?: string;
+  responses: Record<number, { description: string; schema?: z.ZodType; contentType?: string; headers?: Record<string, string> }>;
+}
+
+/**
+ * Routes describe themselves with the same zod schemas that validate their input, so the OpenAPI
+ * document cannot drift from what the gateway enforces.
+ */
+const routes: RouteDoc[] = [];
+
+export function documentRoute(route: RouteDoc): void {
+  routes.push(route);
+}
+
+export function documentedRoutes(): readonly RouteDoc[] {
+  return routes;
+}
+
+const errorSchema = z.object({
+  error: z.string().describe('Stable error code, e.g. VALIDATION_FAILED'),
+  message: z.string(),
+  details: z.array(z.object({ field: z.string(), message: z.string(), code: z.string().optional() })),
+  requestId: z.string(),
+  timestamp: z.string(),
+});
+
+function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): Record<string, unknown> {
+  const out = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as Record<string, unknown>;
+  delete out.$schema;
+  return out;
+}
+
+function parameters(where: 'path' | 'query', schema?: z.ZodObject): unknown[] {
+  if (!schema) return [];
+  const json = jsonSchema(schema, 'input') as { properties?: Record<string, unknown>; required?: string[] };
+  return Object.entries(json.properties ?? {}).map(([name, prop]) => ({
+    name,
+    in: where,
+    required: where === 'path' || (json.required ?? []).includes(name),
+    schema: prop,
+  }));
+}
+
+export function buildOpenApiDocument(version: string): Record<string, unknown> {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const route of routes) {
+    const responses: Record<string, unknown> = {};
+    for (const [status, r] of Object.entries(route.responses)) {
+      responses[status] = {
+        description: r.description,
+        ...(r.headers && {
+          headers: Object.fromEntries(
+            Object.entries(r.headers).map(([h, d]) => [h, { description: d, schema: { type: 'string' } }]),
+          ),
+        }),
+        ...(r.schema && { content: { [r.contentType ?? 'application/json']: { schema: jsonSchema(r.schema, 'output') } } }),
+      };
+    }
+    for (const status of route.auth === 'none' ? ['400', '429'] : ['400', '401', '403', '429']) {
+      responses[status] ??= {
+        description: 'Error',
+        content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+      };
+    }
+    paths[route.path] ??= {};
+    paths[route.path][route.method] = {
+      summary: route.summary,
+      tags: route.tags,
+      operationId: `${route.method}${route.path.replace(/[{}]/g, '').replace(/[^A-Za-z0-9]+(.)?/g, (_, c: string | undefined) => (c ? c.toUpperCase() : ''))}`,
+      ...(route.auth === 'none' ? { security: [] } : {}),
+      ...(route.auth && route.auth !== 'none' && route.auth !== 'user' ? { 'x-required-role': route.auth } : {}),
+      parameters: [...parameters('path', route.params), ...parameters('query', route.query)],
+      ...(route.body && {
+        requestBody: {
+          required: true,
+          content: { [route.bodyContentType ?? 'application/json']: { schema: jsonSchema(route.body, 'input') } },
+        },
+      }),
+      responses,
+    };
+  }
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Offline Bible package platform API',
+      version,
+      description: 'Public HTTP contract of the api-gateway. See spec/http-api.md.',
+    },
+    servers: [{ url: '/' }],
+    security: [{ bearer: [] }],
+    components: {
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+      schemas: { Error: jsonSchema(errorSchema, 'output') },
+    },
+    paths,
+  };
+}

@@ -1,0 +1,174 @@
+import { Body, Controller, Get, Param, Post, Query, Req, Res } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { AppError, ErrorCode, Public, decodeCatalogCursor, encodeCatalogCursor } from '@bible/common';
+import type { AuthUser } from '../auth/auth.types';
+import { CurrentUser } from '../auth/decorators';
+import { ZodValidationPipe } from '../common/zod-validation.pipe';
+import { DownloadsService } from '../downloads/downloads.service';
+import { RateLimit } from '../rate-limit/rate-limit.guard';
+import {
+  catalogQuerySchema,
+  downloadByContentQuerySchema,
+  downloadQuerySchema,
+  jobIdParamsSchema,
+  packageIdParamsSchema,
+  packageRequestSchema,
+  type PackageRequestBody,
+} from './packages.schemas';
+import { PackagesRepository } from './packages.repository';
+import { PackagesService, readyView, statusUrl, summaryView } from './packages.service';
+import './packages.openapi';
+
+const TERMINAL = new Set(['completed', 'failed']);
+const truthy = (v: string | undefined) => v === '1' || v === 'true';
+
+@Controller('packages')
+export class PackagesController {
+  constructor(
+    private readonly packages: PackagesService,
+    private readonly repo: PackagesRepository,
+    private readonly downloads: DownloadsService,
+  ) {}
+
+  @Post()
+  @RateLimit('builds')
+  async request(
+    @Body(new ZodValidationPipe(packageRequestSchema)) body: PackageRequestBody,
+    @CurrentUser() user: AuthUser,
+    @Res({ passthrough: true }) res: Response,
+  ) {
+    const outcome = await this.packages.request(body, user.id);
+    if (outcome.kind === 'ready') {
+      res.status(200);
+      return readyView(outcome.generations);
+    }
+    res.status(202).setHeader('Location', statusUrl(outcome.jobId));
+    return {
+      jobId: outcome.jobId,
+      ...(outcome.packageId && { packageId: outcome.packageId }),
+      status: outcome.status,
+      statusUrl: statusUrl(outcome.jobId),
+    };
+  }
+
+  @Get('jobs/:jobId')
+  async job(@Param(new ZodValidationPipe(jobIdParamsSchema)) params: { jobId: string }) {
+    return this.packages.jobStatus(params.jobId);
+  }
+
+  /** Server-Sent Events: one `progress` event per change until the job completes or fails. */
+  @Get('jobs/:jobId/events')
+  async events(
+    @Param(new ZodValidationPipe(jobIdParamsSchema)) params: { jobId: string },
+    @Req() req: Request,
+    @Res() res: Response,
+  ): Promise<void> {
+    let status = await this.packages.jobStatus(params.jobId);
+    res.status(200);
+    res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
+    res.setHeader('Cache-Control', 'no-cache, no-transform');
+    res.setHeader('Connection', 'keep-alive');
+    res.setHeader('X-Accel-Buffering', 'no');
+    res.flushHeaders();
+    let closed = false;
+    req.once('close', () => (closed = true));
+    let last = '';
+    let lastWrite = Date.now();
+    let id = 0;
+    for (;;) {
+      const data = JSON.stringify(status);
+      if (data !== last) {
+        res.write(`id: ${++id}\nevent: ${TERMINAL.has(status.status) ? status.status : 'progress'}\ndata: ${data}\n\n`);
+        last = data;
+        lastWrite = Date.now();
+      } else if (Date.now() - lastWrite > 15_000) {
+        res.write(': keep-alive\n\n');
+        lastWrite = Date.now();
+      }
+      if (TERMINAL.has(status.status) || closed) break;
+      await new Promise((r) => setTimeout(r, 400));
+      if (closed) break;
+      status = await this.packages.jobStatus(params.jobId).catch(() => status);
+    }
+    res.end();
+  }
+
+  @Get()
+  async catalog(
+    @Query(new ZodValidationPipe(catalogQuerySchema))
+    query: { languageEntityId?: string; packageType?: string; limit: number; cursor?: string },
+  ) {
+    const after = query.cursor ? decodeCatalogCursor(query.cursor) : undefined;
+    if (query.cursor && !after) {
+      throw new AppError(400, ErrorCode.ValidationFailed, 'Invalid cursor', [{ field: 'query.cursor', message: 'is not a cursor from this API' }]);
+    }
+    const { rows, total } = await this.repo.catalog({ ...query, after: after ?? undefined });
+    const page = rows.slice(0, query.limit);
+    const last = page[page.length - 1];
+    return {
+      items: page.map(summaryView),
+      nextCursor: rows.length > query.limit && last ? encodeCatalogCursor(new Date(last.created_at).toISOString(), last.id) : null,
+      total,
+    };
+  }
+
+  @Public()
+  @Get('keys')
+  async keys() {
+    const keys = await this.repo.signingKeys();
+    return {
+      keys: keys.map((k) => ({ keyId: k.key_id, algorithm: 'Ed25519' as const, publicKey: k.public_key, publicKeyPem: k.public_key_pem })),
+    };
+  }
+
+  /** Download by content: the current package if ready, otherwise 202 with the (shared) build job. */
+  @Get('download')
+  @RateLimit('downloads')
+  async downloadByContent(
+    @Query(new ZodValidationPipe(downloadByContentQuerySchema))
+    query: { packageType: 'audio' | 'text' | 'combined'; languageEntityId: string; audioVersionId?: string; textVersionId?: string; redirect?: string },
+    @CurrentUser() user: AuthUser,
+    @Req() req: Request,
+    @Res() res: Response,
+  ): Promise<void> {
+    const { redirect, ...request } = query;
+    const body = packageRequestSchema.safeParse(request);
+    if (!body.success) {
+      throw new AppError(400, ErrorCode.ValidationFailed, 'Request validation failed',
+        body.error.issues.map((i) => ({ field: ['query', ...i.path.map(String)].join('.'), message: i.message, code: i.code })));
+    }
+    const outcome = await this.packages.request(body.data, user.id);
+    if (outcome.kind === 'ready') {
+      await this.downloads.serve(outcome.generations[0], req, res, { redirect: redirect ? truthy(redirect) : undefined });
+      return;
+    }
+    res
+      .status(202)
+      .setHeader('Retry-After', '5')
+      .setHeader('Location', statusUrl(outcome.jobId))
+      .json({ jobId: outcome.jobId, ...(outcome.packageId && { packageId: outcome.packageId }), status: outcome.status, statusUrl: statusUrl(outcome.jobId) });
+  }
+
+  @Get(':packageId')
+  async detail(@Param(new ZodValidationPipe(packageIdParamsSchema)) params: { packageId: string }) {
+    const generation = await this.repo.downloadable(params.packageId);
+    if (!generation) throw new AppError(404, ErrorCode.NotFound, `Package ${params.packageId} not found`);
+    return { ...summaryView(generation), manifest: generation.manifest };
+  }
+
+  @Get(':packageId/download')
+  @RateLimit('downloads')
+  async download(
+    @Param(new ZodValidationPipe(packageIdParamsSchema)) params: { packageId: string },
+    @Query(new ZodValidationPipe(downloadQuerySchema)) query: { redirect?: string; expiresIn?: number },
+    @Req() req: Request,
+    @Res() res: Response,
+  ): Promise<void> {
+    const generation = await this.repo.downloadable(params.packageId);
+    if (!generation) throw new AppError(404, ErrorCode.NotFound, `Package ${params.packageId} not found`);
+    await this.downloads.serve(generation, req, res, {
+      redirect: query.redirect ? truthy(query.redirect) : undefined,
+      expiresIn: query.expiresIn,
+    });
+  }
+}

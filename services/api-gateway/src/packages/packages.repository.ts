@@ -1,0 +1,211 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { DataSource } from 'typeorm';
+import { DATA_SOURCE, type FeedPosition, FEED_START, type PackageParams } from '@bible/common';
+
+export interface VersionRow {
+  id: string;
+  name: string;
+  language_entity_id: string;
+  bible_version_id: string;
+  publish_status: string;
+}
+
+export interface LanguageRow {
+  id: string;
+  name: string;
+  iso_639_3: string | null;
+}
+
+export interface BookRow {
+  id: string;
+  osis: string;
+  testament: 'OT' | 'NT';
+}
+
+export interface GenerationRow {
+  id: string;
+  package_id: string;
+  package_key: string;
+  package_type: 'audio' | 'text' | 'combined';
+  language_entity_id: string;
+  audio_version_id: string | null;
+  text_version_id: string | null;
+  content_revision: string;
+  status: string;
+  object_key: string;
+  size_bytes: string;
+  content_sha256: string;
+  manifest: Record<string, unknown>;
+  series_id: string | null;
+  part_number: number | null;
+  total_parts: number | null;
+  download_count: string;
+  cache_hits: number;
+  created_at: Date;
+}
+
+export interface RequestRow {
+  id: string;
+  job_id: string;
+  status: 'queued' | 'active' | 'completed' | 'failed';
+  progress: number;
+  stage: string | null;
+  error: string | null;
+  result: { packageIds?: string[] } | null;
+  attempts?: number;
+}
+
+/** SQL behind the packages API; set-based and index-backed. */
+@Injectable()
+export class PackagesRepository {
+  constructor(@Inject(DATA_SOURCE) private readonly db: DataSource) {}
+
+  async language(id: string): Promise<LanguageRow | null> {
+    const rows: LanguageRow[] = await this.db.query(
+      `SELECT id, name, iso_639_3 FROM language_entities WHERE id = $1 AND deleted_at IS NULL`,
+      [id],
+    );
+    return rows[0] ?? null;
+  }
+
+  async version(kind: 'audio' | 'text', id: string): Promise<VersionRow | null> {
+    const table = kind === 'audio' ? 'audio_versions' : 'text_versions';
+    const rows: VersionRow[] = await this.db.query(
+      `SELECT id, name, language_entity_id, bible_version_id, publish_status
+         FROM ${table} WHERE id = $1 AND deleted_at IS NULL`,
+      [id],
+    );
+    return rows[0] ?? null;
+  }
+
+  async books(bibleVersionId: string): Promise<BookRow[]> {
+    return this.db.query(
+      `SELECT id, osis, testament FROM books
+        WHERE bible_version_id = $1 AND deleted_at IS NULL ORDER BY book_number`,
+      [bibleVersionId],
+    );
+  }
+
+  /** Books that have at least one published audio file in the audio version. */
+  async booksWithAudio(audioVersionId: string): Promise<Set<string>> {
+    const rows: { book_id: string }[] = await this.db.query(
+      `SELECT DISTINCT c.book_id FROM media_files m JOIN chapters c ON c.id = m.chapter_id
+        WHERE m.audio_version_id = $1 AND m.deleted_at IS NULL AND m.publish_status = 'published'`,
+      [audioVersionId],
+    );
+    return new Set(rows.map((r) => r.book_id));
+  }
+
+  /**
+   * The content revision of a scope: the newest change-feed position below the oldest running
+   * transaction, so a change still being written cannot be skipped by a later commit.
+   */
+  async revision(params: Pick<PackageParams, 'audioVersionId' | 'textVersionId' | 'packageType'>): Promise<FeedPosition> {
+    const scopes: [string, string][] = [];
+    if (params.packageType !== 'audio' && params.textVersionId) scopes.push(['text_version_id', params.textVersionId]);
+    if (params.packageType !== 'text' && params.audioVersionId) scopes.push(['audio_version_id', params.audioVersionId]);
+    let best = FEED_START;
+    for (const [column, value] of scopes) {
+      const rows: { txid: string; id: string }[] = await this.db.query(
+        `SELECT txid::text, id::text FROM change_log
+          WHERE ${column} = $1 AND txid < change_log_safe_xmin()
+          ORDER BY txid DESC, id DESC LIMIT 1`,
+        [value],
+      );
+      if (rows[0]) {
+        const position = { txid: BigInt(rows[0].txid), id: BigInt(rows[0].id) };
+        if (position.txid > best.txid || (position.txid === best.txid && position.id > best.id)) best = position;
+      }
+    }
+    return best;
+  }
+
+  async readyGenerations(packageKey: string, revision: string): Promise<GenerationRow[]> {
+    return this.db.query(
+      `SELECT * FROM package_generations
+        WHERE package_key = $1 AND content_revision = $2 AND status = 'ready'
+        ORDER BY part_number NULLS FIRST`,
+      [packageKey, revision],
+    );
+  }
+
+  async countCacheHit(ids: string[]): Promise<void> {
+    await this.db.query(`UPDATE package_generations SET cache_hits = cache_hits + 1 WHERE id = ANY($1::uuid[])`, [ids]);
+  }
+
+  /** A downloadable generation: ready, or stale (superseded but kept until retention removes it). */
+  async downloadable(packageId: string): Promise<GenerationRow | null> {
+    const rows: GenerationRow[] = await this.db.query(
+      `SELECT * FROM package_generations WHERE package_id = $1 AND status IN ('ready', 'stale')`,
+      [packageId],
+    );
+    return rows[0] ?? null;
+  }
+
+  async generationsByIds(packageIds: string[]): Promise<GenerationRow[]> {
+    return this.db.query(
+      `SELECT * FROM package_generations WHERE package_id = ANY($1::text[]) ORDER BY part_number NULLS FIRST`,
+      [packageIds],
+    );
+  }
+
+  async catalog(filter: {
+    languageEntityId?: string;
+    packageType?: string;
+    limit: number;
+    after?: { createdAt: string; id: string };
+  }): Promise<{ rows: GenerationRow[]; total: number }> {
+    const where = [`status IN ('ready', 'stale')`];
+    const args: unknown[] = [];
+    if (filter.languageEntityId) {
+      args.push(filter.languageEntityId);
+      where.push(`language_entity_id = $${args.length}`);
+    }
+    if (filter.packageType) {
+      args.push(filter.packageType);
+      where.push(`package_type = $${args.length}`);
+    }
+    const filterArgs = [...args];
+    const filterWhere = [...where];
+    if (filter.after) {
+      args.push(filter.after.createdAt, filter.after.id);
+      where.push(`(created_at, id) < ($${args.length - 1}::timestamptz, $${args.length}::uuid)`);
+    }
+    args.push(filter.limit + 1);
+    const rows: GenerationRow[] = await this.db.query(
+      `SELECT * FROM package_generations WHERE ${where.join(' AND ')}
+        ORDER BY created_at DESC, id DESC LIMIT $${args.length}`,
+      args,
+    );
+    const [{ total }] = (await this.db.query(
+      `SELECT count(*)::int AS total FROM package_generations WHERE ${filterWhere.join(' AND ')}`,
+      filterArgs,
+    )) as { total: number }[];
+    return { rows, total };
+  }
+
+  /** One request row per client request; the worker updates every row of its job. */
+  async recordRequest(input: { packageKey: string; params: PackageParams; requestedBy: string; jobId: string }): Promise<string> {
+    const rows: { id: string }[] = await this.db.query(
+      `INSERT INTO package_requests (package_key, params, requested_by, status, job_id)
+       VALUES ($1, $2, $3, 'queued', $4) RETURNING id`,
+      [input.packageKey, JSON.stringify(input.params), input.requestedBy, input.jobId],
+    );
+    return rows[0].id;
+  }
+
+  async requestByJob(jobId: string): Promise<RequestRow | null> {
+    const rows: RequestRow[] = await this.db.query(
+      `SELECT id, job_id, status, progress, stage, error, result FROM package_requests
+        WHERE job_id = $1 ORDER BY (status IN ('completed', 'failed')) DESC, updated_at DESC LIMIT 1`,
+      [jobId],
+    );
+    return rows[0] ?? null;
+  }
+
+  async signingKeys(): Promise<{ key_id: string; public_key: string; public_key_pem: string }[]> {
+    return this.db.query(
+      `SELECT key_id, public_key, public_key_pem FROM signing_keys WHERE retired_at IS NULL ORDER BY created_at`,
+    );
+  }
+}

@@ -1,0 +1,172 @@
+import { Injectable } from '@nestjs/common';
+import { Counter } from 'prom-client';
+import {
+  AppError,
+  ErrorCode,
+  type ErrorDetail,
+  type PackageParams,
+  buildJobId,
+  metricsRegistry,
+  packageIdFor,
+  packageKey,
+  revisionOf,
+} from '@bible/common';
+import { BuildQueue, type JobState } from './build-queue';
+import { isSeries, resolveBooks, versionSlug } from './package-rules';
+import type { PackageRequestBody } from './packages.schemas';
+import { type GenerationRow, PackagesRepository } from './packages.repository';
+
+const cacheRequests = new Counter({
+  name: 'bible_package_cache_requests_total',
+  help: 'Package requests answered from an existing package (hit) or needing a build (miss).',
+  labelNames: ['result'] as const,
+  registers: [metricsRegistry],
+});
+
+export type RequestOutcome =
+  | { kind: 'ready'; generations: GenerationRow[] }
+  | { kind: 'queued'; jobId: string; status: JobState; packageId?: string };
+
+export const downloadUrl = (packageId: string) => `/v1/packages/${packageId}/download`;
+export const statusUrl = (jobId: string) => `/v1/packages/jobs/${jobId}`;
+
+@Injectable()
+export class PackagesService {
+  constructor(
+    private readonly repo: PackagesRepository,
+    private readonly queue: BuildQueue,
+  ) {}
+
+  /** Checks the request against the catalog: 404 unknown, 409 unpublished, 400 inconsistent. */
+  async resolve(body: PackageRequestBody): Promise<{ params: PackageParams; languageCode: string }> {
+    const language = await this.repo.language(body.languageEntityId);
+    if (!language) {
+      throw new AppError(404, ErrorCode.NotFound, `Language ${body.languageEntityId} not found`, [
+        { field: 'body.languageEntityId', message: 'not found' },
+      ]);
+    }
+    const details: ErrorDetail[] = [];
+    let bibleVersionId: string | undefined;
+    let audioBooks: Set<string> | undefined;
+    for (const kind of ['text', 'audio'] as const) {
+      const id = kind === 'text' ? body.textVersionId : body.audioVersionId;
+      if (!id) continue;
+      const field = `body.${kind}VersionId`;
+      const version = await this.repo.version(kind, id);
+      if (!version) throw new AppError(404, ErrorCode.NotFound, `${kind} version ${id} not found`, [{ field, message: 'not found' }]);
+      if (version.publish_status !== 'published') {
+        throw new AppError(409, ErrorCode.PkgVersionNotPublished, `${kind} version ${id} is not published`, [
+          { field, message: `publish status is ${version.publish_status}` },
+        ]);
+      }
+      if (version.language_entity_id !== language.id) {
+        details.push({ field, message: `belongs to language ${version.language_entity_id}, not ${language.id}` });
+      }
+      if (bibleVersionId && bibleVersionId !== version.bible_version_id) {
+        details.push({ field, message: 'text and audio versions follow different Bible structures' });
+      }
+      bibleVersionId = version.bible_version_id;
+      if (kind === 'audio') audioBooks = await this.repo.booksWithAudio(id);
+    }
+    const books = await this.repo.books(bibleVersionId as string);
+    const resolved = resolveBooks(body.books, books, body.packageType === 'audio' ? audioBooks : undefined);
+    details.push(...resolved.errors);
+    if (details.length > 0) throw new AppError(400, ErrorCode.ValidationFailed, 'The request does not match the catalog', details);
+
+    const params: PackageParams = {
+      packageType: body.packageType,
+      languageEntityId: body.languageEntityId,
+      ...(body.audioVersionId && { audioVersionId: body.audioVersionId }),
+      ...(body.textVersionId && { textVersionId: body.textVersionId }),
+      ...(resolved.books && { books: resolved.books }),
+      ...(body.chunking && { chunking: body.chunking }),
+      ...(body.allowPartial && { allowPartial: true }),
+    };
+    return { params, languageCode: language.iso_639_3 ?? language.id };
+  }
+
+  /** The current package if it exists at the current revision, otherwise one (shared) build. */
+  async request(body: PackageRequestBody, userId: string): Promise<RequestOutcome> {
+    const { params, languageCode } = await this.resolve(body);
+    const key = packageKey(params);
+    const position = await this.repo.revision(params);
+    const revision = revisionOf(position);
+    const ready = await this.repo.readyGenerations(key, revision);
+    if (ready.length > 0) {
+      cacheRequests.inc({ result: 'hit' });
+      await this.repo.countCacheHit(ready.map((g) => g.id));
+      return { kind: 'ready', generations: ready };
+    }
+    cacheRequests.inc({ result: 'miss' });
+    const jobId = buildJobId(key, revision);
+    const requestId = await this.repo.recordRequest({ packageKey: key, params, requestedBy: userId, jobId });
+    const status = await this.queue.enqueue(jobId, { packageKey: key, requestId });
+    const packageId = isSeries(params)
+      ? undefined
+      : packageIdFor({ languageCode, versionSlug: versionSlug(params), params, revisionId: position.id.toString(), key });
+    return { kind: 'queued', jobId, status, packageId };
+  }
+
+  async jobStatus(jobId: string) {
+    const row = await this.repo.requestByJob(jobId);
+    if (!row) throw new AppError(404, ErrorCode.NotFound, `Job ${jobId} not found`);
+    const live = await this.queue.view(jobId);
+    // Postgres holds the durable outcome; BullMQ the live progress (and may have dropped old jobs).
+    const durable = row.status === 'completed' || row.status === 'failed';
+    const status = durable ? row.status : (live?.state ?? row.status);
+    const packageIds = row.result?.packageIds ?? live?.result?.packageIds ?? [];
+    const parts = packageIds.length > 0 ? await this.repo.generationsByIds(packageIds) : [];
+    return {
+      jobId,
+      status,
+      progress: status === 'completed' ? 100 : durable ? row.progress : (live?.progress ?? row.progress),
+      stage: status === 'completed' ? 'done' : durable ? (row.stage ?? status) : (live?.stage ?? row.stage ?? 'queued'),
+      ...(parts[0] && { packageId: parts[0].package_id }),
+      ...(parts.length > 1 && { parts: parts.map(partView) }),
+      ...(status === 'failed' && { error: row.error ?? live?.failedReason ?? 'build failed' }),
+      ...(live && { attempts: live.attemptsMade }),
+    };
+  }
+}
+
+export function partView(g: GenerationRow) {
+  const range = (g.manifest.seriesInfo as { contentRange?: { startBook: string; endBook: string } } | undefined)?.contentRange;
+  return {
+    packageId: g.package_id,
+    partNumber: g.part_number ?? 1,
+    totalParts: g.total_parts ?? 1,
+    sizeBytes: Number(g.size_bytes),
+    downloadUrl: downloadUrl(g.package_id),
+    ...(range && { contentRange: range }),
+  };
+}
+
+export function summaryView(g: GenerationRow) {
+  return {
+    packageId: g.package_id,
+    packageType: g.package_type,
+    languageEntityId: g.language_entity_id,
+    audioVersionId: g.audio_version_id,
+    textVersionId: g.text_version_id,
+    contentRevision: g.content_revision,
+    status: g.status as 'ready' | 'stale',
+    sizeBytes: Number(g.size_bytes),
+    contentSha256: g.content_sha256,
+    seriesId: g.series_id,
+    partNumber: g.part_number,
+    totalParts: g.total_parts,
+    createdAt: new Date(g.created_at).toISOString(),
+    downloadUrl: downloadUrl(g.package_id),
+  };
+}
+
+export function readyView(generations: GenerationRow[]) {
+  const first = generations[0];
+  return {
+    packageId: first.package_id,
+    status: 'ready' as const,
+    downloadUrl: downloadUrl(first.package_id),
+    manifest: first.manifest,
+    ...(generations.length > 1 || first.series_id ? { parts: generations.map(partView) } : {}),
+  };
+}

@@ -1,0 +1,143 @@
+import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { type Job, Queue, UnrecoverableError, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { Gauge, Histogram } from 'prom-client';
+import {
+  type PackageBuildJob,
+  QueueName,
+  REDIS,
+  getLogger,
+  metricsRegistry,
+  queueDefaults,
+  withSpanFromCarrier,
+  workerDefaults,
+} from '@bible/common';
+import { BUILDER_CONFIG, type BuilderConfig } from '../config';
+import { AudioSourceError } from './audio-fetcher';
+import { buildsTotal } from './metrics';
+import { PackageBuildService, type BuildResult } from './package-build.service';
+import { PublishRepository } from './publish.repository';
+
+const queueWait = new Histogram({
+  name: 'bible_queue_wait_seconds',
+  help: 'Time jobs waited in the queue before a worker took them.',
+  labelNames: ['queue'] as const,
+  buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900],
+  registers: [metricsRegistry],
+});
+
+/** Errors retrying cannot fix: the job fails at once with its reason. */
+function isPermanent(error: unknown): boolean {
+  return (
+    (error instanceof AudioSourceError && error.reason !== 'unreadable') ||
+    (error instanceof Error && /no longer (exists|published)|selects no books/.test(error.message))
+  );
+}
+
+/**
+ * The BullMQ consumer of package builds. Locks are renewed while a build runs; a worker killed
+ * mid-build stops renewing, and stalled-job detection hands the job to another worker.
+ */
+@Injectable()
+export class BuildWorker implements OnApplicationBootstrap, OnModuleDestroy {
+  private worker?: Worker<PackageBuildJob, BuildResult>;
+  private readonly queue: Queue<PackageBuildJob>;
+  private readonly depth: Gauge<'queue' | 'state'>;
+  private readonly aborts = new Map<string, AbortController>();
+
+  constructor(
+    @Inject(REDIS) private readonly redis: Redis,
+    @Inject(BUILDER_CONFIG) private readonly config: BuilderConfig,
+    private readonly builder: PackageBuildService,
+    private readonly repo: PublishRepository,
+  ) {
+    this.queue = new Queue<PackageBuildJob>(QueueName.PackageBuild, { connection: redis, defaultJobOptions: queueDefaults[QueueName.PackageBuild] });
+    const queue = this.queue;
+    this.depth = new Gauge({
+      name: 'bible_queue_depth',
+      help: 'Jobs in the package-build queue by state (sampled at scrape time).',
+      labelNames: ['queue', 'state'] as const,
+      registers: [metricsRegistry],
+      async collect() {
+        try {
+          const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'prioritized');
+          for (const [state, n] of Object.entries(counts)) this.set({ queue: QueueName.PackageBuild, state }, n);
+        } catch {
+          /* Redis down: keep the last values */
+        }
+      },
+    });
+  }
+
+  onApplicationBootstrap(): void {
+    this.worker = new Worker<PackageBuildJob, BuildResult>(QueueName.PackageBuild, (job) => this.process(job), {
+      // BullMQ needs its own blocking connection per worker.
+      connection: this.redis.duplicate(),
+      concurrency: this.config.BUILDER_CONCURRENCY,
+      lockDuration: this.config.BUILDER_LOCK_DURATION_MS,
+      stalledInterval: Math.min(workerDefaults.stalledInterval, this.config.BUILDER_LOCK_DURATION_MS),
+      maxStalledCount: workerDefaults.maxStalledCount,
+      autorun: true,
+    });
+    this.worker.on('failed', (job, error) => {
+      if (!job) return;
+      const attempts = job.opts.attempts ?? 1;
+      const final = error instanceof UnrecoverableError || job.attemptsMade >= attempts;
+      getLogger().warn({ jobId: job.id, attempt: job.attemptsMade, final, err: error.message }, 'package build failed');
+      void this.repo.fail(job.id as string, error.message, final).catch(() => undefined);
+    });
+    this.worker.on('error', (error) => getLogger().error({ err: error.message }, 'build worker error'));
+  }
+
+  private async process(job: Job<PackageBuildJob>): Promise<BuildResult> {
+    queueWait.observe({ queue: QueueName.PackageBuild }, Math.max(0, ((job.processedOn ?? Date.now()) - job.timestamp) / 1000));
+    const jobId = job.id as string;
+    return withSpanFromCarrier(
+      'package.build',
+      job.data.trace,
+      async (span) => {
+        const request = await this.repo.loadRequest(job.data.requestId);
+        if (!request) throw new UnrecoverableError(`package request ${job.data.requestId} not found`);
+        const type = request.params.packageType;
+        span.setAttribute('package.type', type);
+        await this.repo.markActive(jobId, job.attemptsMade + 1);
+        const abort = new AbortController();
+        this.aborts.set(jobId, abort);
+        let lastWrite = 0;
+        try {
+          const result = await this.builder.build({
+            requestId: job.data.requestId,
+            jobId,
+            params: request.params,
+            requestedBy: request.requested_by ?? 'system',
+            signal: abort.signal,
+            onProgress: async (stage, percent) => {
+              await job.updateProgress({ stage, percent: Math.round(percent) });
+              // Postgres keeps a durable copy, written at most twice a second.
+              if (Date.now() - lastWrite > 500) {
+                lastWrite = Date.now();
+                await this.repo.progress(jobId, stage, percent);
+              }
+            },
+          });
+          buildsTotal.inc({ type, status: result.reused ? 'reused' : 'success' });
+          return result;
+        } catch (error) {
+          buildsTotal.inc({ type, status: 'failure' });
+          if (isPermanent(error)) throw new UnrecoverableError((error as Error).message);
+          throw error;
+        } finally {
+          this.aborts.delete(jobId);
+        }
+      },
+      { 'messaging.system': 'bullmq', 'messaging.destination.name': QueueName.PackageBuild, 'messaging.message.id': jobId },
+    );
+  }
+
+  /** Stop taking jobs and let running builds finish (bounded by the shutdown timeout). */
+  async onModuleDestroy(): Promise<void> {
+    await this.worker?.close();
+    await this.queue.close();
+    this.depth.reset();
+  }
+}

@@ -1,0 +1,154 @@
+import type { DataSource, QueryRunner } from 'typeorm';
+import { type FeedPosition, FEED_START, type PackageParams } from '@bible/common';
+
+type Row = Record<string, unknown>;
+
+export interface MediaFileRow extends Row {
+  id: string;
+  remote_path: string;
+  file_size: string;
+  duration_seconds: number;
+  sha256: string;
+  format: 'mp3' | 'm4a';
+  bitrate: number | null;
+  sample_rate: number | null;
+  start_verse_id: string | null;
+  end_verse_id: string | null;
+  chapter_id: string | null;
+  book_id: string | null;
+  timing_count: number;
+  verse_count: number;
+}
+
+export interface BookRow extends Row {
+  id: string;
+  osis: string;
+  name: string;
+  book_number: number;
+  testament: 'OT' | 'NT';
+  text_bytes: string;
+  audio_bytes: string;
+}
+
+/**
+ * Everything a build reads, from one REPEATABLE READ snapshot: the revision and the rows agree even
+ * while editors keep writing. Large tables are read through a server-side cursor in batches, so
+ * memory stays flat whatever the package size.
+ */
+export class ContentSnapshot {
+  private constructor(private readonly runner: QueryRunner) {}
+
+  static async open(db: DataSource): Promise<ContentSnapshot> {
+    const runner = db.createQueryRunner();
+    await runner.connect();
+    try {
+      await runner.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    } catch (error) {
+      await runner.release();
+      throw error;
+    }
+    return new ContentSnapshot(runner);
+  }
+
+  async close(): Promise<void> {
+    try {
+      await this.runner.query('ROLLBACK');
+    } finally {
+      await this.runner.release();
+    }
+  }
+
+  async revision(params: PackageParams): Promise<FeedPosition> {
+    let best = FEED_START;
+    const scopes: [string, string | undefined][] = [
+      ['text_version_id', params.packageType === 'audio' ? undefined : params.textVersionId],
+      ['audio_version_id', params.packageType === 'text' ? undefined : params.audioVersionId],
+    ];
+    for (const [column, value] of scopes) {
+      if (!value) continue;
+      const rows: { txid: string; id: string }[] = await this.runner.query(
+        `SELECT txid::text, id::text FROM change_log
+          WHERE ${column} = $1 AND txid < change_log_safe_xmin()
+          ORDER BY txid DESC, id DESC LIMIT 1`,
+        [value],
+      );
+      if (rows[0]) {
+        const p = { txid: BigInt(rows[0].txid), id: BigInt(rows[0].id) };
+        if (p.txid > best.txid || (p.txid === best.txid && p.id > best.id)) best = p;
+      }
+    }
+    return best;
+  }
+
+  async one(sql: string, args: unknown[]): Promise<Row | null> {
+    const rows: Row[] = await this.runner.query(sql, args);
+    return rows[0] ?? null;
+  }
+
+  async all<T extends Row = Row>(sql: string, args: unknown[]): Promise<T[]> {
+    return this.runner.query(sql, args);
+  }
+
+  /** Streams a large result through a server-side cursor, `batch` rows at a time. */
+  async *cursor<T extends Row = Row>(sql: string, args: unknown[], batch = 5_000): AsyncGenerator<T[]> {
+    const name = `c_${Math.random().toString(36).slice(2, 10)}`;
+    await this.runner.query(`DECLARE ${name} NO SCROLL CURSOR FOR ${sql}`, args);
+    try {
+      for (;;) {
+        const rows: T[] = await this.runner.query(`FETCH FORWARD ${batch} FROM ${name}`);
+        if (rows.length === 0) break;
+        yield rows;
+        if (rows.length < batch) break;
+      }
+    } finally {
+      await this.runner.query(`CLOSE ${name}`);
+    }
+  }
+
+  /**
+   * Books of the version with per-book size estimates (text bytes, audio bytes), in canonical
+   * order; one aggregate query, used both for book selection and for size-based chunking.
+   */
+  async books(bibleVersionId: string, params: PackageParams): Promise<BookRow[]> {
+    const text = params.packageType === 'audio' ? null : (params.textVersionId ?? null);
+    const audio = params.packageType === 'text' ? null : (params.audioVersionId ?? null);
+    return this.all<BookRow>(
+      `SELECT b.id, b.osis, b.name, b.book_number, b.testament,
+              COALESCE(t.bytes, 0)::text AS text_bytes, COALESCE(a.bytes, 0)::text AS audio_bytes
+         FROM books b
+         LEFT JOIN LATERAL (
+           SELECT sum(octet_length(vt.verse_text) + 120) AS bytes
+             FROM chapters c JOIN verses v ON v.chapter_id = c.id
+             JOIN verse_texts vt ON vt.verse_id = v.id
+            WHERE c.book_id = b.id AND vt.text_version_id = $2
+              AND vt.publish_status = 'published' AND vt.deleted_at IS NULL) t ON $2::text IS NOT NULL
+         LEFT JOIN LATERAL (
+           SELECT sum(m.file_size) AS bytes
+             FROM media_files m JOIN chapters c ON c.id = m.chapter_id
+            WHERE c.book_id = b.id AND m.audio_version_id = $3 AND m.deleted_at IS NULL
+              AND m.publish_status = 'published' AND m.upload_status = 'completed') a ON $3::text IS NOT NULL
+        WHERE b.bible_version_id = $1 AND b.deleted_at IS NULL
+        ORDER BY b.book_number`,
+      [bibleVersionId, text, audio],
+    );
+  }
+
+  /** Published, uploaded media files of the books, in canonical order, with timing counts. */
+  async mediaFiles(audioVersionId: string, bookIds: string[]): Promise<MediaFileRow[]> {
+    return this.all<MediaFileRow>(
+      `SELECT m.id, m.remote_path, m.file_size::text, m.duration_seconds, m.sha256, m.format, m.bitrate,
+              m.sample_rate, m.chapter_id, c.book_id,
+              COALESCE(m.start_verse_id, (SELECT v.id FROM verses v WHERE v.chapter_id = c.id ORDER BY v.verse_number LIMIT 1)) AS start_verse_id,
+              COALESCE(m.end_verse_id, (SELECT v.id FROM verses v WHERE v.chapter_id = c.id ORDER BY v.verse_number DESC LIMIT 1)) AS end_verse_id,
+              (SELECT count(*)::int FROM media_files_verses t WHERE t.media_file_id = m.id AND t.deleted_at IS NULL) AS timing_count,
+              COALESCE(c.total_verses, 0) AS verse_count
+         FROM media_files m
+         LEFT JOIN chapters c ON c.id = m.chapter_id
+         LEFT JOIN books b ON b.id = c.book_id
+        WHERE m.audio_version_id = $1 AND m.deleted_at IS NULL AND m.publish_status = 'published'
+          AND m.upload_status = 'completed' AND (c.book_id = ANY($2::text[]))
+        ORDER BY b.book_number, c.chapter_number, m.id`,
+      [audioVersionId, bookIds],
+    );
+  }
+}

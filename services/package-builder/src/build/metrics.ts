@@ -1,0 +1,30 @@
+import { Counter, Histogram } from 'prom-client';
+import { metricsRegistry } from '@bible/common';
+
+export const buildsTotal = new Counter({
+  name: 'bible_package_builds_total',
+  help: 'Package build attempts by package type and outcome.',
+  labelNames: ['type', 'status'] as const,
+  registers: [metricsRegistry],
+});
+
+export const buildStageDuration = new Histogram({
+  name: 'bible_package_build_duration_seconds',
+  help: 'Package build time by stage (gather, database, audio, assemble, upload, total).',
+  labelNames: ['stage'] as const,
+  buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 900],
+  registers: [metricsRegistry],
+});
+
+export const bytesBuilt = new Counter({
+  name: 'bible_package_bytes_built_total',
+  help: 'Bytes of finished packages uploaded to the object store.',
+  labelNames: ['type'] as const,
+  registers: [metricsRegistry],
+});
+
+export const databaseRows = new Counter({
+  name: 'bible_package_database_rows_total',
+  help: 'Rows written into package databases.',
+  registers: [metricsRegistry],
+});

@@ -1,0 +1,157 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { DeleteObjectsCommand } from '@aws-sdk/client-s3';
+import type { DataSource } from 'typeorm';
+import { DATA_SOURCE, type PackageParams, S3, type S3Handle, getLogger } from '@bible/common';
+
+export interface GenerationDraft {
+  packageId: string;
+  packageKey: string;
+  params: PackageParams;
+  contentRevision: string;
+  syncCursor: string;
+  objectKey: string;
+  sizeBytes: number;
+  contentSha256: string;
+  manifest: Record<string, unknown>;
+  seriesId: string | null;
+  partNumber: number | null;
+  totalParts: number | null;
+  books: string[];
+  createdBy: string;
+  generationMs: number;
+  missing: { mediaFileId: string; reason: string }[];
+}
+
+/** Publishing and bookkeeping of builds in Postgres. */
+@Injectable()
+export class PublishRepository {
+  constructor(
+    @Inject(DATA_SOURCE) private readonly db: DataSource,
+    @Inject(S3) private readonly s3: S3Handle,
+  ) {}
+
+  async loadRequest(requestId: string): Promise<{ params: PackageParams; requested_by: string | null } | null> {
+    const rows: { params: PackageParams; requested_by: string | null }[] = await this.db.query(
+      `SELECT params, requested_by FROM package_requests WHERE id = $1`,
+      [requestId],
+    );
+    return rows[0] ?? null;
+  }
+
+  async readyPackageIds(packageKey: string, revision: string): Promise<string[]> {
+    const rows: { package_id: string }[] = await this.db.query(
+      `SELECT package_id FROM package_generations
+        WHERE package_key = $1 AND content_revision = $2 AND status = 'ready' ORDER BY part_number NULLS FIRST`,
+      [packageKey, revision],
+    );
+    return rows.map((r) => r.package_id);
+  }
+
+  /** The current ready package of each part number (0 for a single package), for `supersedes`. */
+  async previousPackageIds(packageKey: string): Promise<Map<number, string>> {
+    const rows: { part: number; package_id: string }[] = await this.db.query(
+      `SELECT DISTINCT ON (COALESCE(part_number, 0)) COALESCE(part_number, 0) AS part, package_id
+         FROM package_generations WHERE package_key = $1 AND status = 'ready'
+        ORDER BY COALESCE(part_number, 0), created_at DESC`,
+      [packageKey],
+    );
+    return new Map(rows.map((r) => [r.part, r.package_id]));
+  }
+
+  /**
+   * Makes every part visible at once (their objects are complete), marks older generations of the
+   * same content key stale (still downloadable until retention expires them) and completes the
+   * job's request rows.
+   */
+  async publish(drafts: GenerationDraft[], jobId: string): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      const keys = [...new Set(drafts.map((d) => d.packageKey))];
+      await tx.query(
+        `UPDATE package_generations SET status = 'stale', stale_at = now()
+          WHERE package_key = ANY($1::text[]) AND status = 'ready' AND NOT (package_id = ANY($2::text[]))`,
+        [keys, drafts.map((d) => d.packageId)],
+      );
+      for (const d of drafts) {
+        await tx.query(
+          `INSERT INTO package_generations (package_id, package_key, package_type, language_entity_id, audio_version_id,
+              text_version_id, books, chunking, series_id, part_number, total_parts, content_revision, sync_cursor, status,
+              object_key, size_bytes, content_sha256, manifest, generation_ms, created_by, ready_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'ready', $14, $15, $16, $17, $18, $19, now())
+           ON CONFLICT (package_id) DO UPDATE SET status = 'ready', object_key = EXCLUDED.object_key,
+              size_bytes = EXCLUDED.size_bytes, content_sha256 = EXCLUDED.content_sha256, manifest = EXCLUDED.manifest,
+              generation_ms = EXCLUDED.generation_ms, ready_at = now(), error = NULL`,
+          [
+            d.packageId,
+            d.packageKey,
+            d.params.packageType,
+            d.params.languageEntityId,
+            d.params.packageType === 'text' ? null : (d.params.audioVersionId ?? null),
+            d.params.packageType === 'audio' ? null : (d.params.textVersionId ?? null),
+            d.books,
+            d.params.chunking ? JSON.stringify(d.params.chunking) : null,
+            d.seriesId,
+            d.partNumber,
+            d.totalParts,
+            d.contentRevision,
+            d.syncCursor,
+            d.objectKey,
+            d.sizeBytes,
+            d.contentSha256,
+            JSON.stringify(d.manifest),
+            d.generationMs,
+            d.createdBy,
+          ],
+        );
+      }
+      const generation: { id: string }[] = await tx.query(`SELECT id FROM package_generations WHERE package_id = $1`, [
+        drafts[0].packageId,
+      ]);
+      await tx.query(
+        `UPDATE package_requests SET status = 'completed', progress = 100, stage = 'done', error = NULL,
+            package_generation_id = $2, result = $3, completed_at = now()
+          WHERE job_id = $1`,
+        [
+          jobId,
+          generation[0]?.id ?? null,
+          JSON.stringify({ packageIds: drafts.map((d) => d.packageId), missing: drafts.flatMap((d) => d.missing) }),
+        ],
+      );
+    });
+  }
+
+  async markActive(jobId: string, attempt: number): Promise<void> {
+    await this.db.query(
+      `UPDATE package_requests SET status = 'active', started_at = COALESCE(started_at, now()), error = NULL, progress = 0,
+          stage = $2
+        WHERE job_id = $1 AND status <> 'completed'`,
+      [jobId, attempt > 1 ? `retry ${attempt}` : 'gather'],
+    );
+  }
+
+  async progress(jobId: string, stage: string, percent: number): Promise<void> {
+    await this.db.query(
+      `UPDATE package_requests SET progress = $3, stage = $2 WHERE job_id = $1 AND status = 'active'`,
+      [jobId, stage, Math.max(0, Math.min(100, Math.round(percent)))],
+    );
+  }
+
+  /** Records why a job failed; `final` once retries are exhausted (the status endpoint shows it). */
+  async fail(jobId: string, reason: string, final: boolean): Promise<void> {
+    await this.db.query(
+      `UPDATE package_requests SET status = $3, error = $2, completed_at = CASE WHEN $3 = 'failed' THEN now() END
+        WHERE job_id = $1 AND status <> 'completed'`,
+      [jobId, reason.slice(0, 2000), final ? 'failed' : 'queued'],
+    );
+  }
+
+  async deleteObjects(keys: string[]): Promise<void> {
+    if (keys.length === 0) return;
+    try {
+      await this.s3.client.send(
+        new DeleteObjectsCommand({ Bucket: this.s3.bucket, Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: true } }),
+      );
+    } catch (error) {
+      getLogger().warn({ err: (error as Error).message, keys }, 'could not delete unpublished package objects');
+    }
+  }
+}

@@ -1,0 +1,4 @@
+// Loaded first: instrumentation must patch http/express/pg/ioredis before they are required.
+import { startTelemetry } from '@bible/common/telemetry/otel';
+
+startTelemetry('package-builder');

@@ -1,0 +1,89 @@
+import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { AbortMultipartUploadCommand, DeleteObjectCommand, ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
+import { type Job, Queue, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { DataSource } from 'typeorm';
+import { DATA_SOURCE, type MaintenanceJob, QueueName, REDIS, S3, type S3Handle, getLogger, queueDefaults } from '@bible/common';
+import { BUILDER_CONFIG, type BuilderConfig } from '../config';
+
+/**
+ * Housekeeping run by exactly one builder replica at a time (BullMQ job schedulers): abort
+ * multipart uploads that a crashed build left behind, and expire superseded packages.
+ */
+@Injectable()
+export class MaintenanceWorker implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly queue: Queue<MaintenanceJob>;
+  private worker?: Worker<MaintenanceJob>;
+
+  constructor(
+    @Inject(REDIS) private readonly redis: Redis,
+    @Inject(S3) private readonly s3: S3Handle,
+    @Inject(DATA_SOURCE) private readonly db: DataSource,
+    @Inject(BUILDER_CONFIG) private readonly config: BuilderConfig,
+  ) {
+    this.queue = new Queue<MaintenanceJob>(QueueName.Maintenance, { connection: redis, defaultJobOptions: queueDefaults[QueueName.Maintenance] });
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    const every = this.config.MAINTENANCE_INTERVAL_MS;
+    await this.queue.upsertJobScheduler('sweep-multipart-uploads', { every }, { name: 'sweep', data: { task: 'sweep-multipart-uploads' } });
+    await this.queue.upsertJobScheduler('prune-packages', { every }, { name: 'prune', data: { task: 'prune-packages' } });
+    this.worker = new Worker<MaintenanceJob>(QueueName.Maintenance, (job) => this.run(job), {
+      connection: this.redis.duplicate(),
+      concurrency: 1,
+    });
+    this.worker.on('error', (error) => getLogger().error({ err: error.message }, 'maintenance worker error'));
+  }
+
+  private async run(job: Job<MaintenanceJob>): Promise<{ removed: number }> {
+    switch (job.data.task) {
+      case 'sweep-multipart-uploads':
+        return { removed: await this.sweepMultipartUploads() };
+      case 'prune-packages':
+        return { removed: await this.pruneStalePackages() };
+      case 'prune-sync-queue':
+        return { removed: 0 };
+    }
+  }
+
+  /** Aborts incomplete multipart uploads of packages older than the sweep age. */
+  async sweepMultipartUploads(): Promise<number> {
+    const cutoff = Date.now() - this.config.MULTIPART_SWEEP_AGE_MS;
+    let removed = 0;
+    let keyMarker: string | undefined;
+    let uploadIdMarker: string | undefined;
+    do {
+      const page = await this.s3.client.send(
+        new ListMultipartUploadsCommand({ Bucket: this.s3.bucket, Prefix: 'packages/', KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }),
+      );
+      for (const upload of page.Uploads ?? []) {
+        if (!upload.Key || !upload.UploadId || (upload.Initiated && upload.Initiated.getTime() > cutoff)) continue;
+        await this.s3.client.send(new AbortMultipartUploadCommand({ Bucket: this.s3.bucket, Key: upload.Key, UploadId: upload.UploadId }));
+        removed++;
+      }
+      keyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;
+      uploadIdMarker = page.IsTruncated ? page.NextUploadIdMarker : undefined;
+    } while (keyMarker);
+    if (removed > 0) getLogger().info({ removed }, 'aborted abandoned multipart uploads');
+    return removed;
+  }
+
+  /** Stale packages past retention: object removed, row kept as `expired` for history. */
+  async pruneStalePackages(): Promise<number> {
+    const rows: { id: string; object_key: string }[] = await this.db.query(
+      `SELECT id, object_key FROM package_generations
+        WHERE status = 'stale' AND stale_at < now() - make_interval(hours => $1::int) LIMIT 500`,
+      [Math.floor(this.config.PACKAGE_STALE_RETENTION_HOURS)],
+    );
+    for (const row of rows) {
+      await this.db.query(`UPDATE package_generations SET status = 'expired', expires_at = now() WHERE id = $1`, [row.id]);
+      await this.s3.client.send(new DeleteObjectCommand({ Bucket: this.s3.bucket, Key: row.object_key })).catch(() => undefined);
+    }
+    return rows.length;
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.worker?.close();
+    await this.queue.close();
+  }
+}
