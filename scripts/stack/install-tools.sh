@@ -14,6 +14,15 @@ HELM_MODULE=helm.sh/helm/v3
 HELM_VERSION=v3.16.4
 KUBECONFORM_MODULE=github.com/yannh/kubeconform
 KUBECONFORM_VERSION=v0.7.0
+# What helm's Makefile stamps in: its version, and the Kubernetes version it targets (client-go
+# v0.31 => 1.31) used for .Capabilities.KubeVersion and lint deprecation checks.
+HELM_K8S_MAJOR=1
+HELM_K8S_MINOR=31
+HELM_LDFLAGS="-X helm.sh/helm/v3/internal/version.version=$HELM_VERSION"
+for pkg in pkg/chartutil pkg/lint/rules; do
+  HELM_LDFLAGS+=" -X helm.sh/helm/v3/$pkg.k8sVersionMajor=$HELM_K8S_MAJOR -X helm.sh/helm/v3/$pkg.k8sVersionMinor=$HELM_K8S_MINOR"
+done
+KUBECONFORM_LDFLAGS="-X main.version=$KUBECONFORM_VERSION"
 
 usage() { sed -n '2,9p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
@@ -32,8 +41,8 @@ ensure_stack_dirs
 start="$(now)"
 for tool in "${tools[@]}"; do
   case "$tool" in
-    helm) go_install helm "$HELM_MODULE/cmd/helm@$HELM_VERSION" "$HELM_MODULE" "$HELM_VERSION" ;;
-    kubeconform) go_install kubeconform "$KUBECONFORM_MODULE/cmd/kubeconform@$KUBECONFORM_VERSION" "$KUBECONFORM_MODULE" "$KUBECONFORM_VERSION" ;;
+    helm) go_install helm "$HELM_MODULE/cmd/helm@$HELM_VERSION" "$HELM_MODULE" "$HELM_VERSION" "$HELM_LDFLAGS" ;;
+    kubeconform) go_install kubeconform "$KUBECONFORM_MODULE/cmd/kubeconform@$KUBECONFORM_VERSION" "$KUBECONFORM_MODULE" "$KUBECONFORM_VERSION" "$KUBECONFORM_LDFLAGS" ;;
   esac
 done
 

@@ -78,6 +78,8 @@ ensure_stack_dirs() {
 # Serialize concurrent up/down runs (e.g. parallel test jobs calling `up.sh --deps-only`).
 acquire_lock() {
   ensure_stack_dirs
+  # fd 9 must not leak into the daemons we start (they would hold the lock forever): every
+  # launch closes it with 9>&-.
   exec 9>"$STACK_RUN/.lock"
   if ! flock -n 9; then
     log "another stack script is running; waiting for it (up to 15 min)..."
@@ -264,38 +266,39 @@ require_go() {
   command -v go >/dev/null 2>&1 || die "Go is required to build $1 (Go >= 1.24; Debian's golang-go is too old). Install it from https://go.dev/dl/ and re-run."
 }
 
-# go_install <binary-name> <package@version> <module> <version>
-# Installs into $STACK_BIN unless a binary built from exactly that module version is already there.
-# Uses the regular GOPATH module cache and build cache (go env GOMODCACHE / GOCACHE), which live
-# outside .stack, so a rebuild after `down --purge` or in a fresh checkout is fast.
+# go_install <binary-name> <package@version> <module> <version> [ldflags]
+# Installs into $STACK_BIN unless a binary built from exactly that module version (and ldflags) is
+# already there. Uses the regular GOPATH module cache and build cache (go env GOMODCACHE / GOCACHE),
+# which live outside .stack, so a rebuild after `down --purge` or in a fresh checkout is fast.
 go_install() {
-  local bin="$1" pkg="$2" module="$3" version="$4" start
-  if go_binary_matches "$STACK_BIN/$bin" "$module" "$version"; then
+  local bin="$1" pkg="$2" module="$3" version="$4" ldflags="${5:-}" start
+  if go_binary_matches "$STACK_BIN/$bin" "$module" "$version" "$ldflags"; then
     return 0
   fi
   require_go "$bin"
-  mkdir -p "$STACK_BIN"
-  log "building $bin ($pkg) into $STACK_BIN; the first build can take several minutes (log: $STACK_LOGS/go-install-$bin.log)"
+  mkdir -p "$STACK_BIN" "$STACK_LOGS"
+  log "building $bin ($pkg) into $STACK_BIN; the first build on a machine takes minutes, later ones seconds (log: $STACK_LOGS/go-install-$bin.log)"
   log "module cache: $(go env GOMODCACHE), build cache: $(go env GOCACHE)"
   start="$(now)"
-  # Run outside the repository so no go.work/go.mod interferes.
-  if ! (cd "$STACK_DIR" && GOBIN="$STACK_BIN" GOFLAGS="${GOFLAGS:--buildvcs=false}" go install "$pkg") \
+  local -a flags=()
+  [[ -z "$ldflags" ]] || flags+=(-ldflags "$ldflags")
+  # Run outside the repository so no go.work/go.mod interferes; close the stack lock fd.
+  if ! (cd "$STACK_DIR" && GOBIN="$STACK_BIN" GOFLAGS="${GOFLAGS:--buildvcs=false}" go install "${flags[@]}" "$pkg" 9>&-) \
     >"$STACK_LOGS/go-install-$bin.log" 2>&1; then
     tail -n 30 "$STACK_LOGS/go-install-$bin.log" >&2
     die "go install $pkg failed (see $STACK_LOGS/go-install-$bin.log)"
   fi
-  go_binary_matches "$STACK_BIN/$bin" "$module" "$version" || die "$STACK_BIN/$bin was built but does not report $module $version"
+  go_binary_matches "$STACK_BIN/$bin" "$module" "$version" "$ldflags" || die "$STACK_BIN/$bin was built but does not report $module $version"
   ok "built $bin in $(elapsed "$start")"
 }
 
-# True if <file> is a Go binary whose main module is <module> at <version>.
+# True if <file> is a Go binary whose main module is <module> at <version> (built with [ldflags]).
 go_binary_matches() {
-  local file="$1" module="$2" version="$3"
+  local file="$1" module="$2" version="$3" ldflags="${4:-}" info
   [[ -x "$file" ]] || return 1
-  if command -v go >/dev/null 2>&1; then
-    go version -m "$file" 2>/dev/null | awk -v m="$module" -v v="$version" '$1 == "mod" && $2 == m && $3 == v { found = 1 } END { exit !found }'
-  else
-    # Without a Go toolchain we cannot inspect it; trust an existing executable.
-    return 0
-  fi
+  # Without a Go toolchain we cannot inspect it; trust an existing executable.
+  command -v go >/dev/null 2>&1 || return 0
+  info="$(go version -m "$file" 2>/dev/null)" || return 1
+  awk -v m="$module" -v v="$version" '$1 == "mod" && $2 == m && $3 == v { found = 1 } END { exit !found }' <<<"$info" || return 1
+  [[ -z "$ldflags" ]] || grep -E $'^\tbuild\t-ldflags=' <<<"$info" | grep -qF -- "$ldflags"
 }

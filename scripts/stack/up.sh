@@ -55,9 +55,9 @@ STACK_MARKER="BIBLE_STACK_DIR=$STACK_DIR"
 # Runs a command as the OS user that owns the Postgres cluster (Postgres refuses to run as root).
 as_pg() {
   if ((IS_ROOT)); then
-    (cd / && runuser -u "$PG_OS_USER" -- env "$STACK_MARKER" "$@")
+    (cd / && runuser -u "$PG_OS_USER" -- env "$STACK_MARKER" "$@" 9>&-)
   else
-    (cd / && env "$STACK_MARKER" "$@")
+    (cd / && env "$STACK_MARKER" "$@" 9>&-)
   fi
 }
 pg_superuser() { if ((IS_ROOT)); then echo "$PG_OS_USER"; else id -un; fi; }
@@ -303,7 +303,7 @@ EOF
     port_open "$REDIS_PORT" && die_port_taken redis "$REDIS_PORT" REDIS_PORT
     rm -f "$(pid_file redis)"
     log "redis: starting on 127.0.0.1:$REDIS_PORT"
-    (cd "$REDIS_DIR" && env "$STACK_MARKER" redis-server "$REDIS_DIR/redis.conf") >>"$STACK_LOGS/redis.log" 2>&1 ||
+    (cd "$REDIS_DIR" && env "$STACK_MARKER" redis-server "$REDIS_DIR/redis.conf" 9>&-) >>"$STACK_LOGS/redis.log" 2>&1 ||
       { tail -n 30 "$STACK_LOGS/redis.log" >&2; die "redis did not start (see $STACK_LOGS/redis.log)"; }
   fi
   local i
@@ -344,7 +344,7 @@ start_minio() {
       MINIO_ROOT_PASSWORD="$(env_get S3_SECRET_ACCESS_KEY)"
       exec setsid "$STACK_BIN/minio" server "$MINIO_DIR/data" \
         --address "127.0.0.1:$S3_PORT" --console-address "127.0.0.1:$S3_CONSOLE_PORT" \
-        >>"$STACK_LOGS/minio.log" 2>&1 </dev/null
+        >>"$STACK_LOGS/minio.log" 2>&1 </dev/null 9>&-
     ) &
     pid=$!
     printf '%s\n' "$pid" >"$(pid_file minio)"
@@ -417,7 +417,7 @@ start_service() {
     cd "$ROOT_DIR"
     load_env
     export "$STACK_MARKER" SERVICE_NAME="$svc" PORT="$port"
-    exec setsid node --enable-source-maps "$(service_main "$svc")" >>"$STACK_LOGS/$svc.log" 2>&1 </dev/null
+    exec setsid node --enable-source-maps "$(service_main "$svc")" >>"$STACK_LOGS/$svc.log" 2>&1 </dev/null 9>&-
   ) &
   printf '%s\n' "$!" >"$(pid_file "$svc")"
 }

@@ -1,3 +1,4 @@
 export * from './stack';
 export * from './service-process';
 export * from './local-servers';
+export * from './http';

@@ -113,7 +113,9 @@ async function encode(samples: number[], title: string, target: string): Promise
     ffmpeg.on('error', (error: NodeJS.ErrnoException) =>
       reject(
         error.code === 'ENOENT'
-          ? new Error('ffmpeg not found: install it (apt-get install ffmpeg) to generate seed audio')
+          ? new Error(
+              'ffmpeg not found: install it (apt-get install ffmpeg) to generate seed audio',
+            )
           : error,
       ),
     );
@@ -199,7 +201,9 @@ export async function narrateChapter(
   const timings = verseTimings(verses, samples);
   const last = timings[timings.length - 1];
   if (last.startTimeSeconds + last.durationSeconds > meta.durationSeconds) {
-    throw new Error(`${name}: verse timings end after the encoded audio (${meta.durationSeconds} s)`);
+    throw new Error(
+      `${name}: verse timings end after the encoded audio (${meta.durationSeconds} s)`,
+    );
   }
   return { file, ...meta, timings, fromCache };
 }

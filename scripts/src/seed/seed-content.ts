@@ -43,4 +43,5 @@ export const USERS = [
 export const verseTextId = (verseId: string): string => `${TEXT_VERSION.id}-${verseId}`;
 export const mediaFileId = (chapterId: string): string => `${AUDIO_VERSION.id}-${chapterId}`;
 export const timingId = (verseId: string): string => `${AUDIO_VERSION.id}-${verseId}`;
-export const objectKey = (chapterId: string): string => `media/${AUDIO_VERSION.id}/${chapterId}.mp3`;
+export const objectKey = (chapterId: string): string =>
+  `media/${AUDIO_VERSION.id}/${chapterId}.mp3`;

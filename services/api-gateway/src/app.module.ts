@@ -1,11 +1,13 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import { APP_FILTER } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { InfraModule, OperabilityModule, POSTGRES_PROBE, REDIS_PROBE, S3_PROBE } from '@bible/common';
+import { AuthGuard } from './auth/auth.guard';
 import { AuthModule } from './auth/auth.module';
 import { ErrorEnvelopeFilter } from './common/error.filter';
 import { GATEWAY_CONFIG, type GatewayConfig } from './config';
 import { OpenApiModule } from './openapi/openapi.module';
 import { PackagesModule } from './packages/packages.module';
+import { RateLimitGuard } from './rate-limit/rate-limit.guard';
 import { RateLimitModule } from './rate-limit/rate-limit.module';
 
 @Module({})
@@ -34,6 +36,9 @@ export class AppModule {
       providers: [
         { provide: GATEWAY_CONFIG, useValue: config },
         { provide: APP_FILTER, useClass: ErrorEnvelopeFilter },
+        // Global guards run in this order: authenticate first, so limits apply per user and per IP.
+        { provide: APP_GUARD, useExisting: AuthGuard },
+        { provide: APP_GUARD, useExisting: RateLimitGuard },
       ],
       exports: [GATEWAY_CONFIG],
     };

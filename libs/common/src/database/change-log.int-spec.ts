@@ -102,10 +102,10 @@ describe('change_log triggers', () => {
   }
 
   async function log(table: string, id: string): Promise<LogRow[]> {
-    return ds.query(`SELECT * FROM change_log WHERE table_name = $1 AND record_id = $2 ORDER BY id`, [
-      table,
-      id,
-    ]);
+    return ds.query(
+      `SELECT * FROM change_log WHERE table_name = $1 AND record_id = $2 ORDER BY id`,
+      [table, id],
+    );
   }
 
   async function row(
@@ -266,6 +266,40 @@ describe('change_log triggers', () => {
         ['media_files_verses', 'mfv-c1', 'DELETE', 'av2'],
         ['media_files_verses', 'mfv-c2', 'DELETE', 'av2'],
       ],
+    );
+  });
+
+  it('logs one row per changed row of a multi-row statement and skips unchanged ones', async () => {
+    await write(`INSERT INTO verse_texts (id, verse_id, text_version_id, verse_text)
+                 VALUES ('vt-b1', 'john-1-1', 'tv2', 'one'), ('vt-b2', 'john-1-2', 'tv2', 'two'),
+                        ('vt-b3', 'john-1-3', 'tv2', 'three')`);
+    const txid = await write(`UPDATE verse_texts
+                                 SET verse_text = CASE id WHEN 'vt-b2' THEN verse_text ELSE upper(verse_text) END
+                               WHERE id IN ('vt-b1', 'vt-b2', 'vt-b3')`);
+    const rows: LogRow[] = await ds.query(
+      `SELECT * FROM change_log WHERE txid = $1 ORDER BY record_id`,
+      [txid],
+    );
+    assert.deepEqual(
+      rows.map((r) => [r.record_id, r.operation, r.new_data?.verse_text]),
+      [
+        ['vt-b1', 'UPDATE', 'ONE'],
+        ['vt-b3', 'UPDATE', 'THREE'],
+      ],
+    );
+    const noop = await write(
+      `UPDATE verse_texts SET verse_text = verse_text WHERE text_version_id = 'tv2'`,
+    );
+    const [{ n }] = (await ds.query(`SELECT count(*)::int AS n FROM change_log WHERE txid = $1`, [
+      noop,
+    ])) as { n: number }[];
+    assert.equal(n, 0);
+  });
+
+  it('refuses to change a record id', async () => {
+    await assert.rejects(
+      ds.query(`UPDATE verse_texts SET id = 'vt-renamed' WHERE id = 'vt-b1'`),
+      /ids are immutable/,
     );
   });
 

@@ -86,7 +86,8 @@ describe('database migrations', () => {
   it('install the change_log trigger on exactly the synced tables', async () => {
     const rows: { table: string }[] = await ds.query(`
       SELECT c.relname AS table FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
-       WHERE t.tgname LIKE '%\\_change_log' ORDER BY 1`);
+       WHERE t.tgname ~ '_change_log_(insert|update|delete)$'
+       GROUP BY 1 HAVING count(*) = 3 ORDER BY 1`);
     assert.deepEqual(
       rows.map((r) => r.table),
       [...CHANGE_LOG_TABLES].sort(),

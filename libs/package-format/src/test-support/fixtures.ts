@@ -18,7 +18,7 @@ export interface SampleDatabaseOptions {
   contentRevision?: string;
   syncCursor?: string;
   delta?: boolean;
-  /** Chapters of John to include (default 2). */
+  /** Chapters of John to include (default 3). */
   chapters?: number;
   versesPerChapter?: number;
   /** Extra verse-text rows to pad the database (benchmark). */
@@ -30,7 +30,7 @@ export function buildSampleDatabase(file: string, o: SampleDatabaseOptions): str
   const db = createPackageDatabase(file, { delta: o.delta, overwrite: true });
   const t = FIXED_TIME;
   const stamp = { created_at: t, updated_at: t };
-  const chapters = o.chapters ?? 2;
+  const chapters = o.chapters ?? 3;
   const versesPer = o.versesPerChapter ?? 3;
   writePackageMetadata(db, {
     packageId: o.packageId,
@@ -149,11 +149,11 @@ export function sampleManifestInput(
     contentRevision: 'rev-1',
     syncCursor: 'cursor-1',
     includesVerseTimings: audio,
-    includesTotalVerses: text ? 6 : 0,
+    includesTotalVerses: text ? 9 : 0,
     includesBooks: ['John'],
     minAppVersion: '1.0.0',
     conflictsWith: [],
-    bibleStructure: { totalBooks: 1, totalChapters: 2, totalVerses: 6, testament: 'NT' },
+    bibleStructure: { totalBooks: 1, totalChapters: 3, totalVerses: 9, testament: 'NT' },
     ...(packageType >= PackageType.AudioPart
       ? {
           seriesInfo: {

@@ -106,14 +106,14 @@ export class PackagesRepository {
     if (params.packageType !== 'text' && params.audioVersionId) scopes.push(['audio_version_id', params.audioVersionId]);
     let best = FEED_START;
     for (const [column, value] of scopes) {
-      const rows: { txid: string; id: string }[] = await this.db.query(
-        `SELECT txid::text, id::text FROM change_log
+      const rows: { txid_text: string; id_text: string }[] = await this.db.query(
+        `SELECT txid::text AS txid_text, id::text AS id_text FROM change_log
           WHERE ${column} = $1 AND txid < change_log_safe_xmin()
           ORDER BY txid DESC, id DESC LIMIT 1`,
         [value],
       );
       if (rows[0]) {
-        const position = { txid: BigInt(rows[0].txid), id: BigInt(rows[0].id) };
+        const position = { txid: BigInt(rows[0].txid_text), id: BigInt(rows[0].id_text) };
         if (position.txid > best.txid || (position.txid === best.txid && position.id > best.id)) best = position;
       }
     }

@@ -66,14 +66,14 @@ export class ContentSnapshot {
     ];
     for (const [column, value] of scopes) {
       if (!value) continue;
-      const rows: { txid: string; id: string }[] = await this.runner.query(
-        `SELECT txid::text, id::text FROM change_log
+      const rows: { txid_text: string; id_text: string }[] = await this.runner.query(
+        `SELECT txid::text AS txid_text, id::text AS id_text FROM change_log
           WHERE ${column} = $1 AND txid < change_log_safe_xmin()
           ORDER BY txid DESC, id DESC LIMIT 1`,
         [value],
       );
       if (rows[0]) {
-        const p = { txid: BigInt(rows[0].txid), id: BigInt(rows[0].id) };
+        const p = { txid: BigInt(rows[0].txid_text), id: BigInt(rows[0].id_text) };
         if (p.txid > best.txid || (p.txid === best.txid && p.id > best.id)) best = p;
       }
     }

@@ -40,6 +40,7 @@ CREATE EXTENSION IF NOT EXISTS pg_trgm;
 -- Owns updated_at / updated_by / version: a real UPDATE bumps them, a no-op UPDATE (nothing but
 -- bookkeeping changed) leaves the row exactly as it was so it is neither versioned nor logged.
 -- The acting user comes from the transaction-local setting bible.user_id when the caller sets it.
+-- created_at / created_by and ids never change.
 CREATE FUNCTION content_touch() RETURNS trigger LANGUAGE plpgsql AS $fn$
 DECLARE
   actor text := nullif(current_setting('bible.user_id', true), '');
@@ -49,6 +50,11 @@ BEGIN
     NEW.created_by := coalesce(NEW.created_by, actor);
     NEW.updated_by := coalesce(NEW.updated_by, NEW.created_by);
     RETURN NEW;
+  END IF;
+  IF NEW.id IS DISTINCT FROM OLD.id THEN
+    -- Clients and the change feed key rows by id.
+    RAISE EXCEPTION 'ids are immutable (% -> %)', OLD.id, NEW.id
+      USING ERRCODE = 'feature_not_supported', TABLE = TG_TABLE_NAME;
   END IF;
   NEW.created_at := OLD.created_at;
   NEW.created_by := OLD.created_by;

