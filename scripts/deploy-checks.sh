@@ -44,7 +44,7 @@ UPDATE=0
 for arg in "$@"; do
   case "$arg" in
     --update) UPDATE=1 ;;
-    -h | --help) sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "deploy-checks: unknown argument: $arg" >&2; exit 2 ;;
   esac
 done
@@ -113,10 +113,10 @@ build_promtool() {
   (
     cd "$dir"
     export GOFLAGS=-mod=mod GOWORK=off
-    go mod init promtool-build >/dev/null 2>&1
-    go get "$PROMETHEUS_MODULE/cmd/promtool@$PROMETHEUS_VERSION"
-    go build -trimpath -o "$bin.tmp" "$PROMETHEUS_MODULE/cmd/promtool"
-    mv "$bin.tmp" "$bin"
+    go mod init promtool-build >/dev/null 2>&1 &&
+      go get "$PROMETHEUS_MODULE/cmd/promtool@$PROMETHEUS_VERSION" &&
+      go build -trimpath -o "$bin.tmp" "$PROMETHEUS_MODULE/cmd/promtool" &&
+      mv "$bin.tmp" "$bin"
   ) >"$WORK/promtool-build.log" 2>&1 || {
     tail -n 30 "$WORK/promtool-build.log" >&2
     return 1
@@ -168,10 +168,10 @@ helm_template() { # <out-file> [helm args...]
 # The plain manifests in deploy/k8s (see deploy/k8s/README section in docs/operations.md).
 render_k8s() { # <out-dir>
   local out=$1
-  mkdir -p "$out"
-  helm_template "$out/bible-packages.yaml" -f "$K8S_VALUES" --no-hooks
-  helm_template "$out/migrate-job.yaml" -f "$K8S_VALUES" --show-only templates/migrations-job.yaml
-  helm_template "$out/monitoring.yaml" -f "$K8S_VALUES" \
+  mkdir -p "$out" &&
+    helm_template "$out/bible-packages.yaml" -f "$K8S_VALUES" --no-hooks &&
+    helm_template "$out/migrate-job.yaml" -f "$K8S_VALUES" --show-only templates/migrations-job.yaml &&
+    helm_template "$out/monitoring.yaml" -f "$K8S_VALUES" \
     --set metrics.serviceMonitor.enabled=true \
     --set metrics.prometheusRule.enabled=true \
     --set metrics.dashboards.enabled=true \
@@ -181,7 +181,7 @@ render_k8s() { # <out-dir>
 }
 
 if ((UPDATE)); then
-  render_k8s "$K8S_DIR"
+  render_k8s "$K8S_DIR" || { echo "deploy-checks: rendering $K8S_DIR failed" >&2; exit 1; }
   info "re-rendered $K8S_DIR/{bible-packages,migrate-job,monitoring}.yaml; review with git diff"
 fi
 
@@ -211,16 +211,17 @@ check "helm template (default values)" helm_template "$WORK/default.yaml"
 check "helm template (ci/full-values.yaml)" helm_template "$WORK/full.yaml" -f "$FULL_VALUES"
 
 # Guard rails: these renders must fail with the chart's own message.
-must_fail() { # <expected message fragment> <helm template args...>
+must_fail() { # <expected message (extended regex)> <helm template args...>
   local want=$1
   shift
   if helm_template "$WORK/must-fail.yaml" "$@" 2>"$WORK/must-fail.err"; then
     echo "helm template $* succeeded but should have failed" >&2
     return 1
   fi
-  grep -q -- "$want" "$WORK/must-fail.err" || { cat "$WORK/must-fail.err" >&2; return 1; }
+  grep -Eq -- "$want" "$WORK/must-fail.err" || { cat "$WORK/must-fail.err" >&2; return 1; }
 }
-check "ingress refuses paths outside /v1 (e.g. /metrics)" must_fail "is not under /v1" \
+# values.schema.json rejects the path first; the template's own check backs it up.
+check "ingress refuses paths outside /v1 (e.g. /metrics)" must_fail "is not under /v1|ingress.paths.1: Does not match pattern" \
   --set ingress.enabled=true --set 'ingress.paths={/v1,/metrics}'
 check "termination grace must exceed the shutdown timeout" must_fail "terminationGracePeriodSeconds" \
   --set packageBuilder.terminationGracePeriodSeconds=100
@@ -255,21 +256,21 @@ extract_rules() { # <rendered manifests> <out>
 }
 if [[ -n $PROMTOOL ]]; then
   promtool_rules() {
-    extract_rules "$WORK/full.yaml" "$WORK/rules-full.yaml"
-    extract_rules "$K8S_DIR/monitoring.yaml" "$WORK/rules-k8s.yaml"
-    "$PROMTOOL" check rules "$WORK/rules-full.yaml" "$WORK/rules-k8s.yaml"
+    extract_rules "$WORK/full.yaml" "$WORK/rules-full.yaml" &&
+      extract_rules "$K8S_DIR/monitoring.yaml" "$WORK/rules-k8s.yaml" &&
+      "$PROMTOOL" check rules "$WORK/rules-full.yaml" "$WORK/rules-k8s.yaml"
   }
   check "promtool check rules" promtool_rules
   promtool_tests() {
-    mkdir -p "$WORK/alert-tests"
-    extract_rules "$WORK/full.yaml" "$WORK/alert-tests/rules.yaml"
-    cp "$ALERT_TESTS" "$WORK/alert-tests/alerts-test.yaml"
-    "$PROMTOOL" test rules "$WORK/alert-tests/alerts-test.yaml"
+    mkdir -p "$WORK/alert-tests" &&
+      extract_rules "$WORK/full.yaml" "$WORK/alert-tests/rules.yaml" &&
+      cp "$ALERT_TESTS" "$WORK/alert-tests/alerts-test.yaml" &&
+      "$PROMTOOL" test rules "$WORK/alert-tests/alerts-test.yaml"
   }
   check "promtool test rules (ci/alerts-test.yaml)" promtool_tests
 fi
 dashboards_valid() {
-  python3 - "$CHART"/dashboards/*.json <<'EOF'
+  python3 - "$CHART"/dashboards/*.json <<'EOF' || return 1
 import json, sys
 uids = {}
 for path in sys.argv[1:]:
@@ -293,7 +294,7 @@ check "Grafana dashboards (valid JSON, unique uid, shipped with grafana_dashboar
 
 info "plain manifests ($K8S_DIR)"
 k8s_in_sync() {
-  render_k8s "$WORK/k8s"
+  render_k8s "$WORK/k8s" || return 1
   local f rc=0
   for f in bible-packages.yaml migrate-job.yaml monitoring.yaml; do
     diff -u "$K8S_DIR/$f" "$WORK/k8s/$f" || rc=1

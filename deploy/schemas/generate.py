@@ -22,7 +22,8 @@ Conversion (what kubeconform's "-standalone-strict" schemas do, see yannh/kubern
   * apiVersion/kind are pinned with an enum from x-kubernetes-group-version-kind;
   * CRD schemas get the full ObjectMeta schema for "metadata" (CRDs only declare `type: object`);
   * descriptions, "format" and x-kubernetes-* annotations are dropped (no validation meaning for
-    kubeconform; keeps the files small and the diffs readable).
+    kubeconform; keeps the files small and the diffs readable);
+  * the JSON is laid out as prettier prints it (the repository runs `prettier --check .`).
 
 File names follow kubeconform's template `{{ .ResourceKind }}{{ .KindSuffix }}.json`, e.g.
 deployment-apps-v1.json, service-v1.json, servicemonitor-monitoring-v1.json.
@@ -220,8 +221,42 @@ def crd_schema(crd: dict, version: str, definitions: dict) -> tuple[str, str, di
     return api_version, kind, root
 
 
+PRINT_WIDTH = 100  # the repository's prettier printWidth
+
+
+def _pretty(value, indent: int, prefix_len: int, suffix_len: int) -> str:
+    """JSON laid out the way prettier (the repository's formatter) prints it, so `prettier
+    --check .` accepts the generated files: non-empty objects one key per line, arrays on one
+    line when they fit in PRINT_WIDTH (else one element per line), 2-space indentation."""
+    pad = " " * indent
+    if isinstance(value, dict):
+        if not value:
+            return "{}"
+        items = sorted(value.items())
+        lines = []
+        for n, (k, v) in enumerate(items):
+            key = json.dumps(k, ensure_ascii=False) + ": "
+            comma = 0 if n == len(items) - 1 else 1
+            lines.append(pad + "  " + key + _pretty(v, indent + 2, indent + 2 + len(key), comma) + ("," if comma else ""))
+        return "{\n" + "\n".join(lines) + "\n" + pad + "}"
+    if isinstance(value, list):
+        if not value:
+            return "[]"
+        flat = None
+        if not any(isinstance(v, (dict, list)) and v for v in value):
+            flat = "[" + ", ".join(_pretty(v, 0, 0, 0) for v in value) + "]"
+        if flat is not None and prefix_len + len(flat) + suffix_len <= PRINT_WIDTH:
+            return flat
+        lines = []
+        for n, v in enumerate(value):
+            comma = 0 if n == len(value) - 1 else 1
+            lines.append(pad + "  " + _pretty(v, indent + 2, indent + 2, comma) + ("," if comma else ""))
+        return "[\n" + "\n".join(lines) + "\n" + pad + "]"
+    return json.dumps(value, ensure_ascii=False)
+
+
 def render(schema: dict) -> str:
-    return json.dumps(schema, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+    return _pretty(schema, 0, 0, 0) + "\n"
 
 
 def generate(out_dir: str) -> dict[str, str]:
@@ -248,7 +283,7 @@ def generate(out_dir: str) -> dict[str, str]:
             name: hashlib.sha256(text.encode("utf-8")).hexdigest() for name, text in sorted(files.items())
         },
     }
-    files["SOURCES.json"] = json.dumps(manifest, indent=2, sort_keys=True) + "\n"
+    files["SOURCES.json"] = render(manifest)
     os.makedirs(out_dir, exist_ok=True)
     for name, text in files.items():
         with open(os.path.join(out_dir, name), "w", encoding="utf-8") as f:

@@ -5,14 +5,14 @@
 #
 # Usage: scripts/stack/down.sh [options]    (npm run stack:down -- [options])
 #   --services-only   stop only the four services, leave Postgres/Redis/MinIO running
-#   --purge           afterwards delete all stack state (databases, redis, objects, logs, stack.env,
-#                     keys); keeps .stack/bin so MinIO and the tools need no rebuild
+#   --purge           afterwards delete the stack's state (pg/, redis/, minio/, logs/, run/, keys/,
+#                     stack.env); keeps .stack/bin (MinIO, tools) and other files in .stack
 #   -h, --help
 set -euo pipefail
 # shellcheck source=scripts/stack/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-usage() { sed -n '2,11p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { print_header "${BASH_SOURCE[0]}"; }
 
 PURGE=0
 SERVICES_ONLY=0
@@ -73,14 +73,18 @@ stop_postgres() {
   rm -f "$(pid_file postgres)"
 }
 
-# Processes carrying this stack's marker in their environment (children of services too, e.g.
-# ffmpeg), in case a pid file was lost. Never matches anything this stack did not start.
+# Processes this stack started whose pid file was lost: those carrying the stack's marker in
+# their environment (services and their children, e.g. ffmpeg; MinIO), plus a redis-server whose
+# working directory is this stack's redis dir (Redis overwrites its environ for its proc title).
+# Never matches anything this stack did not start.
 marked_pids() {
   local d pid
   for d in /proc/[0-9]*; do
     pid="${d#/proc/}"
     [[ "$pid" == "$$" || "$pid" == "$BASHPID" ]] && continue
-    if tr '\0' '\n' <"$d/environ" 2>/dev/null | grep -qxF "$MARKER"; then
+    if { tr '\0' '\n' <"$d/environ"; } 2>/dev/null | grep -qxF "$MARKER"; then
+      printf '%s\n' "$pid"
+    elif [[ "$(cat "$d/comm" 2>/dev/null)" == redis-server && "$(readlink "$d/cwd" 2>/dev/null)" == "$REDIS_DIR/data" ]]; then
       printf '%s\n' "$pid"
     fi
   done
@@ -121,8 +125,9 @@ if ((FAILED)); then
 fi
 
 if ((PURGE)); then
-  log "purging $STACK_DIR (keeping $STACK_BIN)"
-  find "$STACK_DIR" -mindepth 1 -maxdepth 1 ! -name bin -exec rm -rf {} +
+  # Only what up.sh creates; .stack/bin and anything other tools keep in .stack stay.
+  log "purging stack state in $STACK_DIR (keeping bin/ and other tools' files)"
+  rm -rf "$PG_DIR" "$REDIS_DIR" "$MINIO_DIR" "$STACK_LOGS" "$STACK_KEYS" "$STACK_ENV_FILE" "$STACK_RUN"
   ok "purged"
 fi
 ok "stack stopped"

@@ -24,7 +24,7 @@ for pkg in pkg/chartutil pkg/lint/rules; do
 done
 KUBECONFORM_LDFLAGS="-X main.version=$KUBECONFORM_VERSION"
 
-usage() { sed -n '2,9p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { print_header "${BASH_SOURCE[0]}"; }
 
 tools=()
 for arg in "$@"; do

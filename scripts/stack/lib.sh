@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034  # variables here are used by the scripts that source this file
 # Shared helpers for the local stack scripts (up.sh, down.sh, status.sh, install-tools.sh).
 # Source it; do not execute it. Everything lives under "$STACK_DIR" (default <repo>/.stack, git-ignored).
 
@@ -26,7 +26,7 @@ MINIO_DIR="$STACK_DIR/minio"
 # ---------------------------------------------------------------------------------------------
 PG_MAJOR=15
 PG_BIN="${PG_BIN:-/usr/lib/postgresql/$PG_MAJOR/bin}"
-PG_OS_USER=postgres
+PG_OS_USER="${STACK_PG_USER:-postgres}" # OS user owning the cluster (created if missing)
 DB_USER=bible
 DB_PASSWORD=bible # local development only
 DB_NAME=bible
@@ -53,6 +53,11 @@ if [[ -t 1 && -z "${NO_COLOR:-}" ]]; then
 else
   _C_DIM='' _C_RED='' _C_YEL='' _C_GRN='' _C_OFF=''
 fi
+# Prints the leading comment block of a script (its usage text), without shellcheck directives.
+print_header() {
+  awk 'NR == 1 { next } /^#/ { if ($0 !~ /^# *shellcheck/) { sub(/^# ?/, ""); print }; next } { exit }' "$1"
+}
+
 _ts() { date '+%H:%M:%S'; }
 log() { printf '%s[%s]%s %s\n' "$_C_DIM" "$(_ts)" "$_C_OFF" "$*"; }
 ok() { printf '%s[%s]%s %s✔%s %s\n' "$_C_DIM" "$(_ts)" "$_C_OFF" "$_C_GRN" "$_C_OFF" "$*"; }

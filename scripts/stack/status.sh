@@ -12,25 +12,25 @@ DEPS_ONLY=0
 for arg in "$@"; do
   case "$arg" in
     --deps-only) DEPS_ONLY=1 ;;
-    -h | --help) sed -n '2,6p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) print_header "${BASH_SOURCE[0]}"; exit 0 ;;
     *) die "unknown option: $arg" ;;
   esac
 done
 
 resolve_ports 2>/dev/null
 ALL_OK=1
-ROW='%-16s %-8s %-8s %-6s %s\n'
-printf "$ROW" COMPONENT STATE PID PORT READINESS
+row() { printf '%-16s %-8s %-8s %-6s %s\n' "$@"; }
+row COMPONENT STATE PID PORT READINESS
 
 # report <name> <pid-or-empty> <port> <ready: 0/1> <readiness text>
 report() {
   local name="$1" pid="$2" port="$3" ready="$4" text="$5" state=stopped
   if [[ -n "$pid" ]]; then state=running; fi
   if [[ -z "$pid" ]] && port_open "$port"; then
-    text="port in use by another process${text:+; $text}"
+    text="port $port in use by a process without a pid file here (another program, or a leftover: try stack:down)"
   fi
   [[ -n "$pid" && "$ready" == 1 ]] || ALL_OK=0
-  printf "$ROW" "$name" "$state" "${pid:--}" "$port" "$text"
+  row "$name" "$state" "${pid:--}" "$port" "$text"
 }
 
 # Postgres

@@ -10,7 +10,7 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { PackageFormatError, errorMessage } from './errors';
 import { PackageType } from './header';
-import { openPackage, inspectPackage, type VerifyOptions } from './reader';
+import { inspectPackage, openPackage, verifyPackage, type VerifyOptions } from './reader';
 import { exportPublicKey, generateSigningKeyPair, loadPublicKey } from './signing';
 import { assertValidKeyId } from './trailer';
 
@@ -31,10 +31,17 @@ function version(): string {
 const out = (line = '') => process.stdout.write(`${line}\n`);
 
 /** A progress callback drawing on stderr, only for big files on a terminal. */
-function progressBar(size: number, label: string): { onProgress?: VerifyOptions['onProgress']; stop(): void } {
+function progressBar(
+  size: number,
+  label: string,
+): { onProgress?: VerifyOptions['onProgress']; stop(): void } {
   if (!process.stderr.isTTY || size < PROGRESS_MIN_BYTES) return { stop: () => undefined };
   const bar = new SingleBar(
-    { format: `${label} |{bar}| {percentage}% {value}/{total} MiB`, stream: process.stderr, hideCursor: true },
+    {
+      format: `${label} |{bar}| {percentage}% {value}/{total} MiB`,
+      stream: process.stderr,
+      hideCursor: true,
+    },
     Presets.shades_classic,
   );
   bar.start(Math.ceil(size / MIB), 0);
@@ -59,9 +66,16 @@ async function loadKeyring(specs: readonly string[]): Promise<Map<string, KeyObj
     let keyId = eq > 0 ? spec.slice(0, eq) : undefined;
     let material = text;
     if (file.endsWith('.json')) {
-      const json = JSON.parse(text) as { keyId?: unknown; publicKeyPem?: unknown; publicKey?: unknown };
+      const json = JSON.parse(text) as {
+        keyId?: unknown;
+        publicKeyPem?: unknown;
+        publicKey?: unknown;
+      };
       keyId ??= typeof json.keyId === 'string' ? json.keyId : undefined;
-      material = String(json.publicKeyPem ?? json.publicKey ?? '');
+      const pem = [json.publicKeyPem, json.publicKey].find(
+        (x): x is string => typeof x === 'string',
+      );
+      material = pem ?? '';
     }
     keyId ??= path.basename(file).replace(/(\.public)?\.(pem|pub|txt)$/, '');
     ring.set(keyId, loadPublicKey(material));
@@ -95,7 +109,9 @@ async function cmdInspect(file: string, opts: { json?: boolean }): Promise<void>
   }
   const flags = [h.signed && 'signed', h.delta && 'delta'].filter(Boolean).join(', ') || 'none';
   out(`File:            ${file} (${info.size} bytes)`);
-  out(`Package:         ${m.packageId} v${m.packageVersion} (${typeName(h.packageType)}, type ${h.packageType})`);
+  out(
+    `Package:         ${m.packageId} v${m.packageVersion} (${typeName(h.packageType)}, type ${h.packageType})`,
+  );
   out(`Created:         ${m.createdAt} by ${m.createdBy}`);
   out(`Revision:        ${m.contentRevision} (syncCursor ${m.syncCursor})`);
   out(`Format:          v${h.formatVersion}, header ${h.headerLength} bytes, flags: ${flags}`);
@@ -104,7 +120,10 @@ async function cmdInspect(file: string, opts: { json?: boolean }): Promise<void>
   out(`Database:        ${l.databaseLength} bytes @ ${l.databaseOffset}`);
   out(`Audio:           ${l.audioLength} bytes @ ${l.audioOffset}, ${m.totalFiles} file(s)`);
   out(`Signature:       ${info.trailer ? `Ed25519, keyId "${info.trailer.keyId}"` : 'none'}`);
-  if (m.seriesInfo) out(`Series:          ${m.seriesInfo.seriesId} part ${m.seriesInfo.partNumber}/${m.seriesInfo.totalParts}`);
+  if (m.seriesInfo)
+    out(
+      `Series:          ${m.seriesInfo.seriesId} part ${m.seriesInfo.partNumber}/${m.seriesInfo.totalParts}`,
+    );
   if (m.delta) out(`Delta of:        ${m.delta.basePackageId} since ${m.delta.baseRevision}`);
   m.audioFileIndex.forEach((e, i) => {
     out(`  [${i}] ${e.fileName}  ${e.size} bytes @ ${e.offset}  sha256 ${e.sha256.slice(0, 16)}…`);
@@ -112,19 +131,23 @@ async function cmdInspect(file: string, opts: { json?: boolean }): Promise<void>
   out('(structure checked; hashes not verified — run `bible-package verify`)');
 }
 
-async function cmdVerify(
+interface VerifyCliOptions {
+  publicKey?: string[];
+  requireSignature?: boolean;
+  database?: boolean;
+  json?: boolean;
+}
+
+/** Verifies one file; returns false (after printing why) if it is invalid. */
+async function verifyOne(
   file: string,
-  opts: { publicKey?: string[]; requireSignature?: boolean; database?: boolean; json?: boolean },
-): Promise<void> {
-  const keyring = opts.publicKey?.length ? await loadKeyring(opts.publicKey) : undefined;
+  keyring: Map<string, KeyObject> | undefined,
+  opts: VerifyCliOptions,
+): Promise<boolean> {
   const size = (await fsp.stat(file).catch(() => undefined))?.size ?? 0;
   const bar = progressBar(size, 'verifying');
-  const reader = await openPackage(file).catch((err: unknown) => {
-    bar.stop();
-    throw err;
-  });
   try {
-    const report = await reader.verify({
+    const report = await verifyPackage(file, {
       keyring,
       requireSignature: opts.requireSignature,
       checkDatabase: opts.database !== false,
@@ -132,21 +155,46 @@ async function cmdVerify(
     });
     bar.stop();
     const s = report.signature;
+    if (opts.json) {
+      out(
+        JSON.stringify({
+          file,
+          valid: true,
+          packageId: report.manifest.packageId,
+          contentSha256: report.contentSha256,
+          signature: s,
+        }),
+      );
+      return true;
+    }
     const sig = s.verified
       ? `verified (keyId "${s.keyId}")`
       : s.present
         ? `present, not checked (keyId "${s.keyId}"; pass --public-key)`
         : 'none';
-    if (opts.json) {
-      out(JSON.stringify({ file, valid: true, packageId: report.manifest.packageId, contentSha256: report.contentSha256, signature: s }));
-    } else {
-      out(`OK ${file}: ${report.manifest.packageId} (${typeName(report.header.packageType)}), ${report.size} bytes`);
-      out(`   contentSha256 ${report.contentSha256}; signature ${sig}`);
-    }
-  } finally {
+    out(
+      `OK ${file}: ${report.manifest.packageId} (${typeName(report.header.packageType)}), ${report.size} bytes`,
+    );
+    out(`   contentSha256 ${report.contentSha256}; signature ${sig}`);
+    return true;
+  } catch (err) {
     bar.stop();
-    await reader.close();
+    if (!(err instanceof PackageFormatError)) throw err;
+    if (opts.json) {
+      out(JSON.stringify({ file, valid: false, code: err.code, message: err.message }));
+    }
+    process.stderr.write(
+      `INVALID ${err.code} ${file}: ${err.message.replace(`${err.code}: `, '')}\n`,
+    );
+    return false;
   }
+}
+
+async function cmdVerify(files: string[], opts: VerifyCliOptions): Promise<void> {
+  const keyring = opts.publicKey?.length ? await loadKeyring(opts.publicKey) : undefined;
+  let failed = 0;
+  for (const file of files) if (!(await verifyOne(file, keyring, opts))) failed++;
+  if (failed > 0) process.exitCode = 1;
 }
 
 const RESERVED_NAMES = new Set(['manifest.json', 'package.sqlite']);
@@ -157,7 +205,10 @@ async function cmdExtract(file: string, opts: { out: string; verify?: boolean })
     const names = new Set<string>();
     for (const e of reader.manifest.audioFileIndex) {
       if (names.has(e.fileName) || RESERVED_NAMES.has(e.fileName)) {
-        throw new PackageFormatError('AUDIO_INDEX_INVALID', `cannot extract: file name "${e.fileName}" is used twice`);
+        throw new PackageFormatError(
+          'AUDIO_INDEX_INVALID',
+          `cannot extract: file name "${e.fileName}" is used twice`,
+        );
       }
       names.add(e.fileName);
     }
@@ -175,7 +226,10 @@ async function cmdExtract(file: string, opts: { out: string; verify?: boolean })
     const bar = progressBar(reader.layout.audioLength, 'extracting');
     let done = 0;
     for (let i = 0; i < reader.manifest.audioFileIndex.length; i++) {
-      const e = await reader.extractAudio(i, path.join(opts.out, reader.manifest.audioFileIndex[i].fileName));
+      const e = await reader.extractAudio(
+        i,
+        path.join(opts.out, reader.manifest.audioFileIndex[i].fileName),
+      );
       done += e.size;
       bar.onProgress?.(done, reader.layout.audioLength);
     }
@@ -191,7 +245,10 @@ async function cmdExtract(file: string, opts: { out: string; verify?: boolean })
 async function cmdKeygen(opts: { outDir: string; keyId: string; force?: boolean }): Promise<void> {
   assertValidKeyId(opts.keyId);
   if (!/^[A-Za-z0-9._-]+$/.test(opts.keyId)) {
-    throw new PackageFormatError('INVALID_INPUT', 'use [A-Za-z0-9._-] in key ids (they become file names)');
+    throw new PackageFormatError(
+      'INVALID_INPUT',
+      'use [A-Za-z0-9._-] in key ids (they become file names)',
+    );
   }
   await fsp.mkdir(opts.outDir, { recursive: true });
   const pair = generateSigningKeyPair();
@@ -221,8 +278,8 @@ export function buildProgram(): Command {
     .action(cmdInspect);
   program
     .command('verify')
-    .description('run every check of the spec; exit 0 if valid, 1 otherwise')
-    .argument('<file>', '.bible file')
+    .description('run every check of the spec; exit 0 if all files are valid, 1 otherwise')
+    .argument('<file...>', '.bible file(s)')
     .option(
       '--public-key <KEYID=FILE|FILE>',
       'trusted public key (repeatable); a valid signature by one of them is then required',
@@ -251,18 +308,23 @@ export function buildProgram(): Command {
 
 export async function main(argv: string[]): Promise<number> {
   try {
+    process.exitCode = undefined;
     await buildProgram().parseAsync(argv);
-    return 0;
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
     if (err instanceof PackageFormatError) {
       // Environment/caller problems are not a verdict on the package, but still not "valid".
-      const kind = ['IO_ERROR', 'INVALID_INPUT', 'INVALID_KEY'].includes(err.code) ? 'ERROR' : 'INVALID';
+      const kind = ['IO_ERROR', 'INVALID_INPUT', 'INVALID_KEY'].includes(err.code)
+        ? 'ERROR'
+        : 'INVALID';
       process.stderr.write(`${kind} ${err.message}\n`);
       return 1;
     }
     const sys = err instanceof Error && typeof (err as NodeJS.ErrnoException).code === 'string';
-    process.stderr.write(`error: ${err instanceof Error ? (sys ? err.message : (err.stack ?? err.message)) : String(err)}\n`);
+    process.stderr.write(
+      `error: ${err instanceof Error ? (sys ? err.message : (err.stack ?? err.message)) : String(err)}\n`,
+    );
     return 2;
   }
 }

@@ -28,7 +28,10 @@ export interface DatabaseCheckOptions {
   expect?: { packageId: string; contentRevision: string; syncCursor: string };
 }
 
-function fail(code: 'DATABASE_UNREADABLE' | 'DATABASE_INTEGRITY' | 'DATABASE_SCHEMA', msg: string): never {
+function fail(
+  code: 'DATABASE_UNREADABLE' | 'DATABASE_INTEGRITY' | 'DATABASE_SCHEMA',
+  msg: string,
+): never {
   throw new PackageFormatError(code, msg);
 }
 
@@ -89,7 +92,10 @@ export function checkPackageDatabase(path: string, options: DatabaseCheckOptions
 function checkShape(db: Database.Database, options: DatabaseCheckOptions): void {
   const appId = Number(db.pragma('application_id', { simple: true }));
   if (appId !== PACKAGE_DB_APPLICATION_ID) {
-    fail('DATABASE_SCHEMA', `application_id is 0x${(appId >>> 0).toString(16)}, expected 0x42424c45`);
+    fail(
+      'DATABASE_SCHEMA',
+      `application_id is 0x${(appId >>> 0).toString(16)}, expected 0x42424c45`,
+    );
   }
   const userVersion = Number(db.pragma('user_version', { simple: true }));
   if (userVersion !== PACKAGE_DB_USER_VERSION) {
@@ -99,10 +105,7 @@ function checkShape(db: Database.Database, options: DatabaseCheckOptions): void 
   if (pageSize !== PACKAGE_DB_PAGE_SIZE) {
     fail('DATABASE_SCHEMA', `page_size is ${pageSize}, expected ${PACKAGE_DB_PAGE_SIZE}`);
   }
-  const tables = [
-    ...PACKAGE_TABLE_NAMES,
-    ...(options.delta ? DELTA_TABLE_NAMES : []),
-  ] as const;
+  const tables = [...PACKAGE_TABLE_NAMES, ...(options.delta ? DELTA_TABLE_NAMES : [])] as const;
   const columnsStmt = db.prepare('SELECT name FROM pragma_table_info(?)').pluck();
   for (const table of tables) {
     const present = new Set(columnsStmt.all(table) as string[]);
@@ -118,7 +121,8 @@ function checkShape(db: Database.Database, options: DatabaseCheckOptions): void 
   }[];
   const meta = new Map(rows.map((r) => [r.key, r.value]));
   for (const key of REQUIRED_METADATA_KEYS) {
-    if (typeof meta.get(key) !== 'string') fail('DATABASE_SCHEMA', `package_metadata lacks "${key}"`);
+    if (typeof meta.get(key) !== 'string')
+      fail('DATABASE_SCHEMA', `package_metadata lacks "${key}"`);
   }
   if (options.expect) {
     for (const key of ['packageId', 'contentRevision', 'syncCursor'] as const) {

@@ -14,7 +14,9 @@ import { assemble, splitPackage, withDatabase } from './test-support/surgery';
 
 const valid = fs.readFileSync(path.join(VECTORS_DIR, 'valid-combined.bible'));
 const signed = fs.readFileSync(path.join(VECTORS_DIR, 'valid-signed.bible'));
-const keyring = createKeyring({ 'test-key': fs.readFileSync(path.join(VECTORS_DIR, 'keys', 'test-key.public.pem')) });
+const keyring = createKeyring({
+  'test-key': fs.readFileSync(path.join(VECTORS_DIR, 'keys', 'test-key.public.pem')),
+});
 
 const TIMEOUT_MS = 10_000;
 
@@ -37,20 +39,27 @@ async function outcome(bytes: Buffer, withKeys = false): Promise<string> {
 }
 
 const mutation = fc.record({
-  edits: fc.array(fc.record({ at: fc.nat(), value: fc.integer({ min: 0, max: 255 }) }), { minLength: 1, maxLength: 8 }),
+  edits: fc.array(fc.record({ at: fc.nat(), value: fc.integer({ min: 0, max: 255 }) }), {
+    minLength: 1,
+    maxLength: 8,
+  }),
   /** Restrict edits to the first N bytes sometimes, where the interesting structure is. */
   window: fc.constantFrom(128, 2048, Number.MAX_SAFE_INTEGER),
 });
 
-function mutate(base: Buffer, m: { edits: { at: number; value: number }[]; window: number }, from = 0): Buffer {
+function mutate(
+  base: Buffer,
+  m: { edits: { at: number; value: number }[]; window: number },
+  from = 0,
+): Buffer {
   const out = Buffer.from(base);
   const span = Math.min(out.length - from, m.window);
   for (const e of m.edits) out[from + (e.at % span)] = e.value;
   return out;
 }
 
-describe('fuzz', () => {
-  it('random bytes', async () => {
+void describe('fuzz', () => {
+  void it('random bytes', async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.uint8Array({ maxLength: 4096 }),
@@ -65,7 +74,7 @@ describe('fuzz', () => {
     );
   });
 
-  it('raw mutations of valid packages', async () => {
+  void it('raw mutations of valid packages', async () => {
     await fc.assert(
       fc.asyncProperty(mutation, fc.boolean(), async (m, useSigned) => {
         const base = useSigned ? signed : valid;
@@ -77,7 +86,7 @@ describe('fuzz', () => {
     );
   });
 
-  it('resealed mutations of the manifest and header fields reach the deeper checks', async () => {
+  void it('resealed mutations of the manifest and header fields reach the deeper checks', async () => {
     const parts = splitPackage(valid);
     const seen = new Set<string>();
     await fc.assert(
@@ -90,7 +99,7 @@ describe('fuzz', () => {
     assert.ok(seen.size >= 2, [...seen].join());
   });
 
-  it('database mutations with consistent hashes never crash SQLite or the verifier', async () => {
+  void it('database mutations with consistent hashes never crash SQLite or the verifier', async () => {
     const parts = splitPackage(valid);
     await fc.assert(
       fc.asyncProperty(mutation, async (m) => {
@@ -100,7 +109,7 @@ describe('fuzz', () => {
     );
   });
 
-  it('truncation at every offset of the header, manifest and trailer, and sampled elsewhere', async () => {
+  void it('truncation at every offset of the header, manifest and trailer, and sampled elsewhere', async () => {
     for (const base of [valid, signed]) {
       const manifestEnd = 128 + base.readUInt32LE(16);
       const offsets = new Set<number>();

@@ -31,13 +31,16 @@ function code(fn: () => unknown): string {
   return 'ok';
 }
 
-describe('header', () => {
-  it('round-trips every field with the spec offsets', () => {
+void describe('header', () => {
+  void it('round-trips every field with the spec offsets', () => {
     const buf = base();
     assert.equal(buf.length, HEADER_LENGTH);
     assert.equal(buf.toString('ascii', 0, 8), 'BIBLE001');
     assert.equal(buf.readUInt32LE(HeaderOffset.headerLength), 128);
-    assert.ok(buf.subarray(76, 124).every((b) => b === 0), 'reserved bytes are zero');
+    assert.ok(
+      buf.subarray(76, 124).every((b) => b === 0),
+      'reserved bytes are zero',
+    );
     const h = decodeHeader(buf);
     assert.deepEqual(
       { ...h, headerCrc32: 0 },
@@ -57,32 +60,78 @@ describe('header', () => {
     );
   });
 
-  it('checks magic, length, version, CRC and fields in that order', () => {
+  void it('checks magic, length, version, CRC and fields in that order', () => {
     const b = base();
-    assert.equal(code(() => decodeHeader(Buffer.from('BIBLE00'))), 'TRUNCATED');
-    assert.equal(code(() => decodeHeader(Buffer.alloc(0))), 'TRUNCATED');
-    assert.equal(code(() => decodeHeader(Buffer.from('PK\x03\x04'))), 'BAD_MAGIC');
-    assert.equal(code(() => decodeHeader(b.subarray(0, 127))), 'TRUNCATED');
+    assert.equal(
+      code(() => decodeHeader(Buffer.from('BIBLE00'))),
+      'TRUNCATED',
+    );
+    assert.equal(
+      code(() => decodeHeader(Buffer.alloc(0))),
+      'TRUNCATED',
+    );
+    assert.equal(
+      code(() => decodeHeader(Buffer.from('PK\x03\x04'))),
+      'BAD_MAGIC',
+    );
+    assert.equal(
+      code(() => decodeHeader(b.subarray(0, 127))),
+      'TRUNCATED',
+    );
     const v2 = Buffer.from(b);
     v2.writeUInt32LE(2, 8);
-    assert.equal(code(() => decodeHeader(v2)), 'UNSUPPORTED_VERSION');
+    assert.equal(
+      code(() => decodeHeader(v2)),
+      'UNSUPPORTED_VERSION',
+    );
     const flipped = Buffer.from(b);
     flipped[HeaderOffset.manifestLength] ^= 1;
-    assert.equal(code(() => decodeHeader(flipped)), 'HEADER_CRC_MISMATCH');
+    assert.equal(
+      code(() => decodeHeader(flipped)),
+      'HEADER_CRC_MISMATCH',
+    );
     const patch = (fn: (h: Buffer) => void) => {
       const h = Buffer.from(b);
       fn(h);
       return code(() => decodeHeader(resealHeaderCrc(h)));
     };
-    assert.equal(patch((h) => h.writeUInt32LE(0, 12)), 'HEADER_INVALID');
-    assert.equal(patch((h) => h.writeUInt32LE(7, 12)), 'HEADER_INVALID');
-    assert.equal(patch((h) => h.writeUInt32LE(64, 68)), 'HEADER_INVALID');
-    assert.equal(patch((h) => h.writeUInt32LE(4, 72)), 'HEADER_INVALID');
-    assert.equal(patch((h) => h.writeBigUInt64LE(2n ** 63n, 20)), 'HEADER_INVALID');
+    assert.equal(
+      patch((h) => h.writeUInt32LE(0, 12)),
+      'HEADER_INVALID',
+    );
+    assert.equal(
+      patch((h) => h.writeUInt32LE(7, 12)),
+      'HEADER_INVALID',
+    );
+    assert.equal(
+      patch((h) => h.writeUInt32LE(64, 68)),
+      'HEADER_INVALID',
+    );
+    assert.equal(
+      patch((h) => h.writeUInt32LE(4, 72)),
+      'HEADER_INVALID',
+    );
+    assert.equal(
+      patch((h) => h.writeBigUInt64LE(2n ** 63n, 20)),
+      'HEADER_INVALID',
+    );
+    assert.equal(
+      patch((h) => h.writeUInt32LE(0xffffffff, 16)),
+      'HEADER_INVALID',
+    );
     // A text package cannot announce audio.
-    assert.equal(patch((h) => h.writeUInt32LE(PackageType.Text, 12)), 'HEADER_INVALID');
+    assert.equal(
+      patch((h) => h.writeUInt32LE(PackageType.Text, 12)),
+      'HEADER_INVALID',
+    );
     // Reserved bytes and a grown headerLength are accepted (forward compatibility).
-    assert.equal(patch((h) => h.writeUInt32LE(0xffffffff, 80)), 'ok');
-    assert.equal(patch((h) => h.writeUInt32LE(256, 68)), 'ok');
+    assert.equal(
+      patch((h) => h.writeUInt32LE(0xffffffff, 80)),
+      'ok',
+    );
+    assert.equal(
+      patch((h) => h.writeUInt32LE(256, 68)),
+      'ok',
+    );
   });
 });

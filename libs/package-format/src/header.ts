@@ -7,6 +7,11 @@ export const FORMAT_VERSION = 1;
 export const HEADER_LENGTH = 128;
 /** Upper bound a reader accepts for `headerLength`, so a corrupt value cannot make it skip gigabytes. */
 export const MAX_HEADER_LENGTH = 64 * 1024;
+/**
+ * Readers load the manifest into memory, so they refuse absurd sizes instead of allocating
+ * them (a full audio Bible's manifest is well under 1 MiB).
+ */
+export const MAX_MANIFEST_LENGTH = 64 * 1024 * 1024;
 
 /** Byte offsets of the header fields (spec table "Header"). */
 export const HeaderOffset = {
@@ -89,7 +94,8 @@ export function encodeHeader(fields: HeaderFields): Buffer {
     typeof fields.contentSha256 === 'string'
       ? Buffer.from(fields.contentSha256, 'hex')
       : Buffer.from(fields.contentSha256);
-  if (hash.length !== 32) throw new PackageFormatError('INVALID_INPUT', 'contentSha256 must be 32 bytes');
+  if (hash.length !== 32)
+    throw new PackageFormatError('INVALID_INPUT', 'contentSha256 must be 32 bytes');
   for (const [name, value] of [
     ['manifestLength', fields.manifestLength],
     ['databaseLength', fields.databaseLength],
@@ -99,8 +105,8 @@ export function encodeHeader(fields: HeaderFields): Buffer {
       throw new PackageFormatError('INVALID_INPUT', `${name} must be a non-negative safe integer`);
     }
   }
-  if (fields.manifestLength > 0xffffffff) {
-    throw new PackageFormatError('INVALID_INPUT', 'manifest larger than 4 GiB');
+  if (fields.manifestLength > MAX_MANIFEST_LENGTH) {
+    throw new PackageFormatError('INVALID_INPUT', 'manifest larger than readers accept (64 MiB)');
   }
   const buf = Buffer.alloc(HEADER_LENGTH);
   buf.write(MAGIC, HeaderOffset.magic, 'ascii');
@@ -118,7 +124,10 @@ export function encodeHeader(fields: HeaderFields): Buffer {
 
 /** Recomputes the CRC of an encoded header in place (used after patching a field). */
 export function resealHeaderCrc(header: Buffer): Buffer {
-  header.writeUInt32LE(crc32(header.subarray(0, HeaderOffset.headerCrc32)), HeaderOffset.headerCrc32);
+  header.writeUInt32LE(
+    crc32(header.subarray(0, HeaderOffset.headerCrc32)),
+    HeaderOffset.headerCrc32,
+  );
   return header;
 }
 
@@ -142,11 +151,17 @@ export function decodeHeader(bytes: Uint8Array): PackageHeader {
     throw new PackageFormatError('BAD_MAGIC', 'file does not start with "BIBLE001"');
   }
   if (buf.length < HEADER_LENGTH) {
-    throw new PackageFormatError('TRUNCATED', `file is ${buf.length} bytes, shorter than the header`);
+    throw new PackageFormatError(
+      'TRUNCATED',
+      `file is ${buf.length} bytes, shorter than the header`,
+    );
   }
   const formatVersion = buf.readUInt32LE(HeaderOffset.formatVersion);
   if (formatVersion !== FORMAT_VERSION) {
-    throw new PackageFormatError('UNSUPPORTED_VERSION', `formatVersion ${formatVersion} (expected 1)`);
+    throw new PackageFormatError(
+      'UNSUPPORTED_VERSION',
+      `formatVersion ${formatVersion} (expected 1)`,
+    );
   }
   const storedCrc = buf.readUInt32LE(HeaderOffset.headerCrc32);
   const actualCrc = crc32(buf.subarray(0, HeaderOffset.headerCrc32));
@@ -168,6 +183,13 @@ export function decodeHeader(bytes: Uint8Array): PackageHeader {
   if ((flags & ~KNOWN_FLAGS) !== 0) {
     throw new PackageFormatError('HEADER_INVALID', `unknown flag bits 0x${flags.toString(16)}`);
   }
+  const manifestLength = buf.readUInt32LE(HeaderOffset.manifestLength);
+  if (manifestLength > MAX_MANIFEST_LENGTH) {
+    throw new PackageFormatError(
+      'HEADER_INVALID',
+      `manifestLength ${manifestLength} exceeds 64 MiB`,
+    );
+  }
   const audioLength = readLength(buf, HeaderOffset.audioLength, 'audioLength');
   if (!packageTypeHasAudio(packageType) && audioLength !== 0) {
     throw new PackageFormatError('HEADER_INVALID', `text package with audioLength ${audioLength}`);
@@ -175,7 +197,7 @@ export function decodeHeader(bytes: Uint8Array): PackageHeader {
   return {
     formatVersion,
     packageType,
-    manifestLength: buf.readUInt32LE(HeaderOffset.manifestLength),
+    manifestLength,
     databaseLength: readLength(buf, HeaderOffset.databaseLength, 'databaseLength'),
     audioLength,
     contentSha256: buf.toString('hex', HeaderOffset.contentSha256, HeaderOffset.contentSha256 + 32),

@@ -26,6 +26,7 @@ export {
   AudioFormatSchema,
   BibleStructureSchema,
   DeltaInfoSchema,
+  ManifestBaseSchema,
   ManifestSchema,
   PACKAGE_ID_PATTERN,
   PackageIdSchema,
@@ -67,7 +68,11 @@ export {
   type PackageRow,
   type PackageTableName,
 } from './schema-sql';
-export { REQUIRED_METADATA_KEYS, checkPackageDatabase, type DatabaseCheckOptions } from './database';
+export {
+  REQUIRED_METADATA_KEYS,
+  checkPackageDatabase,
+  type DatabaseCheckOptions,
+} from './database';
 export {
   checkSignature,
   createKeyring,

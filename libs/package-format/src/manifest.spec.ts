@@ -37,14 +37,14 @@ function issues(m: unknown): string[] {
   return r.success ? [] : r.error.issues.map((i) => i.path.join('.'));
 }
 
-describe('manifest schema', () => {
-  it('accepts a complete manifest and round-trips through JSON', () => {
+void describe('manifest schema', () => {
+  void it('accepts a complete manifest and round-trips through JSON', () => {
     const m = manifest();
     assert.deepEqual(issues(m), []);
     assert.deepEqual(parseManifest(serializeManifest(m)), m);
   });
 
-  it('enforces packageId as a safe file name', () => {
+  void it('enforces packageId as a safe file name', () => {
     for (const bad of ['', '.', '..', 'a/b', 'a b', 'ü', 'x'.repeat(129)]) {
       assert.deepEqual(issues(manifest({ packageId: bad })), ['packageId'], bad);
     }
@@ -52,7 +52,7 @@ describe('manifest schema', () => {
     assert.deepEqual(issues(manifest({ packageId: 'swh_NT-1.2' })), []);
   });
 
-  it('applies the cross-field rules', () => {
+  void it('applies the cross-field rules', () => {
     assert.deepEqual(issues(manifest({ totalFiles: 3 })), ['totalFiles']);
     assert.deepEqual(issues(manifest({ audioVersionId: undefined })), ['audioVersionId']);
     assert.deepEqual(issues(manifest({ packageType: PackageType.CombinedPart })), ['seriesInfo']);
@@ -61,7 +61,7 @@ describe('manifest schema', () => {
     assert.deepEqual(issues(manifest({ databaseHash: 'C'.repeat(64) })), ['databaseHash']);
   });
 
-  it('rejects audio file names that could escape an extraction directory', () => {
+  void it('rejects audio file names that could escape an extraction directory', () => {
     for (const fileName of ['../x.mp3', 'a/b.mp3', 'a\\b.mp3', '..', '']) {
       const m = manifest();
       m.audioFileIndex[0] = { ...m.audioFileIndex[0], fileName };
@@ -69,7 +69,7 @@ describe('manifest schema', () => {
     }
   });
 
-  it('serialises canonically regardless of input key order and strips unknown keys on parse', () => {
+  void it('serialises canonically regardless of input key order and strips unknown keys on parse', () => {
     const m = manifest();
     const shuffled = Object.fromEntries(Object.entries(m).reverse()) as Manifest;
     assert.ok(serializeManifest(m).equals(serializeManifest(shuffled)));
@@ -77,7 +77,7 @@ describe('manifest schema', () => {
     assert.deepEqual(parseManifest(withExtra), m);
   });
 
-  it('reports JSON and schema errors with distinct codes', () => {
+  void it('reports JSON and schema errors with distinct codes', () => {
     const code = (bytes: Buffer) => {
       try {
         parseManifest(bytes);
@@ -92,15 +92,23 @@ describe('manifest schema', () => {
     assert.equal(code(Buffer.from('{"formatVersion":2}')), 'MANIFEST_SCHEMA');
   });
 
-  it('exports a JSON Schema for OpenAPI', () => {
-    const schema = manifestJsonSchema() as { properties: Record<string, { enum?: unknown[] }>; required: string[] };
+  void it('exports a JSON Schema for OpenAPI', () => {
+    const schema = manifestJsonSchema() as {
+      properties: Record<string, { enum?: unknown[] }>;
+      required: string[];
+    };
     assert.deepEqual(schema.properties.packageType.enum, [1, 2, 3, 4, 5, 6]);
     assert.ok(schema.required.includes('totalContentHash'));
   });
 });
 
-describe('validateAudioIndex', () => {
-  const e = (offset: number, size: number) => ({ ...sampleAudioEntry('x.mp3', 1), offset, size, sha256: hash });
+void describe('validateAudioIndex', () => {
+  const e = (offset: number, size: number) => ({
+    ...sampleAudioEntry('x.mp3', 1),
+    offset,
+    size,
+    sha256: hash,
+  });
   const code = (entries: AudioFileEntry[], audioLength: number) => {
     try {
       validateAudioIndex(entries, audioLength);
@@ -109,12 +117,12 @@ describe('validateAudioIndex', () => {
       return (err as PackageFormatError).code;
     }
   };
-  it('accepts exact tiling, including zero-length files and an empty index', () => {
+  void it('accepts exact tiling, including zero-length files and an empty index', () => {
     assert.equal(code([e(0, 5), e(5, 0), e(5, 3)], 8), 'ok');
     assert.equal(code([], 0), 'ok');
     assert.equal(code([e(0, 0)], 0), 'ok');
   });
-  it('rejects overlaps, gaps and overruns', () => {
+  void it('rejects overlaps, gaps and overruns', () => {
     assert.equal(code([e(0, 5), e(4, 4)], 8), 'AUDIO_INDEX_INVALID');
     assert.equal(code([e(0, 5), e(6, 2)], 8), 'AUDIO_INDEX_INVALID');
     assert.equal(code([e(0, 5), e(5, 4)], 8), 'AUDIO_INDEX_INVALID');

@@ -139,6 +139,9 @@ function crossFieldIssues(m: ManifestShape): { path: string[]; message: string }
   return issues;
 }
 
+/** The manifest object without the cross-field rules, for composing (`.extend`, `.pick`). */
+export const ManifestBaseSchema = ManifestObjectSchema;
+
 export const ManifestSchema = ManifestObjectSchema.superRefine((m, ctx) => {
   for (const issue of crossFieldIssues(m)) ctx.addIssue({ code: 'custom', ...issue });
 });

@@ -10,16 +10,18 @@ import { BufferSource, openHttpSource, type ByteSource } from './sources';
 import { expectCode, makeTempDir, samplePackage } from './test-support/helpers';
 import { fixCrc, withManifest } from './test-support/surgery';
 
-describe('reader', () => {
+void describe('reader', () => {
   const tmp = makeTempDir();
   let pkg: Buffer;
   let audio: Buffer[];
   before(async () => {
-    ({ bytes: pkg, audio } = await samplePackage(tmp.dir, { audioSizes: [2 * 1024 * 1024 + 3, 0, 777] }));
+    ({ bytes: pkg, audio } = await samplePackage(tmp.dir, {
+      audioSizes: [2 * 1024 * 1024 + 3, 0, 777],
+    }));
   });
   after(() => tmp.cleanup());
 
-  it('opens from a file, a Buffer or any ByteSource and extracts single files and the database', async () => {
+  void it('opens from a file, a Buffer or any ByteSource and extracts single files and the database', async () => {
     const file = path.join(tmp.dir, 'p.bible');
     fs.writeFileSync(file, pkg);
     for (const input of [file, pkg, new BufferSource(pkg)]) {
@@ -34,7 +36,10 @@ describe('reader', () => {
         for await (const c of reader.createAudioStream(0) as AsyncIterable<Buffer>) chunks.push(c);
         assert.ok(Buffer.concat(chunks).equals(audio[0]));
         const { db, path: dbFile, close } = await reader.openDatabase();
-        assert.deepEqual(db.prepare('SELECT value FROM package_metadata WHERE key = ?').get('packageId'), { value: 'sample-r1' });
+        assert.deepEqual(
+          db.prepare('SELECT value FROM package_metadata WHERE key = ?').get('packageId'),
+          { value: 'sample-r1' },
+        );
         await close();
         assert.ok(!fs.existsSync(dbFile));
         await expectCode(async () => reader.audioEntry(9), 'AUDIO_FILE_NOT_FOUND');
@@ -45,7 +50,7 @@ describe('reader', () => {
     }
   });
 
-  it('fails extraction of a file whose bytes do not match its sha256, leaving nothing behind', async () => {
+  void it('fails extraction of a file whose bytes do not match its sha256, leaving nothing behind', async () => {
     const bad = withManifest(pkg, (m) => {
       (m.audioFileIndex as { sha256: string }[])[2].sha256 = 'f'.repeat(64);
     });
@@ -53,12 +58,16 @@ describe('reader', () => {
     const dest = path.join(tmp.dir, 'bad.mp3');
     await expectCode(reader.extractAudio(2, dest), 'AUDIO_FILE_HASH_MISMATCH');
     assert.ok(!fs.existsSync(dest) && !fs.existsSync(`${dest}.partial`));
-    await assert.rejects(async () => {
-      for await (const _c of reader.createAudioStream(2) as AsyncIterable<Buffer>) void _c;
-    }, (err: unknown) => err instanceof PackageFormatError && err.code === 'AUDIO_FILE_HASH_MISMATCH');
+    await assert.rejects(
+      async () => {
+        for await (const _c of reader.createAudioStream(2) as AsyncIterable<Buffer>) void _c;
+      },
+      (err: unknown) =>
+        err instanceof PackageFormatError && err.code === 'AUDIO_FILE_HASH_MISMATCH',
+    );
   });
 
-  it('reads header and manifest with two range reads', async () => {
+  void it('reads header and manifest with two range reads', async () => {
     const reads: [number, number][] = [];
     const inner = new BufferSource(pkg);
     const counting: ByteSource = {
@@ -69,10 +78,13 @@ describe('reader', () => {
       },
     };
     const reader = await openPackage(counting);
-    assert.deepEqual(reads, [[0, 128], [128, reader.header.manifestLength]]);
+    assert.deepEqual(reads, [
+      [0, 128],
+      [128, reader.header.manifestLength],
+    ]);
   });
 
-  it('works over HTTP range requests (header + manifest in at most two requests)', async () => {
+  void it('works over HTTP range requests (header + manifest in at most two requests)', async () => {
     let requests = 0;
     const server = http.createServer((req, res) => {
       requests++;
@@ -100,7 +112,7 @@ describe('reader', () => {
     }
   });
 
-  it('readStructure reports trailer problems of signed packages', async () => {
+  void it('readStructure reports trailer problems of signed packages', async () => {
     const signedFlag = Buffer.from(pkg);
     signedFlag.writeUInt32LE(1, 72);
     fixCrc(signedFlag.subarray(0, 128));
@@ -109,8 +121,11 @@ describe('reader', () => {
     await expectCode(readStructure(new BufferSource(withJunk)), 'TRAILER_INVALID');
   });
 
-  it('wraps source failures as IO_ERROR', async () => {
-    const broken: ByteSource = { size: 1000, read: () => Promise.reject(new Error('socket hang up')) };
+  void it('wraps source failures as IO_ERROR', async () => {
+    const broken: ByteSource = {
+      size: 1000,
+      read: () => Promise.reject(new Error('socket hang up')),
+    };
     await expectCode(verifyPackage(broken), 'IO_ERROR');
     await expectCode(verifyPackage(path.join(tmp.dir, 'does-not-exist.bible')), 'IO_ERROR');
   });

@@ -14,12 +14,13 @@
  *   7. database: opens, integrity_check, application_id/user_version/tables/metadata
  */
 import Database from 'better-sqlite3';
-import { createHash, type Hash } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { checkPackageDatabase } from './database';
+import { HashGroup, HashPool, PARALLEL_HASH_THRESHOLD, allocateShared } from './hash-pool';
 import { PackageFormatError, toPackageError } from './errors';
 import {
   HEADER_LENGTH,
@@ -28,15 +29,11 @@ import {
   type PackageHeader,
   type PackageLayout,
 } from './header';
-import {
-  parseManifest,
-  validateAudioIndex,
-  type AudioFileEntry,
-  type Manifest,
-} from './manifest';
+import { parseManifest, validateAudioIndex, type AudioFileEntry, type Manifest } from './manifest';
 import { checkSignature, type Keyring } from './signing';
 import {
   BufferSource,
+  ChunkRing,
   FileSource,
   readChunks,
   readExact,
@@ -104,11 +101,20 @@ export async function readStructure(source: ByteSource): Promise<PackageStructur
     const end = layout.bodyEnd + TRAILER_PREFIX_LENGTH + keyIdLength + SIGNATURE_LENGTH;
     if (size < end) throw new PackageFormatError('TRUNCATED', 'signature trailer is cut short');
     if (size > end) {
-      throw new PackageFormatError('LENGTH_MISMATCH', `${size - end} unexpected bytes after the trailer`);
+      throw new PackageFormatError(
+        'LENGTH_MISMATCH',
+        `${size - end} unexpected bytes after the trailer`,
+      );
     }
     trailer = decodeTrailer(await readExact(source, layout.bodyEnd, end - layout.bodyEnd));
   }
-  return { size, header, headerBytes: Buffer.from(head.subarray(0, HEADER_LENGTH)), layout, trailer };
+  return {
+    size,
+    header,
+    headerBytes: Buffer.from(head.subarray(0, HEADER_LENGTH)),
+    layout,
+    trailer,
+  };
 }
 
 /** MANIFEST_MISMATCH unless the manifest agrees with the header. */
@@ -122,7 +128,9 @@ export function checkManifestAgainstHeader(manifest: Manifest, header: PackageHe
   if (header.delta !== (manifest.delta !== undefined)) {
     throw new PackageFormatError(
       'MANIFEST_MISMATCH',
-      header.delta ? 'delta flag set but manifest has no "delta"' : 'manifest has "delta" but the delta flag is clear',
+      header.delta
+        ? 'delta flag set but manifest has no "delta"'
+        : 'manifest has "delta" but the delta flag is clear',
     );
   }
 }
@@ -150,6 +158,8 @@ export interface VerifyOptions {
   checkDatabase?: boolean;
   /** Read size for the hashing pass (default 8 MiB). */
   chunkSize?: number;
+  /** Hash on a worker thread too: 'auto' (default) does so from 32 MiB of audio. */
+  parallelHashing?: boolean | 'auto';
   /** For the database copy SQLite needs (default os.tmpdir()). */
   tempDir?: string;
   onProgress?: (bytesDone: number, bytesTotal: number) => void;
@@ -175,7 +185,9 @@ interface ScanResult {
 
 /**
  * Step 3: a single sequential pass. Every byte is read once; the database section is also
- * written to `databaseCopy` (one write in flight, overlapping the next read and hash).
+ * written to `databaseCopy` (one write in flight, overlapping the next read and hash). With a
+ * worker, this thread hashes content and total while the worker hashes the audio section and
+ * each file, so the four hash streams cost about two.
  */
 async function scanBody(
   source: ByteSource,
@@ -185,70 +197,81 @@ async function scanBody(
   databaseCopy: fsp.FileHandle | undefined,
   options: VerifyOptions,
 ): Promise<ScanResult> {
-  const content = createHash('sha256').update(manifestBytes);
-  const total = createHash('sha256');
-  const audio = createHash('sha256');
-  let databaseHash = layout.databaseLength === 0 ? createHash('sha256').digest('hex') : '';
-  const fileHashes: string[] = [];
-  let fileIndex = 0;
-  let current: Hash | undefined;
-  const finishFilesEndingBy = (audioPos: number) => {
-    while (entries && fileIndex < entries.length) {
-      const e = entries[fileIndex];
-      if (e.offset + e.size > audioPos) break;
-      fileHashes.push((current ?? createHash('sha256')).digest('hex'));
-      current = undefined;
-      fileIndex++;
-    }
-  };
-  const feedFiles = (chunk: Buffer, audioPos: number) => {
-    let off = 0;
-    while (entries && off < chunk.length) {
-      finishFilesEndingBy(audioPos + off);
-      const e = entries[fileIndex];
-      const n = Math.min(chunk.length - off, e.offset + e.size - (audioPos + off));
-      (current ??= createHash('sha256')).update(chunk.subarray(off, off + n));
-      off += n;
-    }
-  };
-
-  let pending: Promise<unknown> = Promise.resolve();
-  let pos = layout.databaseOffset;
-  const bytesTotal = layout.bodyEnd - layout.databaseOffset;
-  for await (const chunk of readChunks(source, layout.databaseOffset, layout.bodyEnd, {
-    chunkSize: options.chunkSize ?? VERIFY_CHUNK,
-  })) {
-    content.update(chunk);
-    const dbPart = Math.max(0, Math.min(chunk.length, layout.audioOffset - pos));
-    if (dbPart > 0) {
-      const dbSlice = chunk.subarray(0, dbPart);
-      total.update(dbSlice);
-      if (databaseCopy) {
-        await pending;
-        pending = writeFully(databaseCopy, dbSlice, pos - layout.databaseOffset);
-        pending.catch(() => undefined);
+  const parallel = options.parallelHashing ?? 'auto';
+  const pool =
+    parallel === true || (parallel === 'auto' && layout.audioLength >= PARALLEL_HASH_THRESHOLD)
+      ? HashPool.create()
+      : undefined;
+  const hashes = new HashGroup(pool);
+  try {
+    hashes.update('content', manifestBytes);
+    let databaseHash = layout.databaseLength === 0 ? hashes.peek('total') : '';
+    const fileDigests: Promise<string>[] = [];
+    let fileIndex = 0;
+    const finishFilesEndingBy = (audioPos: number) => {
+      while (entries && fileIndex < entries.length) {
+        const e = entries[fileIndex];
+        if (e.offset + e.size > audioPos) break;
+        const digest = hashes.digest(`file-${fileIndex}`, true);
+        digest.catch(() => undefined); // awaited below
+        fileDigests.push(digest);
+        fileIndex++;
       }
-      // total = SHA-256(db ‖ audio): its state at the boundary is the database hash.
-      if (pos + dbPart === layout.audioOffset) databaseHash = total.copy().digest('hex');
+    };
+    const feedFiles = (chunk: Buffer, audioPos: number) => {
+      let off = 0;
+      while (entries && off < chunk.length) {
+        finishFilesEndingBy(audioPos + off);
+        const e = entries[fileIndex];
+        const n = Math.min(chunk.length - off, e.offset + e.size - (audioPos + off));
+        hashes.update(`file-${fileIndex}`, chunk.subarray(off, off + n), true);
+        off += n;
+      }
+    };
+
+    let pendingWrite: Promise<unknown> = Promise.resolve();
+    let pos = layout.databaseOffset;
+    const bytesTotal = layout.bodyEnd - layout.databaseOffset;
+    const chunkSize = Math.min(options.chunkSize ?? VERIFY_CHUNK, Math.max(bytesTotal, 1));
+    const ring = new ChunkRing(chunkSize, 3, pool ? allocateShared : undefined);
+    for await (const chunk of readChunks(source, layout.databaseOffset, layout.bodyEnd, { ring })) {
+      const dbPart = Math.max(0, Math.min(chunk.length, layout.audioOffset - pos));
+      if (dbPart < chunk.length) {
+        // Start the worker first so it runs while this thread hashes.
+        const audioPart = chunk.subarray(dbPart);
+        hashes.update('audio', audioPart, true);
+        feedFiles(audioPart, pos + dbPart - layout.audioOffset);
+      }
+      hashes.update('content', chunk);
+      if (dbPart > 0) {
+        const dbSlice = chunk.subarray(0, dbPart);
+        hashes.update('total', dbSlice);
+        if (databaseCopy) {
+          await pendingWrite;
+          pendingWrite = writeFully(databaseCopy, dbSlice, pos - layout.databaseOffset);
+          pendingWrite.catch(() => undefined);
+        }
+        // total = SHA-256(db ‖ audio): its state at the boundary is the database hash.
+        if (pos + dbPart === layout.audioOffset) databaseHash = hashes.peek('total');
+      }
+      if (dbPart < chunk.length) hashes.update('total', chunk.subarray(dbPart));
+      await hashes.settle();
+      pos += chunk.length;
+      options.onProgress?.(pos - layout.databaseOffset, bytesTotal);
     }
-    if (dbPart < chunk.length) {
-      const audioPart = chunk.subarray(dbPart);
-      total.update(audioPart);
-      audio.update(audioPart);
-      feedFiles(audioPart, pos + dbPart - layout.audioOffset);
-    }
-    pos += chunk.length;
-    options.onProgress?.(pos - layout.databaseOffset, bytesTotal);
+    await pendingWrite;
+    finishFilesEndingBy(layout.audioLength);
+    const fileHashes = await Promise.all(fileDigests);
+    return {
+      contentSha256: await hashes.digest('content'),
+      databaseHash,
+      audioDataHash: await hashes.digest('audio', true),
+      totalContentHash: await hashes.digest('total'),
+      fileHashes: entries ? fileHashes : undefined,
+    };
+  } finally {
+    await pool?.close();
   }
-  await pending;
-  finishFilesEndingBy(layout.audioLength);
-  return {
-    contentSha256: content.digest('hex'),
-    databaseHash,
-    audioDataHash: audio.digest('hex'),
-    totalContentHash: total.digest('hex'),
-    fileHashes: entries ? fileHashes : undefined,
-  };
 }
 
 function expectHash(
@@ -258,11 +281,17 @@ function expectHash(
   actual: string,
 ): void {
   if (declared !== actual) {
-    throw new PackageFormatError(code, `manifest ${field} ${declared} but the bytes hash to ${actual}`);
+    throw new PackageFormatError(
+      code,
+      `manifest ${field} ${declared} but the bytes hash to ${actual}`,
+    );
   }
 }
 
-async function withTempDir<T>(parent: string | undefined, fn: (dir: string) => Promise<T>): Promise<T> {
+async function withTempDir<T>(
+  parent: string | undefined,
+  fn: (dir: string) => Promise<T>,
+): Promise<T> {
   const dir = await fsp.mkdtemp(path.join(parent ?? os.tmpdir(), 'bible-verify-'));
   try {
     return await fn(dir);
@@ -279,7 +308,11 @@ async function verifyStructure(
   const { header, layout, trailer, headerBytes } = structure;
 
   // 2. Signature: cheap, and it authenticates the header before we trust its hash.
-  const signature: SignatureStatus = { present: trailer !== null, keyId: trailer?.keyId, verified: false };
+  const signature: SignatureStatus = {
+    present: trailer !== null,
+    keyId: trailer?.keyId,
+    verified: false,
+  };
   if (options.keyring) {
     checkSignature(headerBytes, trailer, options.keyring);
     signature.verified = true;
@@ -305,7 +338,14 @@ async function verifyStructure(
     let scan: ScanResult;
     try {
       if (dbPath) dbFile = await fsp.open(dbPath, 'wx');
-      scan = await scanBody(source, layout, manifestBytes, manifest?.audioFileIndex, dbFile, options);
+      scan = await scanBody(
+        source,
+        layout,
+        manifestBytes,
+        manifest?.audioFileIndex,
+        dbFile,
+        options,
+      );
     } finally {
       await dbFile?.close();
     }
@@ -318,7 +358,12 @@ async function verifyStructure(
     if (manifestError || !manifest) throw manifestError ?? new Error('manifest missing');
     expectHash('DATABASE_HASH_MISMATCH', 'databaseHash', manifest.databaseHash, scan.databaseHash);
     if (manifest.audioDataHash !== undefined) {
-      expectHash('AUDIO_DATA_HASH_MISMATCH', 'audioDataHash', manifest.audioDataHash, scan.audioDataHash);
+      expectHash(
+        'AUDIO_DATA_HASH_MISMATCH',
+        'audioDataHash',
+        manifest.audioDataHash,
+        scan.audioDataHash,
+      );
     }
     expectHash(
       'TOTAL_CONTENT_HASH_MISMATCH',
@@ -338,7 +383,14 @@ async function verifyStructure(
     if (dbPath) {
       checkPackageDatabase(dbPath, { delta: header.delta, expect: manifest });
     }
-    return { size: structure.size, header, layout, manifest, contentSha256: scan.contentSha256, signature };
+    return {
+      size: structure.size,
+      header,
+      layout,
+      manifest,
+      contentSha256: scan.contentSha256,
+      signature,
+    };
   };
   return checkDatabase
     ? withTempDir(options.tempDir, (dir) => run(path.join(dir, 'package.sqlite')))
@@ -346,7 +398,10 @@ async function verifyStructure(
 }
 
 /** Full verification of a package (see the module comment for the order). */
-export async function verifyPackage(input: PackageInput, options: VerifyOptions = {}): Promise<VerifyReport> {
+export async function verifyPackage(
+  input: PackageInput,
+  options: VerifyOptions = {},
+): Promise<VerifyReport> {
   const { source, owned } = await resolveSource(input);
   try {
     return await verifyStructure(source, await readStructure(source), options);
@@ -383,7 +438,11 @@ export class PackageReader implements PackageStructure {
     const { source, owned } = await resolveSource(input);
     try {
       const structure = await readStructure(source);
-      const bytes = await readExact(source, structure.layout.manifestOffset, structure.layout.manifestLength);
+      const bytes = await readExact(
+        source,
+        structure.layout.manifestOffset,
+        structure.layout.manifestLength,
+      );
       return new PackageReader(source, owned, structure, validateManifest(bytes, structure), bytes);
     } catch (err) {
       if (owned) await source.close?.();
@@ -422,7 +481,8 @@ export class PackageReader implements PackageStructure {
   audioEntry(ref: number | string): AudioFileEntry {
     const list = this.manifest.audioFileIndex;
     const entry = typeof ref === 'number' ? list[ref] : list.find((e) => e.fileName === ref);
-    if (!entry) throw new PackageFormatError('AUDIO_FILE_NOT_FOUND', `no audio file ${JSON.stringify(ref)}`);
+    if (!entry)
+      throw new PackageFormatError('AUDIO_FILE_NOT_FOUND', `no audio file ${JSON.stringify(ref)}`);
     return entry;
   }
 
@@ -438,7 +498,11 @@ export class PackageReader implements PackageStructure {
     async function* gen(): AsyncGenerator<Buffer> {
       const hash = createHash('sha256');
       for (let pos = 0; pos < entry.size; pos += STREAM_CHUNK) {
-        const chunk = await readExact(source, start + pos, Math.min(STREAM_CHUNK, entry.size - pos));
+        const chunk = await readExact(
+          source,
+          start + pos,
+          Math.min(STREAM_CHUNK, entry.size - pos),
+        );
         hash.update(chunk);
         yield chunk;
       }

@@ -239,7 +239,9 @@ export const PACKAGE_TABLE_NAMES = [
   'package_verse_texts',
 ] as const satisfies readonly PackageTableName[];
 
-export const DELTA_TABLE_NAMES = ['package_deletions'] as const satisfies readonly PackageTableName[];
+export const DELTA_TABLE_NAMES = [
+  'package_deletions',
+] as const satisfies readonly PackageTableName[];
 
 /** Column names per table, in DDL order — handy for prepared INSERTs and COPY-style exports. */
 export const PACKAGE_TABLE_COLUMNS = Object.fromEntries(

@@ -35,11 +35,11 @@ function code(fn: () => unknown): string {
   }
 }
 
-describe('signing', () => {
+void describe('signing', () => {
   const a = generateSigningKeyPair();
   const b = generateSigningKeyPair();
 
-  it('signs header bytes 0..127 and verifies with the public key', () => {
+  void it('signs header bytes 0..127 and verifies with the public key', () => {
     const sig = signHeader(header, a.privateKeyPem);
     assert.equal(sig.length, 64);
     assert.ok(verifyHeaderSignature(header, sig, a.publicKeyPem));
@@ -51,37 +51,65 @@ describe('signing', () => {
     assert.ok(sig.equals(signHeader(header, a.privateKeyPem)));
   });
 
-  it('exports publishable forms that load back to the same key', () => {
+  void it('exports publishable forms that load back to the same key', () => {
     const pub = exportPublicKey(a.publicKeyPem, 'server-2024');
     assert.equal(Buffer.from(pub.publicKey, 'base64').length, 32);
     assert.equal(pub.jwk.x, pub.publicKeyBase64Url);
-    for (const form of [pub.publicKey, pub.publicKeyBase64Url, pub.publicKeyPem, a.privateKeyPem, Buffer.from(pub.publicKey, 'base64')]) {
+    for (const form of [
+      pub.publicKey,
+      pub.publicKeyBase64Url,
+      pub.publicKeyPem,
+      a.privateKeyPem,
+      Buffer.from(pub.publicKey, 'base64'),
+    ]) {
       assert.ok(rawPublicKey(loadPublicKey(form)).equals(rawPublicKey(a.publicKeyPem)));
     }
-    assert.ok(rawPublicKey(publicKeyFromRaw(rawPublicKey(a.publicKeyPem))).equals(rawPublicKey(a.publicKeyPem)));
+    assert.ok(
+      rawPublicKey(publicKeyFromRaw(rawPublicKey(a.publicKeyPem))).equals(
+        rawPublicKey(a.publicKeyPem),
+      ),
+    );
     assert.match(deriveKeyId(a.publicKeyPem), /^ed25519-[0-9a-f]{16}$/);
     assert.equal(deriveKeyId(pub.publicKey), deriveKeyId(a.publicKeyPem));
   });
 
-  it('rejects non-Ed25519 and malformed keys with INVALID_KEY', () => {
-    assert.equal(code(() => loadPublicKey('not a key')), 'INVALID_KEY');
-    assert.equal(code(() => loadPrivateKey(a.publicKeyPem)), 'INVALID_KEY');
-    assert.equal(code(() => loadPublicKey(Buffer.alloc(31).toString('base64'))), 'INVALID_KEY');
+  void it('rejects non-Ed25519 and malformed keys with INVALID_KEY', () => {
+    assert.equal(
+      code(() => loadPublicKey('not a key')),
+      'INVALID_KEY',
+    );
+    assert.equal(
+      code(() => loadPrivateKey(a.publicKeyPem)),
+      'INVALID_KEY',
+    );
+    assert.equal(
+      code(() => loadPublicKey(Buffer.alloc(31).toString('base64'))),
+      'INVALID_KEY',
+    );
   });
 
-  it('checks a trailer against a keyring with distinct failure codes', () => {
+  void it('checks a trailer against a keyring with distinct failure codes', () => {
     const ring = createKeyring({ alpha: a.publicKeyPem });
     const good = decodeTrailer(encodeTrailer('alpha', signHeader(header, a.privateKeyPem)));
     assert.deepEqual(checkSignature(header, good, ring), { keyId: 'alpha' });
-    assert.equal(code(() => checkSignature(header, null, ring)), 'SIGNATURE_MISSING');
+    assert.equal(
+      code(() => checkSignature(header, null, ring)),
+      'SIGNATURE_MISSING',
+    );
     const unknown = decodeTrailer(encodeTrailer('beta', signHeader(header, b.privateKeyPem)));
-    assert.equal(code(() => checkSignature(header, unknown, ring)), 'SIGNATURE_UNKNOWN_KEY');
+    assert.equal(
+      code(() => checkSignature(header, unknown, ring)),
+      'SIGNATURE_UNKNOWN_KEY',
+    );
     const forged = decodeTrailer(encodeTrailer('alpha', signHeader(header, b.privateKeyPem)));
-    assert.equal(code(() => checkSignature(header, forged, ring)), 'SIGNATURE_INVALID');
+    assert.equal(
+      code(() => checkSignature(header, forged, ring)),
+      'SIGNATURE_INVALID',
+    );
     assert.equal(createKeyring([['x', a.publicKeyPem]]).size, 1);
   });
 
-  it('encodes the trailer layout of the spec', () => {
+  void it('encodes the trailer layout of the spec', () => {
     const sig = Buffer.alloc(64, 9);
     const t = encodeTrailer('ключ', sig);
     assert.equal(t.toString('ascii', 0, 8), 'BIBLESIG');
@@ -89,12 +117,21 @@ describe('signing', () => {
     assert.equal(t.readUInt32LE(12), Buffer.byteLength('ключ'));
     assert.equal(t.length, 16 + 8 + 64);
     assert.deepEqual(decodeTrailer(t), { algorithm: 1, keyId: 'ключ', signature: sig });
-    assert.equal(code(() => encodeTrailer('', sig)), 'INVALID_INPUT');
+    assert.equal(
+      code(() => encodeTrailer('', sig)),
+      'INVALID_INPUT',
+    );
     const bad = Buffer.from(t);
     bad.writeUInt32LE(2, 8);
-    assert.equal(code(() => decodeTrailer(bad)), 'TRAILER_INVALID');
+    assert.equal(
+      code(() => decodeTrailer(bad)),
+      'TRAILER_INVALID',
+    );
     const badUtf8 = Buffer.from(t);
     badUtf8[16] = 0xff;
-    assert.equal(code(() => decodeTrailer(badUtf8)), 'TRAILER_INVALID');
+    assert.equal(
+      code(() => decodeTrailer(badUtf8)),
+      'TRAILER_INVALID',
+    );
   });
 });

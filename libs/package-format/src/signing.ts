@@ -121,9 +121,7 @@ export function createKeyring(
   entries: Record<string, PublicKeyInput> | Iterable<readonly [string, PublicKeyInput]>,
 ): Map<string, KeyObject> {
   const pairs: Iterable<readonly [string, PublicKeyInput]> =
-    Symbol.iterator in entries
-      ? (entries as Iterable<readonly [string, PublicKeyInput]>)
-      : Object.entries(entries);
+    Symbol.iterator in entries ? entries : Object.entries(entries);
   const ring = new Map<string, KeyObject>();
   for (const [keyId, key] of pairs) ring.set(keyId, loadPublicKey(key));
   return ring;
@@ -162,10 +160,16 @@ export function checkSignature(
   if (!trailer) throw new PackageFormatError('SIGNATURE_MISSING', 'package is not signed');
   const key = keyring.get(trailer.keyId);
   if (!key) {
-    throw new PackageFormatError('SIGNATURE_UNKNOWN_KEY', `no public key for keyId "${trailer.keyId}"`);
+    throw new PackageFormatError(
+      'SIGNATURE_UNKNOWN_KEY',
+      `no public key for keyId "${trailer.keyId}"`,
+    );
   }
   if (!verify(null, signedBytes(header), key, trailer.signature)) {
-    throw new PackageFormatError('SIGNATURE_INVALID', `signature does not verify with key "${trailer.keyId}"`);
+    throw new PackageFormatError(
+      'SIGNATURE_INVALID',
+      `signature does not verify with key "${trailer.keyId}"`,
+    );
   }
   return { keyId: trailer.keyId };
 }

@@ -23,7 +23,10 @@ function checkRange(size: number, offset: number, length: number): void {
     throw new RangeError(`invalid range ${offset}+${length}`);
   }
   if (offset + length > size) {
-    throw new PackageFormatError('TRUNCATED', `read past end of source (${offset}+${length} > ${size})`);
+    throw new PackageFormatError(
+      'TRUNCATED',
+      `read past end of source (${offset}+${length} > ${size})`,
+    );
   }
 }
 
@@ -33,6 +36,11 @@ export class FileSource implements ByteSource {
     readonly size: number,
     readonly path: string,
   ) {}
+
+  /** Wraps an already open handle (not closed by `close()` callers that do not own it). */
+  static fromHandle(handle: fsp.FileHandle, size: number, path: string): FileSource {
+    return new FileSource(handle, size, path);
+  }
 
   static async open(path: string): Promise<FileSource> {
     let handle: fsp.FileHandle | undefined;
@@ -101,7 +109,10 @@ export interface HttpSourceOptions {
  * file and learns its size from Content-Range; later reads send `If-Match` with the ETag so a
  * package replaced mid-read fails instead of mixing bytes.
  */
-export async function openHttpSource(url: string, options: HttpSourceOptions = {}): Promise<ByteSource> {
+export async function openHttpSource(
+  url: string,
+  options: HttpSourceOptions = {},
+): Promise<ByteSource> {
   const doFetch = options.fetch ?? globalThis.fetch;
   const prefetch = options.prefetch ?? 64 * 1024;
 
@@ -171,24 +182,54 @@ export async function readExact(
   } catch (err) {
     if (err instanceof PackageFormatError) throw err;
     // Anything a source throws is, from the package's point of view, an I/O failure.
-    throw new PackageFormatError('IO_ERROR', `reading source: ${errorMessage(err)}`, { cause: err });
+    throw new PackageFormatError('IO_ERROR', `reading source: ${errorMessage(err)}`, {
+      cause: err,
+    });
+  }
+}
+
+/**
+ * Fixed set of chunk buffers handed out in rotation. Sharing one ring across consecutive
+ * ranges (e.g. all audio files of a package) keeps memory flat: buffers are never reallocated
+ * per file, and the rotation continues across range boundaries so the validity guarantee of
+ * `readChunks` holds there too.
+ */
+export class ChunkRing {
+  private readonly buffers: Buffer[];
+  private slot = 0;
+
+  constructor(
+    readonly chunkSize: number,
+    count = 3,
+    allocate: (size: number) => Buffer = (n) => Buffer.allocUnsafeSlow(n),
+  ) {
+    this.buffers = Array.from({ length: Math.max(2, count) }, () => allocate(chunkSize));
+  }
+
+  get size(): number {
+    return this.buffers.length;
+  }
+
+  next(): Buffer {
+    return this.buffers[this.slot++ % this.buffers.length];
   }
 }
 
 export interface ChunkOptions {
   chunkSize?: number;
   /**
-   * Buffers in rotation. A yielded chunk stays valid until `buffers - 1` further chunks have
-   * been pulled, so a consumer may keep one asynchronous write in flight with the default 3.
+   * Buffers to read into (default: a new ring of 3). A yielded chunk stays valid until
+   * `ring.size - 1` further chunks have been pulled, so with 3 buffers a consumer may keep
+   * one asynchronous write in flight.
    */
-  buffers?: number;
+  ring?: ChunkRing;
 }
 
 export const DEFAULT_CHUNK_SIZE = 4 * 1024 * 1024;
 
 /**
  * Streams `[start, end)` of a source in large chunks with one read always in flight, so I/O
- * overlaps the consumer's hashing. Memory is `buffers * chunkSize` regardless of the range size.
+ * overlaps the consumer's hashing. Memory is the ring's, regardless of the range size.
  */
 export async function* readChunks(
   source: ByteSource,
@@ -196,17 +237,13 @@ export async function* readChunks(
   end: number,
   options: ChunkOptions = {},
 ): AsyncGenerator<Buffer, void, undefined> {
-  const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
+  const chunkSize = options.ring?.chunkSize ?? options.chunkSize ?? DEFAULT_CHUNK_SIZE;
   const ring = source.readInto
-    ? Array.from({ length: Math.max(2, options.buffers ?? 3) }, () =>
-        Buffer.allocUnsafeSlow(Math.min(chunkSize, Math.max(end - start, 1))),
-      )
+    ? (options.ring ?? new ChunkRing(Math.min(chunkSize, Math.max(end - start, 1))))
     : undefined;
-  let slot = 0;
   const issue = (pos: number): Promise<Buffer> => {
     const len = Math.min(chunkSize, end - pos);
-    const target = ring ? ring[slot++ % ring.length] : undefined;
-    const p = readExact(source, pos, len, target);
+    const p = readExact(source, pos, len, ring?.next());
     // Handled here so a failure while the consumer is busy is not an unhandled rejection;
     // the error still surfaces at the next `await pending`.
     p.catch(() => undefined);

@@ -47,7 +47,10 @@ export function encodeTrailer(keyId: string, signature: Uint8Array): Buffer {
 /** Validates the 16-byte fixed prefix and returns the key id length it announces. */
 export function decodeTrailerPrefix(prefix: Buffer): { algorithm: number; keyIdLength: number } {
   if (prefix.toString('latin1', 0, 8) !== TRAILER_MAGIC) {
-    throw new PackageFormatError('TRAILER_INVALID', 'signature trailer does not start with "BIBLESIG"');
+    throw new PackageFormatError(
+      'TRAILER_INVALID',
+      'signature trailer does not start with "BIBLESIG"',
+    );
   }
   const algorithm = prefix.readUInt32LE(8);
   if (algorithm !== SignatureAlgorithm.Ed25519) {
@@ -66,7 +69,10 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 export function decodeTrailer(buf: Buffer): SignatureTrailer {
   const { algorithm, keyIdLength } = decodeTrailerPrefix(buf.subarray(0, TRAILER_PREFIX_LENGTH));
   if (buf.length !== TRAILER_PREFIX_LENGTH + keyIdLength + SIGNATURE_LENGTH) {
-    throw new PackageFormatError('TRAILER_INVALID', 'trailer length does not match its keyId length');
+    throw new PackageFormatError(
+      'TRAILER_INVALID',
+      'trailer length does not match its keyId length',
+    );
   }
   let keyId: string;
   try {

@@ -23,15 +23,22 @@ import {
   type PackageWriteInput,
 } from './writer';
 
-describe('writer', () => {
+void describe('writer', () => {
   const tmp = makeTempDir();
   const spool = path.join(tmp.dir, 'spool');
   let dbPath = '';
-  const audio = [sampleAudioBytes(3 * 1024 * 1024 + 17, 1), Buffer.alloc(0), sampleAudioBytes(5000, 2)];
+  const audio = [
+    sampleAudioBytes(3 * 1024 * 1024 + 17, 1),
+    Buffer.alloc(0),
+    sampleAudioBytes(5000, 2),
+  ];
   const files: string[] = [];
   before(() => {
     fs.mkdirSync(spool);
-    dbPath = buildSampleDatabase(path.join(tmp.dir, 'db.sqlite'), { packageId: 'w-r1', packageType: PackageType.Combined });
+    dbPath = buildSampleDatabase(path.join(tmp.dir, 'db.sqlite'), {
+      packageId: 'w-r1',
+      packageType: PackageType.Combined,
+    });
     audio.forEach((b, i) => {
       files.push(path.join(tmp.dir, `a${i}.mp3`));
       fs.writeFileSync(files[i], b);
@@ -46,86 +53,155 @@ describe('writer', () => {
     audio: [
       { entry: sampleAudioEntry('a.mp3', 1), source: files[0] },
       { entry: sampleAudioEntry('b.mp3', 2), source: Readable.from([audio[1]]), size: 0 },
-      { entry: sampleAudioEntry('c.mp3', 3), source: fs.createReadStream(files[2], { highWaterMark: 999 }) },
+      {
+        entry: sampleAudioEntry('c.mp3', 3),
+        source: fs.createReadStream(files[2], { highWaterMark: 999 }),
+      },
     ],
     tempDir: spool,
     chunkSize: 1024 * 1024,
     ...extra,
   });
 
-  it('stream and file strategies produce byte-identical, verifiable packages', async () => {
+  void it('stream and file strategies produce byte-identical, verifiable packages', async () => {
     const out = path.join(tmp.dir, 'out.bible');
     const written = await writePackageToFile(input(), out);
     const streamed = await writePackageToBuffer(input());
     const file = fs.readFileSync(out);
     assert.ok(file.equals(streamed));
+    // The worker-thread hashing path gives the same bytes.
+    const parallel = path.join(tmp.dir, 'parallel.bible');
+    await writePackageToFile(input({ parallelHashing: true }), parallel);
+    assert.ok(fs.readFileSync(parallel).equals(file));
+    assert.ok((await writePackageToBuffer(input({ parallelHashing: true }))).equals(file));
+    await verifyPackage(parallel, { parallelHashing: true });
     assert.equal(written.size, file.length);
-    assert.equal(written.contentSha256, createHash('sha256').update(file.subarray(128)).digest('hex'));
+    assert.equal(
+      written.contentSha256,
+      createHash('sha256').update(file.subarray(128)).digest('hex'),
+    );
     assert.equal(written.manifest.estimatedSizeMB, Math.round((file.length / 1048576) * 100) / 100);
     assert.deepEqual(
       written.manifest.audioFileIndex.map((e) => [e.fileName, e.offset, e.size]),
-      [['a.mp3', 0, audio[0].length], ['b.mp3', audio[0].length, 0], ['c.mp3', audio[0].length, 5000]],
+      [
+        ['a.mp3', 0, audio[0].length],
+        ['b.mp3', audio[0].length, 0],
+        ['c.mp3', audio[0].length, 5000],
+      ],
     );
-    assert.equal(written.manifest.audioFileIndex[2].sha256, createHash('sha256').update(audio[2]).digest('hex'));
+    assert.equal(
+      written.manifest.audioFileIndex[2].sha256,
+      createHash('sha256').update(audio[2]).digest('hex'),
+    );
     const report = await verifyPackage(out);
     assert.deepEqual(report.manifest, written.manifest);
     assert.deepEqual(fs.readdirSync(spool), [], 'temp files removed');
-    assert.deepEqual(fs.readdirSync(tmp.dir).filter((f) => f.includes('partial')), []);
+    assert.deepEqual(
+      fs.readdirSync(tmp.dir).filter((f) => f.includes('partial')),
+      [],
+    );
   });
 
-  it('preparePackage exposes size and ETag before the body; signing adds the trailer', async () => {
+  void it('preparePackage exposes size and ETag before the body; signing adds the trailer', async () => {
     const keys = generateSigningKeyPair();
-    const prepared = await preparePackage(input({ signingKey: { keyId: 'k1', privateKey: keys.privateKeyPem } }));
+    const prepared = await preparePackage(
+      input({ signingKey: { keyId: 'k1', privateKey: keys.privateKeyPem } }),
+    );
     const chunks: Buffer[] = [];
     for await (const c of prepared.createReadStream() as AsyncIterable<Buffer>) chunks.push(c);
     const bytes = Buffer.concat(chunks);
     assert.equal(bytes.length, prepared.size);
     assert.ok(prepared.header.signed);
     assert.ok(bytes.subarray(0, 128).equals(prepared.headerBytes));
-    const report = await verifyPackage(bytes, { keyring: createKeyring({ k1: keys.publicKeyPem }) });
+    const report = await verifyPackage(bytes, {
+      keyring: createKeyring({ k1: keys.publicKeyPem }),
+    });
     assert.deepEqual(report.signature, { present: true, keyId: 'k1', verified: true });
     assert.deepEqual(fs.readdirSync(spool), []);
   });
 
-  it('cleans up when the consumer destroys the stream early', async () => {
+  void it('cleans up when the consumer destroys the stream early', async () => {
     const stream = createPackageStream(input());
     for await (const _chunk of stream as AsyncIterable<Buffer>) break;
     await new Promise((r) => setTimeout(r, 50));
     assert.deepEqual(fs.readdirSync(spool), []);
   });
 
-  it('rejects bad input before doing heavy work', async () => {
+  void it('rejects bad input before doing heavy work', async () => {
     const text = sampleManifestInput('w-r1', PackageType.Text);
     await expectCode(writePackageToBuffer(input({ manifest: text })), 'INVALID_INPUT');
-    await expectCode(writePackageToBuffer(input({ manifest: { ...input().manifest, packageId: '../x' } })), 'INVALID_INPUT');
+    await expectCode(
+      writePackageToBuffer(input({ manifest: { ...input().manifest, packageId: '../x' } })),
+      'INVALID_INPUT',
+    );
     const dup: AudioSource[] = [
       { entry: sampleAudioEntry('same.mp3', 1), source: files[2] },
       { entry: sampleAudioEntry('same.mp3', 2), source: files[2] },
     ];
     await expectCode(writePackageToBuffer(input({ audio: dup })), 'INVALID_INPUT');
     await expectCode(
-      writePackageToFile(input({ audio: [{ entry: sampleAudioEntry('x.mp3', 1), source: Readable.from([Buffer.alloc(10)]), size: 11 }] }), path.join(tmp.dir, 'bad.bible')),
+      writePackageToFile(
+        input({
+          audio: [
+            {
+              entry: sampleAudioEntry('x.mp3', 1),
+              source: Readable.from([Buffer.alloc(10)]),
+              size: 11,
+            },
+          ],
+        }),
+        path.join(tmp.dir, 'bad.bible'),
+      ),
       'INVALID_INPUT',
     );
     await expectCode(
-      writePackageToBuffer(input({ audio: [{ entry: sampleAudioEntry('x.mp3', 1), source: files[2], size: 1 }] })),
+      writePackageToBuffer(
+        input({ audio: [{ entry: sampleAudioEntry('x.mp3', 1), source: files[2], size: 1 }] }),
+      ),
       'INVALID_INPUT',
     );
     await expectCode(writePackageToBuffer(input({ databasePath: files[2] })), 'INVALID_INPUT');
-    await expectCode(writePackageToBuffer(input({ databasePath: path.join(tmp.dir, 'missing') })), 'IO_ERROR');
+    await expectCode(
+      writePackageToBuffer(input({ databasePath: path.join(tmp.dir, 'missing') })),
+      'IO_ERROR',
+    );
     await expectCode(
       writePackageToBuffer(input({ signingKey: { keyId: 'k', privateKey: 'nope' } })),
       'INVALID_KEY',
     );
+    const failing = () =>
+      new Readable({
+        read() {
+          this.destroy(new Error('upstream reset'));
+        },
+      });
+    for (const size of [undefined, 100]) {
+      await expectCode(
+        writePackageToFile(
+          input({ audio: [{ entry: sampleAudioEntry('x.mp3', 1), source: failing(), size }] }),
+          path.join(tmp.dir, 'bad.bible'),
+        ),
+        'IO_ERROR',
+      );
+    }
     assert.ok(!fs.existsSync(path.join(tmp.dir, 'bad.bible')));
     assert.deepEqual(fs.readdirSync(spool), []);
-    assert.deepEqual(fs.readdirSync(tmp.dir).filter((f) => f.includes('partial')), []);
+    assert.deepEqual(
+      fs.readdirSync(tmp.dir).filter((f) => f.includes('partial')),
+      [],
+    );
   });
 
-  it('sets the delta flag from manifest.delta', async () => {
-    const deltaDb = buildSampleDatabase(path.join(tmp.dir, 'delta.sqlite'), { packageId: 'w-r1', packageType: PackageType.Text, delta: true });
+  void it('sets the delta flag from manifest.delta', async () => {
+    const deltaDb = buildSampleDatabase(path.join(tmp.dir, 'delta.sqlite'), {
+      packageId: 'w-r1',
+      packageType: PackageType.Text,
+      delta: true,
+    });
     const bytes = await writePackageToBuffer({
-      manifest: sampleManifestInput('w-r1', PackageType.Text, { delta: { basePackageId: 'w-r0', baseRevision: 'rev-0' } }),
+      manifest: sampleManifestInput('w-r1', PackageType.Text, {
+        delta: { basePackageId: 'w-r0', baseRevision: 'rev-0' },
+      }),
       databasePath: deltaDb,
     });
     const report = await verifyPackage(bytes);

@@ -21,7 +21,7 @@
  *           then write manifest, header (at offset 0) and trailer, and rename into place.
  * Both produce byte-identical files for identical inputs.
  */
-import { createHash, randomBytes, type Hash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
@@ -29,7 +29,8 @@ import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { checkPackageDatabase } from './database';
-import { PackageFormatError, toPackageError } from './errors';
+import { HashGroup, HashPool, PARALLEL_HASH_THRESHOLD, allocateShared } from './hash-pool';
+import { PackageFormatError, errorMessage, toPackageError } from './errors';
 import {
   HEADER_LENGTH,
   PackageFlags,
@@ -46,13 +47,7 @@ import {
   type ManifestInput,
 } from './manifest';
 import { loadPrivateKey, signHeader, type SigningKey } from './signing';
-import {
-  DEFAULT_CHUNK_SIZE,
-  FileSource,
-  readChunks,
-  writeFully,
-  type ByteSource,
-} from './sources';
+import { ChunkRing, DEFAULT_CHUNK_SIZE, FileSource, readChunks, writeFully } from './sources';
 import { assertValidKeyId, encodeTrailer, trailerLength } from './trailer';
 
 export interface AudioSource {
@@ -85,6 +80,11 @@ export interface PackageWriteInput {
   tempDir?: string;
   /** Read/write chunk size for the hashing passes (default 4 MiB). */
   chunkSize?: number;
+  /**
+   * Hash on a worker thread as well as this one: 'auto' (default) does so when there are at
+   * least 32 MiB of audio.
+   */
+  parallelHashing?: boolean | 'auto';
   onProgress?: (progress: WriteProgress) => void;
 }
 
@@ -145,6 +145,12 @@ function invalid(message: string): PackageFormatError {
   return new PackageFormatError('INVALID_INPUT', message);
 }
 
+/** Whatever a caller's stream throws is an I/O failure from the writer's point of view. */
+function sourceError(err: unknown, context: string): PackageFormatError {
+  if (err instanceof PackageFormatError) return err;
+  return new PackageFormatError('IO_ERROR', `${context}: ${errorMessage(err)}`, { cause: err });
+}
+
 /** Cheap checks before any heavy I/O, so bad input fails in milliseconds. */
 function validateInput(input: PackageWriteInput): void {
   const audio = input.audio ?? [];
@@ -153,7 +159,8 @@ function validateInput(input: PackageWriteInput): void {
   }
   const names = new Set<string>();
   for (const a of audio) {
-    if (names.has(a.entry.fileName)) throw invalid(`duplicate audio fileName "${a.entry.fileName}"`);
+    if (names.has(a.entry.fileName))
+      throw invalid(`duplicate audio fileName "${a.entry.fileName}"`);
     names.add(a.entry.fileName);
     if (a.size !== undefined && (!Number.isSafeInteger(a.size) || a.size < 0)) {
       throw invalid(`invalid size for ${a.entry.fileName}`);
@@ -223,12 +230,16 @@ async function resolveAudio(
       try {
         size = await spool(a.source, file);
       } catch (err) {
-        throw toPackageError(err, `reading audio source ${a.entry.fileName}`);
+        throw sourceError(err, `reading audio source ${a.entry.fileName}`);
       }
       if (a.size !== undefined && a.size !== size) {
         throw invalid(`${a.entry.fileName}: declared size ${a.size}, stream gave ${size} bytes`);
       }
-      input.onProgress?.({ phase: 'spool', bytesDone: idx + 1, bytesTotal: input.audio?.length ?? 0 });
+      input.onProgress?.({
+        phase: 'spool',
+        bytesDone: idx + 1,
+        bytesTotal: input.audio?.length ?? 0,
+      });
       out.push({ entry: a.entry, size, path: file });
     }
   }
@@ -252,7 +263,12 @@ function buildManifest(
 ): { manifest: Manifest; bytes: Buffer } {
   let offset = 0;
   const audioFileIndex: AudioFileEntry[] = audio.map((a, i) => {
-    const entry: AudioFileEntry = { ...a.entry, offset, size: a.size, sha256: hashes.fileHashes[i] };
+    const entry: AudioFileEntry = {
+      ...a.entry,
+      offset,
+      size: a.size,
+      sha256: hashes.fileHashes[i],
+    };
     offset += a.size;
     return entry;
   });
@@ -320,14 +336,10 @@ function finishHeader(
   return { headerBytes, trailer };
 }
 
-function hex(h: Hash): string {
-  return h.digest('hex');
-}
-
 /** Feeds chunks of one file/stream to a callback; all reads are bounded-size. */
 async function forEachChunk(
   item: { path?: string; stream?: Readable; size: number },
-  chunkSize: number,
+  ring: ChunkRing,
   fn: (chunk: Buffer) => Promise<void> | void,
 ): Promise<void> {
   if (item.path !== undefined) {
@@ -336,31 +348,35 @@ async function forEachChunk(
       if (src.size !== item.size) {
         throw invalid(`${item.path} changed size while writing (${item.size} -> ${src.size})`);
       }
-      for await (const chunk of readChunks(src, 0, item.size, { chunkSize })) await fn(chunk);
+      for await (const chunk of readChunks(src, 0, item.size, { ring })) await fn(chunk);
     } finally {
       await src.close();
     }
     return;
   }
   if (!item.stream) throw new Error('audio source has neither path nor stream');
-  for await (const chunk of rechunk(item.stream, chunkSize, item.size)) await fn(chunk);
+  for await (const chunk of rechunk(item.stream, item.size, ring)) await fn(chunk);
 }
 
 /**
  * Regroups a stream's chunks into large buffers (same 3-buffer validity contract as
  * readChunks) and enforces the declared size.
  */
-async function* rechunk(stream: Readable, chunkSize: number, expected: number): AsyncGenerator<Buffer> {
-  const ring = Array.from({ length: 3 }, () => Buffer.allocUnsafeSlow(Math.max(1, Math.min(chunkSize, expected))));
-  let slot = 0;
-  let buf = ring[0];
+async function* rechunk(
+  stream: Readable,
+  expected: number,
+  ring: ChunkRing,
+): AsyncGenerator<Buffer> {
+  let buf = ring.next();
   let fill = 0;
   let total = 0;
   try {
     for await (const piece of stream as AsyncIterable<Buffer | string>) {
       let data = typeof piece === 'string' ? Buffer.from(piece) : piece;
       total += data.length;
-      if (total > expected) throw invalid(`audio stream is longer than its declared ${expected} bytes`);
+      if (total > expected) {
+        throw invalid(`audio stream is longer than its declared ${expected} bytes`);
+      }
       while (data.length > 0) {
         const n = Math.min(buf.length - fill, data.length);
         data.copy(buf, fill, 0, n);
@@ -368,13 +384,13 @@ async function* rechunk(stream: Readable, chunkSize: number, expected: number): 
         data = data.subarray(n);
         if (fill === buf.length) {
           yield buf;
-          buf = ring[++slot % ring.length];
+          buf = ring.next();
           fill = 0;
         }
       }
     }
   } catch (err) {
-    throw toPackageError(err, 'reading audio stream');
+    throw sourceError(err, 'reading audio stream');
   }
   if (total !== expected) {
     throw invalid(`audio stream gave ${total} bytes, declared ${expected}`);
@@ -382,9 +398,23 @@ async function* rechunk(stream: Readable, chunkSize: number, expected: number): 
   if (fill > 0) yield buf.subarray(0, fill);
 }
 
+/** No bigger than the largest section, so tiny packages do not allocate 3 × 4 MiB. */
+function ringChunkSize(input: PackageWriteInput, sizes: number[]): number {
+  return Math.max(1, Math.min(input.chunkSize ?? DEFAULT_CHUNK_SIZE, Math.max(...sizes)));
+}
+
+function usePool(input: PackageWriteInput, bytes: number): HashPool | undefined {
+  const mode = input.parallelHashing ?? 'auto';
+  return mode === true || (mode === 'auto' && bytes >= PARALLEL_HASH_THRESHOLD)
+    ? HashPool.create()
+    : undefined;
+}
+
 /**
  * Pass 1 of the stream strategy (and pass A of the file strategy when `sink` is given):
  * hashes the database then each audio file in order, optionally handing every chunk to `sink`.
+ * With a worker, this thread keeps totalContentHash and even-numbered files' hashes and the
+ * worker takes audioDataHash and odd-numbered files, which balances the three hash streams.
  */
 async function hashSections(
   input: PackageWriteInput,
@@ -392,41 +422,50 @@ async function hashSections(
   audio: readonly ResolvedAudio[],
   sink?: (chunk: Buffer) => Promise<void>,
 ): Promise<Hashes> {
-  const chunkSize = input.chunkSize ?? DEFAULT_CHUNK_SIZE;
   const audioLength = audio.reduce((n, a) => n + a.size, 0);
   const bytesTotal = databaseSize + audioLength;
+  const pool = usePool(input, audioLength);
+  const hashes = new HashGroup(pool);
+  const ring = new ChunkRing(
+    ringChunkSize(input, [databaseSize, ...audio.map((a) => a.size)]),
+    3,
+    pool ? allocateShared : undefined,
+  );
   let bytesDone = 0;
-  const progress = (n: number) => {
-    bytesDone += n;
+  const done = async (c: Buffer) => {
+    if (sink) await sink(c);
+    await hashes.settle();
+    bytesDone += c.length;
     input.onProgress?.({ phase: sink ? 'write' : 'hash', bytesDone, bytesTotal });
   };
-  const total = createHash('sha256');
-  await forEachChunk({ path: input.databasePath, size: databaseSize }, chunkSize, async (c) => {
-    total.update(c);
-    if (sink) await sink(c);
-    progress(c.length);
-  });
-  // databaseHash is the running total's state at the section boundary.
-  const databaseHash = hex(total.copy());
-  const audioHash = createHash('sha256');
-  const fileHashes: string[] = [];
-  for (const a of audio) {
-    const file = createHash('sha256');
-    await forEachChunk(a, chunkSize, async (c) => {
-      file.update(c);
-      audioHash.update(c);
-      total.update(c);
-      if (sink) await sink(c);
-      progress(c.length);
+  try {
+    await forEachChunk({ path: input.databasePath, size: databaseSize }, ring, async (c) => {
+      hashes.update('total', c);
+      await done(c);
     });
-    fileHashes.push(hex(file));
+    // total = SHA-256(db ‖ audio): its state at the section boundary is the database hash.
+    const databaseHash = hashes.peek('total');
+    const fileHashes: string[] = [];
+    for (const [i, a] of audio.entries()) {
+      const remoteFile = i % 2 === 1;
+      await forEachChunk(a, ring, async (c) => {
+        hashes.update('audio', c, true);
+        hashes.update(`file-${i}`, c, remoteFile);
+        hashes.update('total', c);
+        await done(c);
+      });
+      fileHashes.push(await hashes.digest(`file-${i}`, remoteFile));
+    }
+    const audioDataHash = await hashes.digest('audio', true);
+    return {
+      databaseHash,
+      audioDataHash: packageTypeHasAudio(input.manifest.packageType) ? audioDataHash : undefined,
+      totalContentHash: await hashes.digest('total'),
+      fileHashes,
+    };
+  } finally {
+    await pool?.close();
   }
-  return {
-    databaseHash,
-    audioDataHash: packageTypeHasAudio(input.manifest.packageType) ? hex(audioHash) : undefined,
-    totalContentHash: hex(total),
-    fileHashes,
-  };
 }
 
 async function prepareInternal(input: PackageWriteInput, temp: TempDir) {
@@ -444,7 +483,6 @@ async function prepareInternal(input: PackageWriteInput, temp: TempDir) {
   const { manifest, bytes: manifestBytes } = buildManifest(input.manifest, audio, hashes, fixed);
 
   const content = createHash('sha256').update(manifestBytes);
-  const chunkSize = input.chunkSize ?? DEFAULT_CHUNK_SIZE;
   let bytesDone = 0;
   const bytesTotal = databaseSize + audioLength;
   const feed = (c: Buffer) => {
@@ -452,11 +490,18 @@ async function prepareInternal(input: PackageWriteInput, temp: TempDir) {
     bytesDone += c.length;
     input.onProgress?.({ phase: 'content-hash', bytesDone, bytesTotal });
   };
-  await forEachChunk({ path: input.databasePath, size: databaseSize }, chunkSize, feed);
-  for (const a of audio) await forEachChunk(a, chunkSize, feed);
+  const ring = new ChunkRing(ringChunkSize(input, [databaseSize, ...audio.map((a) => a.size)]));
+  await forEachChunk({ path: input.databasePath, size: databaseSize }, ring, feed);
+  for (const a of audio) await forEachChunk(a, ring, feed);
   const contentSha256 = content.digest();
 
-  const { headerBytes, trailer } = finishHeader(input, manifestBytes, databaseSize, audioLength, contentSha256);
+  const { headerBytes, trailer } = finishHeader(
+    input,
+    manifestBytes,
+    databaseSize,
+    audioLength,
+    contentSha256,
+  );
   const size = fixed + manifestBytes.length;
   return { databaseSize, audio, manifest, manifestBytes, headerBytes, trailer, size };
 }
@@ -585,23 +630,7 @@ export async function writePackageToFile(
 
     // Pass B: contentSha256 over manifest and the bytes just written.
     const content = createHash('sha256').update(manifestBytes);
-    const written: ByteSource = {
-      size: position,
-      read: async (offset, length) => {
-        const b = Buffer.allocUnsafe(length);
-        await written.readInto?.(b, offset, length);
-        return b;
-      },
-      readInto: async (target, offset, length) => {
-        let done = 0;
-        while (done < length) {
-          const { bytesRead } = await out.read(target, done, length - done, offset + done);
-          if (bytesRead === 0) throw new Error('output file ended early');
-          done += bytesRead;
-        }
-        return length;
-      },
-    };
+    const written = FileSource.fromHandle(out, position, partial);
     const chunkSize = input.chunkSize ?? DEFAULT_CHUNK_SIZE;
     let bytesDone = 0;
     for await (const chunk of readChunks(written, bodyStart, position, { chunkSize })) {
@@ -647,4 +676,3 @@ export async function writePackageToBuffer(input: PackageWriteInput): Promise<Bu
   for await (const c of createPackageStream(input) as AsyncIterable<Buffer>) chunks.push(c);
   return Buffer.concat(chunks);
 }
-

@@ -80,7 +80,7 @@ export function verseTimings(verses: NarrationVerse[], samples: number[]): Verse
 }
 
 function verseTone(samples: number, index: number): Buffer {
-  const pcm = Buffer.alloc(samples * 2);
+  const pcm = new Int16Array(samples); // little-endian on every platform Node runs on here
   const hz = BASE_HZ * SCALE[index % SCALE.length];
   const toneSamples = Math.max(0, samples - Math.round(PAUSE_SECONDS * SAMPLE_RATE));
   const fade = Math.round(FADE_SECONDS * SAMPLE_RATE);
@@ -89,9 +89,9 @@ function verseTone(samples: number, index: number): Buffer {
     const envelope = Math.min(1, i / fade, (toneSamples - i) / fade);
     // A slow swell (~4 per second) so it reads as phrases rather than a flat beep.
     const swell = 0.6 + 0.4 * Math.sin(2 * Math.PI * 4 * t);
-    pcm.writeInt16LE(Math.round(9_000 * envelope * swell * Math.sin(2 * Math.PI * hz * t)), i * 2);
+    pcm[i] = Math.round(9_000 * envelope * swell * Math.sin(2 * Math.PI * hz * t));
   }
-  return pcm;
+  return Buffer.from(pcm.buffer, pcm.byteOffset, pcm.byteLength);
 }
 
 async function encode(samples: number[], title: string, target: string): Promise<void> {

@@ -156,6 +156,11 @@ async function uploadAudio(config: S3Config, narrated: NarratedChapterRow[]): Pr
       }),
     );
     return results.filter(Boolean).length;
+  } catch (error) {
+    throw new Error(
+      `object store upload to ${config.S3_ENDPOINT ?? 'S3'} bucket ${config.S3_BUCKET} failed: ${(error as Error).message}`,
+      { cause: error },
+    );
   } finally {
     s3.destroy();
   }
@@ -204,7 +209,13 @@ export async function runSeed(options: SeedOptions): Promise<SeedSummary> {
     connectionString: options.databaseUrl,
     application_name: 'bible-seed',
   });
-  await client.connect();
+  try {
+    await client.connect();
+  } catch (error) {
+    throw new Error(`cannot connect to the database (DATABASE_URL): ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
   try {
     // Fail before generating or uploading anything if the schema is not there.
     await ensureSchema(options.databaseUrl, options.migrate ?? false, client);

@@ -9,6 +9,7 @@ import { OpenApiModule } from './openapi/openapi.module';
 import { PackagesModule } from './packages/packages.module';
 import { RateLimitGuard } from './rate-limit/rate-limit.guard';
 import { RateLimitModule } from './rate-limit/rate-limit.module';
+import { SyncModule } from './sync/sync.module';
 
 @Module({})
 export class AppModule {
@@ -32,6 +33,7 @@ export class AppModule {
         RateLimitModule,
         OpenApiModule,
         PackagesModule,
+        SyncModule,
       ],
       providers: [
         { provide: GATEWAY_CONFIG, useValue: config },

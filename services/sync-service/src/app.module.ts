@@ -1,6 +1,9 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { InfraModule, OperabilityModule, POSTGRES_PROBE, REDIS_PROBE } from '@bible/common';
 import { SYNC_CONFIG, type SyncConfig } from './config';
+import { SyncMaintenance } from './maintenance/sync-maintenance.service';
+import { ChangeRelay } from './relay/change-relay.service';
+import { SyncStats } from './stats/sync-stats.service';
 
 @Module({})
 export class AppModule {
@@ -17,11 +20,15 @@ export class AppModule {
             statementTimeoutMs: config.DATABASE_STATEMENT_TIMEOUT_MS,
           },
           redisUrl: config.REDIS_URL,
-
         }),
         OperabilityModule.register({ probes: [POSTGRES_PROBE, REDIS_PROBE] }),
       ],
-      providers: [{ provide: SYNC_CONFIG, useValue: config }],
+      providers: [
+        { provide: SYNC_CONFIG, useValue: config },
+        ChangeRelay,
+        SyncMaintenance,
+        SyncStats,
+      ],
       exports: [SYNC_CONFIG],
     };
   }

@@ -86,7 +86,7 @@ const cases: TableCase[] = [
   },
 ];
 
-describe('change_log triggers', () => {
+void describe('change_log triggers', () => {
   let ds: DataSource;
 
   /** Runs `sql` in one transaction as `userId`; returns that transaction's txid. */
@@ -94,9 +94,9 @@ describe('change_log triggers', () => {
     return ds.transaction(async (m) => {
       if (userId) await setChangeContext(m, { userId, changeSource: 'test' });
       await m.query(sql);
-      const [{ txid }] = (await m.query(`SELECT change_log_current_txid() AS txid`)) as {
-        txid: string;
-      }[];
+      const [{ txid }] = await m.query<{ txid: string }[]>(
+        `SELECT change_log_current_txid() AS txid`,
+      );
       return txid;
     });
   }
@@ -112,10 +112,9 @@ describe('change_log triggers', () => {
     table: string,
     id: string,
   ): Promise<{ version: number; updated_at: Date; updated_by: string | null; created_by: string }> {
-    const rows = (await ds.query(
-      `SELECT version, updated_at, updated_by, created_by FROM ${table} WHERE id = $1`,
-      [id],
-    )) as { version: number; updated_at: Date; updated_by: string | null; created_by: string }[];
+    const rows = await ds.query<
+      { version: number; updated_at: Date; updated_by: string | null; created_by: string }[]
+    >(`SELECT version, updated_at, updated_by, created_by FROM ${table} WHERE id = $1`, [id]);
     assert.equal(rows.length, 1, `${table} ${id} exists`);
     return rows[0];
   }
@@ -132,10 +131,10 @@ describe('change_log triggers', () => {
   });
 
   for (const c of cases) {
-    describe(c.table, () => {
+    void describe(c.table, () => {
       let updatedAt: Date;
 
-      it('logs an INSERT with the writing txid, scope and new data', async () => {
+      void it('logs an INSERT with the writing txid, scope and new data', async () => {
         const txid = await write(c.insert);
         const rows = await log(c.table, c.id);
         assert.equal(rows.length, 1);
@@ -157,7 +156,7 @@ describe('change_log triggers', () => {
         updatedAt = current.updated_at;
       });
 
-      it('logs an UPDATE, bumps version and updated_at, records the editor', async () => {
+      void it('logs an UPDATE, bumps version and updated_at, records the editor', async () => {
         const txid = await write(c.update, 'editor-1');
         const rows = await log(c.table, c.id);
         assert.equal(rows.length, 2);
@@ -180,7 +179,7 @@ describe('change_log triggers', () => {
         updatedAt = current.updated_at;
       });
 
-      it('does not log or version an UPDATE that changes nothing', async () => {
+      void it('does not log or version an UPDATE that changes nothing', async () => {
         await write(c.noop);
         assert.equal((await log(c.table, c.id)).length, 2);
         const current = await row(c.table, c.id);
@@ -188,7 +187,7 @@ describe('change_log triggers', () => {
         assert.deepEqual(current.updated_at, updatedAt);
       });
 
-      it('logs a soft delete as a DELETE tombstone with old and new data', async () => {
+      void it('logs a soft delete as a DELETE tombstone with old and new data', async () => {
         const txid = await write(`UPDATE ${c.table} SET deleted_at = now() WHERE id = '${c.id}'`);
         const rows = await log(c.table, c.id);
         assert.equal(rows.length, 3);
@@ -202,7 +201,7 @@ describe('change_log triggers', () => {
         assert.equal(r.text_version_id, c.text);
       });
 
-      it('logs a hard delete with the old row and its scope', async () => {
+      void it('logs a hard delete with the old row and its scope', async () => {
         const txid = await write(`DELETE FROM ${c.table} WHERE id = '${c.id}'`);
         const rows = await log(c.table, c.id);
         assert.equal(rows.length, 4);
@@ -219,7 +218,7 @@ describe('change_log triggers', () => {
     });
   }
 
-  it('defaults change_source to server and changed_by to the row editor', async () => {
+  void it('defaults change_source to server and changed_by to the row editor', async () => {
     await ds.query(`INSERT INTO verse_texts (id, verse_id, text_version_id, verse_text, created_by)
                     VALUES ('vt-plain', 'john-1-3', 'tv1', 'x', 'importer')`);
     const [r] = await log('verse_texts', 'vt-plain');
@@ -227,14 +226,14 @@ describe('change_log triggers', () => {
     assert.equal(r.changed_by, 'importer');
   });
 
-  it('logs un-deleting a row as an INSERT', async () => {
+  void it('logs un-deleting a row as an INSERT', async () => {
     await write(`UPDATE verse_texts SET deleted_at = now() WHERE id = 'vt-plain'`);
     await write(`UPDATE verse_texts SET deleted_at = NULL WHERE id = 'vt-plain'`);
     const ops = (await log('verse_texts', 'vt-plain')).map((r) => r.operation);
     assert.deepEqual(ops, ['INSERT', 'DELETE', 'INSERT']);
   });
 
-  it('logs a move to another scope as DELETE in the old one and INSERT in the new one', async () => {
+  void it('logs a move to another scope as DELETE in the old one and INSERT in the new one', async () => {
     await write(`INSERT INTO verse_texts (id, verse_id, text_version_id, verse_text)
                  VALUES ('vt-move', 'john-1-2', 'tv1', 'move me')`);
     const txid = await write(`UPDATE verse_texts SET text_version_id = 'tv2' WHERE id = 'vt-move'`);
@@ -248,7 +247,7 @@ describe('change_log triggers', () => {
     );
   });
 
-  it('gives timings removed by a cascading media file delete their audio scope', async () => {
+  void it('gives timings removed by a cascading media file delete their audio scope', async () => {
     await write(`
       INSERT INTO media_files (id, language_entity_id, audio_version_id, duration_seconds)
         VALUES ('mf-cascade', 'eng', 'av2', 20);
@@ -269,10 +268,12 @@ describe('change_log triggers', () => {
     );
   });
 
-  it('logs one row per changed row of a multi-row statement and skips unchanged ones', async () => {
-    await write(`INSERT INTO verse_texts (id, verse_id, text_version_id, verse_text)
-                 VALUES ('vt-b1', 'john-1-1', 'tv2', 'one'), ('vt-b2', 'john-1-2', 'tv2', 'two'),
-                        ('vt-b3', 'john-1-3', 'tv2', 'three')`);
+  void it('logs one row per changed row of a multi-row statement and skips unchanged ones', async () => {
+    await write(`INSERT INTO text_versions (id, language_entity_id, bible_version_id, name)
+                   VALUES ('tv3', 'eng', 'bv', 'Text three');
+                 INSERT INTO verse_texts (id, verse_id, text_version_id, verse_text)
+                   VALUES ('vt-b1', 'john-1-1', 'tv3', 'one'), ('vt-b2', 'john-1-2', 'tv3', 'two'),
+                          ('vt-b3', 'john-1-3', 'tv3', 'three')`);
     const txid = await write(`UPDATE verse_texts
                                  SET verse_text = CASE id WHEN 'vt-b2' THEN verse_text ELSE upper(verse_text) END
                                WHERE id IN ('vt-b1', 'vt-b2', 'vt-b3')`);
@@ -288,22 +289,23 @@ describe('change_log triggers', () => {
       ],
     );
     const noop = await write(
-      `UPDATE verse_texts SET verse_text = verse_text WHERE text_version_id = 'tv2'`,
+      `UPDATE verse_texts SET verse_text = verse_text WHERE text_version_id = 'tv3'`,
     );
-    const [{ n }] = (await ds.query(`SELECT count(*)::int AS n FROM change_log WHERE txid = $1`, [
-      noop,
-    ])) as { n: number }[];
+    const [{ n }] = await ds.query<{ n: number }[]>(
+      `SELECT count(*)::int AS n FROM change_log WHERE txid = $1`,
+      [noop],
+    );
     assert.equal(n, 0);
   });
 
-  it('refuses to change a record id', async () => {
+  void it('refuses to change a record id', async () => {
     await assert.rejects(
       ds.query(`UPDATE verse_texts SET id = 'vt-renamed' WHERE id = 'vt-b1'`),
       /ids are immutable/,
     );
   });
 
-  it('keeps rows of a still-open transaction and everything after it below the safe horizon', async () => {
+  void it('keeps rows of a still-open transaction and everything after it below the safe horizon', async () => {
     const url = requireTestDatabaseUrl();
     const slow = new Client({ connectionString: url });
     const fast = new Client({ connectionString: url });

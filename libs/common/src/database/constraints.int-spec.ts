@@ -21,7 +21,7 @@ async function rejectsCheck(ds: DataSource, sql: string, constraint: string): Pr
   });
 }
 
-describe('database constraints', () => {
+void describe('database constraints', () => {
   let ds: DataSource;
 
   before(async () => {
@@ -38,8 +38,8 @@ describe('database constraints', () => {
     await ds?.destroy();
   });
 
-  describe('verse timings', () => {
-    it('reject a timing that ends past the media file', async () => {
+  void describe('verse timings', () => {
+    void it('reject a timing that ends past the media file', async () => {
       await rejectsCheck(
         ds,
         `INSERT INTO media_files_verses (id, media_file_id, verse_id, start_time_seconds, duration_seconds)
@@ -48,15 +48,15 @@ describe('database constraints', () => {
       );
     });
 
-    it('accept a timing that ends exactly at the end of the file', async () => {
+    void it('accept a timing that ends exactly at the end of the file', async () => {
       await ds.query(`UPDATE media_files_verses SET duration_seconds = 6.0 WHERE id = 't2'`);
-      const [{ n }] = (await ds.query(
+      const [{ n }] = await ds.query<{ n: number }[]>(
         `SELECT count(*)::int AS n FROM media_files_verses WHERE media_file_id = 'mf'`,
-      )) as { n: number }[];
+      );
       assert.equal(n, 2);
     });
 
-    it('reject moving a timing past the end', async () => {
+    void it('reject moving a timing past the end', async () => {
       await rejectsCheck(
         ds,
         `UPDATE media_files_verses SET start_time_seconds = 5 WHERE id = 't2'`,
@@ -64,7 +64,7 @@ describe('database constraints', () => {
       );
     });
 
-    it('reject timings on a file without a duration', async () => {
+    void it('reject timings on a file without a duration', async () => {
       await ds.query(`INSERT INTO media_files (id, language_entity_id, audio_version_id)
                       VALUES ('mf-pending', 'eng', 'av1')`);
       await rejectsCheck(
@@ -75,7 +75,7 @@ describe('database constraints', () => {
       );
     });
 
-    it('reject shortening a media file below its timings', async () => {
+    void it('reject shortening a media file below its timings', async () => {
       await rejectsCheck(
         ds,
         `UPDATE media_files SET duration_seconds = 9 WHERE id = 'mf'`,
@@ -83,7 +83,7 @@ describe('database constraints', () => {
       );
     });
 
-    it('allow replacing a file and its timings together when deferred', async () => {
+    void it('allow replacing a file and its timings together when deferred', async () => {
       await ds.transaction(async (m) => {
         await m.query(
           `SET CONSTRAINTS media_files_verses_within_file, media_files_timings_within_file DEFERRED`,
@@ -91,18 +91,18 @@ describe('database constraints', () => {
         await m.query(`UPDATE media_files SET duration_seconds = 8 WHERE id = 'mf'`);
         await m.query(`UPDATE media_files_verses SET duration_seconds = 4 WHERE id = 't2'`);
       });
-      const [{ duration_seconds }] = (await ds.query(
+      const [{ duration_seconds }] = await ds.query<{ duration_seconds: number }[]>(
         `SELECT duration_seconds FROM media_files WHERE id = 'mf'`,
-      )) as { duration_seconds: number }[];
+      );
       assert.equal(duration_seconds, 8);
     });
 
-    it('ignore soft-deleted timings', async () => {
+    void it('ignore soft-deleted timings', async () => {
       await ds.query(`UPDATE media_files_verses SET deleted_at = now() WHERE id = 't2'`);
       await ds.query(`UPDATE media_files SET duration_seconds = 5 WHERE id = 'mf'`);
     });
 
-    it('require positive durations and non-negative start times', async () => {
+    void it('require positive durations and non-negative start times', async () => {
       await rejectsCheck(
         ds,
         `UPDATE media_files_verses SET duration_seconds = 0 WHERE id = 't1'`,
@@ -121,8 +121,8 @@ describe('database constraints', () => {
     });
   });
 
-  describe('media files', () => {
-    it('only publish completed uploads with size, duration and hash', async () => {
+  void describe('media files', () => {
+    void it('only publish completed uploads with size, duration and hash', async () => {
       await rejectsCheck(
         ds,
         `UPDATE media_files SET publish_status = 'published' WHERE id = 'mf-pending'`,
@@ -141,7 +141,7 @@ describe('database constraints', () => {
     });
   });
 
-  describe('status values', () => {
+  void describe('status values', () => {
     const bad: [string, string][] = [
       [`UPDATE bible_versions SET publish_status = 'live'`, 'chk_bible_versions_publish_status'],
       [`UPDATE audio_versions SET publish_status = 'live'`, 'chk_audio_versions_publish_status'],
@@ -212,12 +212,12 @@ describe('database constraints', () => {
       ],
     ];
     for (const [sql, constraint] of bad) {
-      it(`${constraint} rejects an unknown value`, async () => {
+      void it(`${constraint} rejects an unknown value`, async () => {
         await rejectsCheck(ds, sql, constraint);
       });
     }
 
-    it('accept the documented values', async () => {
+    void it('accept the documented values', async () => {
       await ds.query(`
         INSERT INTO users (id, role) VALUES ('a', 'admin'), ('e', 'editor'), ('u', 'user');
         INSERT INTO sync_queue (client_id, mutation_id, user_id, table_name, record_id, operation, status)
@@ -227,7 +227,7 @@ describe('database constraints', () => {
         INSERT INTO push_tokens (user_id, token, platform) VALUES ('u', 't', 'android');`);
     });
 
-    it('keep (client_id, mutation_id) unique for idempotent pushes', async () => {
+    void it('keep (client_id, mutation_id) unique for idempotent pushes', async () => {
       await assert.rejects(
         ds.query(`INSERT INTO sync_queue (client_id, mutation_id, user_id, table_name, record_id, operation)
                   VALUES ('c', 'm1', 'u', 'verse_texts', 'r', 'UPDATE')`),

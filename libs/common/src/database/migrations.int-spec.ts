@@ -48,7 +48,7 @@ async function ourFunctions(ds: DataSource): Promise<string[]> {
   return rows.map((r) => r.proname);
 }
 
-describe('database migrations', () => {
+void describe('database migrations', () => {
   let ds: DataSource;
 
   before(async () => {
@@ -59,7 +59,7 @@ describe('database migrations', () => {
     await ds?.destroy();
   });
 
-  it('apply every migration and leave no drift', async () => {
+  void it('apply every migration and leave no drift', async () => {
     const status = await migrationStatus(ds);
     assert.deepEqual(
       status.map((m) => m.applied),
@@ -68,7 +68,7 @@ describe('database migrations', () => {
     assert.deepEqual(await schemaDrift(ds), []);
   });
 
-  it('create the trigram search indexes', async () => {
+  void it('create the trigram search indexes', async () => {
     const rows: { indexname: string }[] = await ds.query(
       `SELECT indexname FROM pg_indexes WHERE indexdef LIKE '%gin_trgm_ops%' ORDER BY 1`,
     );
@@ -83,7 +83,7 @@ describe('database migrations', () => {
     );
   });
 
-  it('install the change_log trigger on exactly the synced tables', async () => {
+  void it('install the change_log trigger on exactly the synced tables', async () => {
     const rows: { table: string }[] = await ds.query(`
       SELECT c.relname AS table FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
        WHERE t.tgname ~ '_change_log_(insert|update|delete)$'
@@ -94,7 +94,7 @@ describe('database migrations', () => {
     );
   });
 
-  it('enforce the same value sets as the TypeScript constants', async () => {
+  void it('enforce the same value sets as the TypeScript constants', async () => {
     const expected: Record<string, readonly string[]> = {
       chk_bible_versions_publish_status: PUBLISH_STATUSES,
       chk_audio_versions_publish_status: PUBLISH_STATUSES,
@@ -128,7 +128,7 @@ describe('database migrations', () => {
     }
   });
 
-  it('revert completely and apply again without drift', async () => {
+  void it('revert completely and apply again without drift', async () => {
     for (let i = 0; i < migrations.length; i++) await ds.undoLastMigration({ transaction: 'each' });
     assert.deepEqual(await ourTables(ds), [MIGRATIONS_TABLE]);
     assert.deepEqual(await ourFunctions(ds), []);
@@ -139,20 +139,20 @@ describe('database migrations', () => {
     assert.deepEqual(await schemaDrift(ds), []);
   });
 
-  describe('migrate CLI', () => {
+  void describe('migrate CLI', () => {
     const env = () => ({ ...process.env, DATABASE_URL: requireTestDatabaseUrl() });
 
-    it('check passes on a migrated database', async () => {
+    void it('check passes on a migrated database', async () => {
       const { stdout } = await run(process.execPath, [migrateCli, 'check'], { env: env() });
       assert.match(stdout, /schema matches the entities/);
     });
 
-    it('status lists every migration as applied', async () => {
+    void it('status lists every migration as applied', async () => {
       const { stdout } = await run(process.execPath, [migrateCli, 'status'], { env: env() });
       for (const m of migrations) assert.match(stdout, new RegExp(`applied\\s+${m.name}`));
     });
 
-    it('check exits 1 and prints the statements when the schema drifts', async () => {
+    void it('check exits 1 and prints the statements when the schema drifts', async () => {
       await ds.query(`CREATE INDEX idx_drift_probe ON books (name)`);
       try {
         await assert.rejects(
@@ -168,7 +168,7 @@ describe('database migrations', () => {
       }
     });
 
-    it('rejects an invalid DATABASE_URL naming the variable', async () => {
+    void it('rejects an invalid DATABASE_URL naming the variable', async () => {
       await assert.rejects(
         run(process.execPath, [migrateCli, 'status'], {
           env: { ...process.env, DATABASE_URL: 'not a url' },
@@ -181,7 +181,7 @@ describe('database migrations', () => {
       );
     });
 
-    it('down N reverts and up re-applies', async () => {
+    void it('down N reverts and up re-applies', async () => {
       const down = await run(process.execPath, [migrateCli, 'down', '2'], { env: env() });
       assert.equal(down.stdout.match(/^reverted /gm)?.length, 2);
       const up = await run(process.execPath, [migrateCli, 'up'], { env: env() });

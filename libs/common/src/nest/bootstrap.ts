@@ -53,14 +53,22 @@ export async function runService(options: RunServiceOptions): Promise<INestAppli
     process.exit(1);
   });
 
-  const app = await NestFactory.create(options.module, {
-    logger: new PinoNestLogger(logger.child({ component: 'nest' })),
-    abortOnError: false,
-    bodyParser: options.bodyParser ?? true,
-  });
-  app.use(httpMetrics);
-  await options.configure?.(app);
-  await app.listen(options.port, options.host ?? '0.0.0.0');
+  let app: INestApplication;
+  try {
+    app = await NestFactory.create(options.module, {
+      logger: new PinoNestLogger(logger.child({ component: 'nest' })),
+      abortOnError: false,
+      bodyParser: options.bodyParser ?? true,
+    });
+    app.use(httpMetrics);
+    await options.configure?.(app);
+    await app.listen(options.port, options.host ?? '0.0.0.0');
+  } catch (error) {
+    // A service that cannot start must exit non-zero so its supervisor restarts or reports it.
+    logger.fatal({ err: error }, `${options.name} failed to start`);
+    logger.flush();
+    process.exit(1);
+  }
   logger.info({ port: options.port }, `${options.name} listening`);
 
   let stopping = false;

@@ -22,6 +22,10 @@ export function startTelemetry(serviceName: string): void {
   // We pin Node 20 and SDK releases that support it (docs/architecture.md); the SDK's notice about
   // future releases would otherwise be a non-JSON line on stderr at every start.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  // Metrics go through prom-client and logs through pino; without these the SDK would start OTLP
+  // metric and log exporters to localhost that retry for seconds at shutdown.
+  process.env.OTEL_METRICS_EXPORTER ??= 'none';
+  process.env.OTEL_LOGS_EXPORTER ??= 'none';
   const endpoint = process.env.OTEL_EXPORTER_OTLP_ENDPOINT;
   const spanProcessors: SpanProcessor[] = endpoint
     ? [new BatchSpanProcessor(new OTLPTraceExporter({ url: `${endpoint.replace(/\/$/, '')}/v1/traces` }))]

@@ -46,12 +46,25 @@ export function buildSampleDatabase(file: string, o: SampleDatabaseOptions): str
   ]);
   insertRows(db, 'package_bible_versions', [{ id: 'bv-1', name: 'Protestant', ...stamp }]);
   insertRows(db, 'package_books', [
-    { id: 'john', name: 'John', book_number: 43, bible_version_id: 'bv-1', testament: 'NT', ...stamp },
+    {
+      id: 'john',
+      name: 'John',
+      book_number: 43,
+      bible_version_id: 'bv-1',
+      testament: 'NT',
+      ...stamp,
+    },
   ]);
   const chapterRows: PackageRow<'package_chapters'>[] = [];
   const verseRows: PackageRow<'package_verses'>[] = [];
   for (let c = 1; c <= chapters; c++) {
-    chapterRows.push({ id: `john-${c}`, chapter_number: c, book_id: 'john', total_verses: versesPer, ...stamp });
+    chapterRows.push({
+      id: `john-${c}`,
+      chapter_number: c,
+      book_id: 'john',
+      total_verses: versesPer,
+      ...stamp,
+    });
     for (let v = 1; v <= versesPer; v++) {
       verseRows.push({ id: `john-${c}-${v}`, chapter_id: `john-${c}`, verse_number: v, ...stamp });
     }
@@ -61,7 +74,14 @@ export function buildSampleDatabase(file: string, o: SampleDatabaseOptions): str
 
   if (packageTypeHasAudio(o.packageType)) {
     insertRows(db, 'package_audio_versions', [
-      { id: 'av-1', language_entity_id: 'lang-swh', bible_version_id: 'bv-1', name: 'Swahili NT audio', created_at: t, updated_at: t },
+      {
+        id: 'av-1',
+        language_entity_id: 'lang-swh',
+        bible_version_id: 'bv-1',
+        name: 'Swahili NT audio',
+        created_at: t,
+        updated_at: t,
+      },
     ]);
     insertRows(
       db,
@@ -96,19 +116,38 @@ export function buildSampleDatabase(file: string, o: SampleDatabaseOptions): str
         updated_at: t,
       })),
     );
-    insertRows(db, 'package_tags', [{ id: 'tag-1', key: 'narrator', value: 'A', created_at: t, updated_at: t }]);
+    insertRows(db, 'package_tags', [
+      { id: 'tag-1', key: 'narrator', value: 'A', created_at: t, updated_at: t },
+    ]);
     insertRows(db, 'package_media_files_tags', [
       { id: 'mft-1', media_file_id: 'mf-john-1', tag_id: 'tag-1', created_at: t, updated_at: t },
     ]);
     insertRows(db, 'package_media_files_targets', [
-      { id: 'mftg-1', media_file_id: 'mf-john-1', is_bible_audio: true, target_type: 'chapter', target_id: 'john-1', created_at: t, updated_at: t },
+      {
+        id: 'mftg-1',
+        media_file_id: 'mf-john-1',
+        is_bible_audio: true,
+        target_type: 'chapter',
+        target_id: 'john-1',
+        created_at: t,
+        updated_at: t,
+      },
     ]);
   }
   if (packageTypeHasText(o.packageType)) {
     insertRows(db, 'package_text_versions', [
-      { id: 'tv-1', language_entity_id: 'lang-swh', bible_version_id: 'bv-1', name: 'Swahili text', created_at: t, updated_at: t },
+      {
+        id: 'tv-1',
+        language_entity_id: 'lang-swh',
+        bible_version_id: 'bv-1',
+        name: 'Swahili text',
+        created_at: t,
+        updated_at: t,
+      },
     ]);
-    const pad = o.extraVerseTextBytes ? 'x'.repeat(Math.ceil(o.extraVerseTextBytes / verseRows.length)) : '';
+    const pad = o.extraVerseTextBytes
+      ? 'x'.repeat(Math.ceil(o.extraVerseTextBytes / verseRows.length))
+      : '';
     insertRows(
       db,
       'package_verse_texts',
@@ -124,7 +163,10 @@ export function buildSampleDatabase(file: string, o: SampleDatabaseOptions): str
       })),
     );
   }
-  if (o.delta) insertRows(db, 'package_deletions', [{ table_name: 'package_verse_texts', record_id: 'vt-old' }]);
+  if (o.delta)
+    insertRows(db, 'package_deletions', [
+      { table_name: 'package_verse_texts', record_id: 'vt-old' },
+    ]);
   finalizePackageDatabase(db);
   return file;
 }

@@ -7,7 +7,12 @@ import { PackageFormatError, type PackageErrorCode } from '../errors';
 import { PackageType } from '../header';
 import type { SigningKey } from '../signing';
 import { writePackageToBuffer, type AudioSource } from '../writer';
-import { buildSampleDatabase, sampleAudioBytes, sampleAudioEntry, sampleManifestInput } from './fixtures';
+import {
+  buildSampleDatabase,
+  sampleAudioBytes,
+  sampleAudioEntry,
+  sampleManifestInput,
+} from './fixtures';
 
 /** libs/package-format (specs run from dist/ or dist/test-support/). */
 export const PACKAGE_ROOT = path.resolve(__dirname, '..', '..');
@@ -19,7 +24,10 @@ export function makeTempDir(prefix = 'pf-test-'): { dir: string; cleanup(): void
   return { dir, cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
 }
 
-export async function expectCode(p: Promise<unknown> | (() => unknown), code: PackageErrorCode): Promise<void> {
+export async function expectCode(
+  p: Promise<unknown> | (() => unknown),
+  code: PackageErrorCode,
+): Promise<void> {
   try {
     await (typeof p === 'function' ? p() : p);
   } catch (err) {
@@ -44,7 +52,10 @@ export async function samplePackage(
 ): Promise<{ bytes: Buffer; audio: Buffer[]; databasePath: string }> {
   const packageId = o.packageId ?? 'sample-r1';
   const packageType = o.packageType ?? PackageType.Combined;
-  const databasePath = buildSampleDatabase(path.join(dir, `${packageId}.sqlite`), { packageId, packageType });
+  const databasePath = buildSampleDatabase(path.join(dir, `${packageId}.sqlite`), {
+    packageId,
+    packageType,
+  });
   const audio = (o.audioSizes ?? [300, 0, 200]).map((n, i) => sampleAudioBytes(n, i + 1));
   const sources: AudioSource[] = audio.map((b, i) => {
     const file = path.join(dir, `${packageId}-${i}.mp3`);

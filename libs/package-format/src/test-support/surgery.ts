@@ -63,7 +63,11 @@ export function assemble(parts: PackageParts, options: AssembleOptions = {}): Bu
     prefix.write('BIBLESIG', 0, 'ascii');
     prefix.writeUInt32LE(1, 8);
     prefix.writeUInt32LE(keyId.length, 12);
-    trailer = Buffer.concat([prefix, keyId, sign(null, header.subarray(0, 128), options.resign.privateKey)]);
+    trailer = Buffer.concat([
+      prefix,
+      keyId,
+      sign(null, header.subarray(0, 128), options.resign.privateKey),
+    ]);
   }
   return Buffer.concat([header, parts.manifest, parts.database, parts.audio, trailer]);
 }

@@ -9,6 +9,7 @@
  *         the database match the entities (entities and migrations must agree exactly)
  */
 import { Command, InvalidArgumentError } from 'commander';
+import { existsSync } from 'node:fs';
 import type { DataSource } from 'typeorm';
 import { ConfigError, databaseEnv, parseConfig } from '../../config/env';
 import { createDataSource } from '../data-source';
@@ -21,6 +22,8 @@ class CliError extends Error {}
 
 function loadDatabaseUrl(envFile: string | undefined): string {
   if (envFile) {
+    // Node 20's loadEnvFile exits the process on a missing file instead of throwing.
+    if (!existsSync(envFile)) throw new CliError(`env file ${envFile} does not exist`);
     try {
       // Values already in the environment win over the file.
       process.loadEnvFile(envFile);

@@ -15,6 +15,7 @@ import { PushToken } from './push-token.entity';
 import { Region } from './region.entity';
 import { SigningKeyRecord } from './signing-key.entity';
 import { SyncConflict } from './sync-conflict.entity';
+import { ChangeLogHorizon, SyncRelayState } from './sync-feed.entity';
 import { SyncQueueItem } from './sync-queue.entity';
 import { SyncSession } from './sync-session.entity';
 import { Tag } from './tag.entity';
@@ -46,6 +47,8 @@ export {
   SyncConflict,
   SyncQueueItem,
   SyncSession,
+  SyncRelayState,
+  ChangeLogHorizon,
   Tag,
   TextVersion,
   User,
@@ -83,4 +86,6 @@ export const entities = [
   Notification,
   WebhookSubscription,
   WebhookDelivery,
+  SyncRelayState,
+  ChangeLogHorizon,
 ];

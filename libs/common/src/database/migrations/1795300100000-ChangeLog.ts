@@ -167,10 +167,10 @@ CREATE TRIGGER change_log_notify AFTER INSERT ON change_log
 `;
 
 const DOWN = `
-${LOGGED_TABLES.map((t) => ['insert', 'update', 'delete'].map((op) => `DROP TRIGGER ${t}_change_log_${op} ON ${t};`).join('\n')).join('\n')}
+-- CASCADE takes the capture triggers on the content tables with the function.
+DROP FUNCTION change_log_capture() CASCADE;
 DROP TABLE change_log;
 DROP FUNCTION change_log_notify();
-DROP FUNCTION change_log_capture();
 DROP FUNCTION change_log_scope(text, jsonb);
 DROP FUNCTION change_log_safe_xmin();
 DROP FUNCTION change_log_current_txid();

@@ -2,6 +2,7 @@ import { ContentSchema1795300000000 } from './1795300000000-ContentSchema';
 import { ChangeLog1795300100000 } from './1795300100000-ChangeLog';
 import { OperationsSchema1795300200000 } from './1795300200000-OperationsSchema';
 import { SigningKeys1795300300000 } from './1795300300000-SigningKeys';
+import { SyncFeed1795300600000 } from './1795300600000-SyncFeed';
 
 /** All migrations, oldest first. Append new ones; never edit an applied one. */
 export const migrations = [
@@ -9,4 +10,5 @@ export const migrations = [
   ChangeLog1795300100000,
   OperationsSchema1795300200000,
   SigningKeys1795300300000,
+  SyncFeed1795300600000,
 ];

@@ -1,0 +1,293 @@
+// Benchmark of @bible/package-format on a synthetic package (see docs/benchmarks.md).
+//
+//   npx tsc -b libs/package-format && npx tsc -p bench/package-format
+//   node bench/package-format/dist/run.js [--sizes 100,1024] [--dir /tmp] [--repeat 3]
+//
+// For each size it generates audio files (4 MiB of random bytes each) and a small database,
+// then measures in child processes (so peak RSS is per operation):
+//   write  = writePackageToFile            vs  `cat` of the same inputs into one file
+//   stream = preparePackage → file stream  (informational)
+//   verify = verifyPackage (full)          vs  `sha256sum` of the package
+//   sha256 = one node:crypto SHA-256 pass over the package (context: the format needs four)
+// Each timing is the best of --repeat runs (the machine may be shared). Results go to
+// bench/results/package-format-<timestamp>.json (git-ignored).
+import {
+  PackageType,
+  createPackageDatabase,
+  finalizePackageDatabase,
+  insertRows,
+  preparePackage,
+  verifyPackage,
+  writePackageMetadata,
+  writePackageToFile,
+  type AudioSource,
+  type PackageRow,
+  type PackageWriteInput,
+} from '@bible/package-format';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash, randomFillSync } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+
+const MIB = 1024 * 1024;
+const FILE_SIZE = 4 * MIB;
+const T = '2024-01-01T00:00:00.000Z';
+
+interface ChildResult {
+  ms: number;
+  maxRssMiB: number;
+}
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : fallback;
+}
+
+// ---------------------------------------------------------------- child side
+
+function writeInput(dir: string): PackageWriteInput {
+  const names = fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.mp3'))
+    .sort();
+  const audio: AudioSource[] = names.map((fileName, i) => ({
+    entry: {
+      fileName,
+      mediaFileId: `mf-${i}`,
+      startVerseId: `v-${i}-1`,
+      endVerseId: `v-${i}-30`,
+      duration: 240,
+      format: 'mp3',
+      hasVerseTimings: true,
+      verseCount: 30,
+    },
+    source: path.join(dir, fileName),
+  }));
+  return {
+    manifest: {
+      packageId: 'bench-combined-r1',
+      packageVersion: '1.0.0',
+      packageType: PackageType.Combined,
+      createdAt: T,
+      createdBy: 'system',
+      languageEntityId: 'lang',
+      bibleVersionId: 'bv',
+      audioVersionId: 'av',
+      textVersionId: 'tv',
+      contentRevision: 'rev-1',
+      syncCursor: 'cursor-1',
+      audioFormat: 'mp3',
+      includesVerseTimings: true,
+      includesTotalVerses: 31102,
+      includesBooks: ['Gen'],
+      minAppVersion: '1.0.0',
+      conflictsWith: [],
+      bibleStructure: {
+        totalBooks: 66,
+        totalChapters: 1189,
+        totalVerses: 31102,
+        testament: 'both',
+      },
+    },
+    databasePath: path.join(dir, 'package.sqlite'),
+    audio,
+  };
+}
+
+async function child(mode: string, a: string, b: string): Promise<void> {
+  const start = process.hrtime.bigint();
+  if (mode === 'write') {
+    await writePackageToFile(writeInput(a), b);
+  } else if (mode === 'stream') {
+    const prepared = await preparePackage(writeInput(a));
+    await pipeline(prepared.createReadStream(), fs.createWriteStream(b));
+  } else if (mode === 'verify') {
+    await verifyPackage(a);
+  } else if (mode === 'sha256') {
+    // One node:crypto SHA-256 pass over the file: the unit of work the format needs 4 of.
+    const hash = createHash('sha256');
+    for await (const chunk of fs.createReadStream(a, { highWaterMark: 8 * MIB })) {
+      hash.update(chunk as Buffer);
+    }
+    hash.digest();
+  } else {
+    throw new Error(`unknown child mode ${mode}`);
+  }
+  const ms = Number(process.hrtime.bigint() - start) / 1e6;
+  const result: ChildResult = { ms, maxRssMiB: process.resourceUsage().maxRSS / 1024 };
+  process.stdout.write(JSON.stringify(result));
+}
+
+// ---------------------------------------------------------------- parent side
+
+function runChild(...args: string[]): ChildResult {
+  const out = execFileSync(process.execPath, [__filename, '--child', ...args], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 20,
+  });
+  return JSON.parse(out) as ChildResult;
+}
+
+function timeShell(cmd: string): number {
+  const start = process.hrtime.bigint();
+  const r = spawnSync('sh', ['-c', cmd], { stdio: 'ignore' });
+  if (r.status !== 0) throw new Error(`${cmd} failed`);
+  return Number(process.hrtime.bigint() - start) / 1e6;
+}
+
+function buildDatabase(file: string): void {
+  const db = createPackageDatabase(file, { overwrite: true });
+  writePackageMetadata(db, {
+    packageId: 'bench-combined-r1',
+    contentRevision: 'rev-1',
+    syncCursor: 'cursor-1',
+    createdAt: T,
+  });
+  const s = { created_at: T, updated_at: T };
+  insertRows(db, 'package_language_entities', [{ id: 'lang', name: 'L', ...s }]);
+  insertRows(db, 'package_bible_versions', [{ id: 'bv', name: 'B', ...s }]);
+  insertRows(db, 'package_books', [
+    { id: 'gen', name: 'Genesis', book_number: 1, bible_version_id: 'bv', ...s },
+  ]);
+  insertRows(db, 'package_chapters', [
+    { id: 'gen-1', chapter_number: 1, book_id: 'gen', total_verses: 31102, ...s },
+  ]);
+  insertRows(db, 'package_text_versions', [
+    { id: 'tv', language_entity_id: 'lang', bible_version_id: 'bv', name: 'T', ...s },
+  ]);
+  const verses: PackageRow<'package_verses'>[] = [];
+  const texts: PackageRow<'package_verse_texts'>[] = [];
+  for (let i = 1; i <= 31102; i++) {
+    verses.push({ id: `gen-1-${i}`, chapter_id: 'gen-1', verse_number: i, ...s });
+    texts.push({
+      id: `vt-${i}`,
+      verse_id: `gen-1-${i}`,
+      text_version_id: 'tv',
+      verse_text: `In the beginning ${i} `.repeat(6),
+      ...s,
+    });
+  }
+  insertRows(db, 'package_verses', verses);
+  insertRows(db, 'package_verse_texts', texts);
+  finalizePackageDatabase(db);
+}
+
+function generateInputs(dir: string, sizeMiB: number): number {
+  fs.mkdirSync(dir, { recursive: true });
+  buildDatabase(path.join(dir, 'package.sqlite'));
+  const buf = Buffer.allocUnsafe(FILE_SIZE);
+  const count = Math.max(1, Math.round((sizeMiB * MIB) / FILE_SIZE));
+  for (let i = 0; i < count; i++) {
+    randomFillSync(buf);
+    fs.writeFileSync(path.join(dir, `chapter-${String(i).padStart(4, '0')}.mp3`), buf);
+  }
+  return count;
+}
+
+function best<T extends { ms: number }>(n: number, fn: () => T): T & { runs: number[] } {
+  const runs: T[] = [];
+  for (let i = 0; i < n; i++) runs.push(fn());
+  const min = runs.reduce((a, b) => (b.ms < a.ms ? b : a));
+  return { ...min, runs: runs.map((r) => Math.round(r.ms)) };
+}
+
+function main(): void {
+  const sizes = arg('sizes', '100,1024').split(',').map(Number);
+  const root = fs.mkdtempSync(path.join(arg('dir', os.tmpdir()), 'bible-bench-'));
+  const repeat = Number(arg('repeat', '3'));
+  const results: Record<string, unknown>[] = [];
+  try {
+    for (const sizeMiB of sizes) {
+      const inputs = path.join(root, `in-${sizeMiB}`);
+      const count = generateInputs(inputs, sizeMiB);
+      const inputFiles = [
+        'package.sqlite',
+        ...fs
+          .readdirSync(inputs)
+          .filter((f) => f.endsWith('.mp3'))
+          .sort(),
+      ]
+        .map((f) => path.join(inputs, f))
+        .join(' ');
+      const pkg = path.join(root, `p-${sizeMiB}.bible`);
+      const scratch = path.join(root, 'scratch.out');
+      timeShell(`cat ${inputFiles} > /dev/null`); // warm the page cache
+
+      const cat = best(repeat, () => {
+        const ms = timeShell(`cat ${inputFiles} > ${scratch}`);
+        fs.rmSync(scratch);
+        return { ms };
+      });
+      const write = best(repeat, () => {
+        fs.rmSync(pkg, { force: true });
+        return runChild('write', inputs, pkg);
+      });
+      const stream = best(1, () => {
+        const r = runChild('stream', inputs, scratch);
+        fs.rmSync(scratch);
+        return r;
+      });
+      const bytes = fs.statSync(pkg).size;
+      const sha = best(repeat, () => ({ ms: timeShell(`sha256sum ${pkg} > /dev/null`) }));
+      const verify = best(repeat, () => runChild('verify', pkg));
+      const nodeSha = best(repeat, () => runChild('sha256', pkg));
+      const mibps = (ms: number) => Math.round(bytes / MIB / (ms / 1000));
+      const row = {
+        sizeMiB,
+        packageBytes: bytes,
+        audioFiles: count,
+        databaseBytes: fs.statSync(path.join(inputs, 'package.sqlite')).size,
+        catMs: cat.ms,
+        catRuns: cat.runs,
+        writeMs: write.ms,
+        writeRuns: write.runs,
+        writeMaxRssMiB: write.maxRssMiB,
+        writeVsCat: +(cat.ms / write.ms).toFixed(2),
+        streamWriteMs: stream.ms,
+        streamMaxRssMiB: stream.maxRssMiB,
+        sha256sumMs: sha.ms,
+        sha256sumRuns: sha.runs,
+        verifyMs: verify.ms,
+        verifyRuns: verify.runs,
+        verifyMaxRssMiB: verify.maxRssMiB,
+        verifyVsSha256sum: +(sha.ms / verify.ms).toFixed(2),
+        nodeSha256PassMs: nodeSha.ms,
+        writeInSha256Passes: +(write.ms / nodeSha.ms).toFixed(2),
+        writeMiBps: mibps(write.ms),
+        verifyMiBps: mibps(verify.ms),
+        sha256sumMiBps: mibps(sha.ms),
+      };
+      results.push(row);
+      console.log(JSON.stringify(row));
+      fs.rmSync(pkg, { force: true });
+      fs.rmSync(inputs, { recursive: true, force: true });
+    }
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+  const report = {
+    date: new Date().toISOString(),
+    node: process.version,
+    cpus: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model,
+    loadavg: os.loadavg(),
+    command: 'node bench/package-format/dist/run.js ' + process.argv.slice(2).join(' '),
+    results,
+  };
+  const outDir = path.resolve(__dirname, '..', '..', 'results');
+  fs.mkdirSync(outDir, { recursive: true });
+  const file = path.join(outDir, `package-format-${report.date.replace(/[:.]/g, '-')}.json`);
+  fs.writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+  console.log(`wrote ${file}`);
+}
+
+if (process.argv[2] === '--child') {
+  child(process.argv[3], process.argv[4], process.argv[5]).catch((err: unknown) => {
+    console.error(err);
+    process.exitCode = 1;
+  });
+} else {
+  main();
+}

@@ -1,0 +1,322 @@
+// Benchmark of incremental sync through the gateway (see docs/sync.md, docs/benchmarks.md).
+//
+//   npm run build && npx tsc -p bench/sync
+//   BENCH_DATABASE_URL=postgres://.../bible_bench node bench/sync/dist/run.js \
+//     [--verses 31102] [--changes 100000] [--limit 5000] [--clients 16] [--batch 100] [--mutations 60000]
+//
+// The database at BENCH_DATABASE_URL (default TEST_DATABASE_URL) is RESET, migrated and filled
+// with a synthetic Bible of WEB's shape (66 books, 1,189 chapters, 31,102 verses, one text
+// version). The gateway and sync-service run as processes against it (Redis database 14).
+//   pull:  one edit to every verse, repeated until `--changes` changes exist after a package's
+//          cursor; then the whole feed is pulled through GET /v1/sync/changes page by page
+//          (HTTP + JSON parsing on the client side included), for two page sizes.
+//   relay: time for the relay to publish those changes to BullMQ and apply invalidation.
+//   push:  `--clients` concurrent clients push `--batch` verse edits per request until
+//          `--mutations` were applied; feed lag per change = its relay time (BullMQ job
+//          timestamp) minus its write time (change_log.changed_at, the transaction start).
+// Results go to bench/results/sync-<timestamp>.json (git-ignored).
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { Redis } from 'ioredis';
+import { Pool } from 'pg';
+import { FEED_START, encodeCursor } from '@bible/common';
+import { freshTestDataSource } from '@bible/common/database/testing';
+import { apiClient, startService, testEnv, tokenFor } from '@bible/testing';
+
+function arg(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
+}
+
+const VERSES = arg('verses', 31_102);
+const CHANGES = arg('changes', 100_000);
+const LIMIT = arg('limit', 5_000);
+const CLIENTS = arg('clients', 16);
+const BATCH = arg('batch', 100);
+const MUTATIONS = arg('mutations', 60_000);
+const TV = 'bench-web';
+
+function quantile(sorted: number[], q: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
+}
+
+function summary(values: number[]) {
+  const s = [...values].sort((a, b) => a - b);
+  const round = (n: number) => Math.round(n * 10) / 10;
+  return {
+    n: s.length,
+    p50: round(quantile(s, 0.5)),
+    p95: round(quantile(s, 0.95)),
+    p99: round(quantile(s, 0.99)),
+    max: round(s[s.length - 1] ?? NaN),
+  };
+}
+
+const log = (msg: string) => process.stderr.write(`[sync-bench] ${msg}\n`);
+
+async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 600_000): Promise<T> {
+  const started = Date.now();
+  for (;;) {
+    const value = await fn();
+    if (value !== undefined) return value;
+    if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** A synthetic Bible of WEB's shape: 66 books, 1,189 chapters, `VERSES` verses, one text version. */
+async function fixture(db: Pool): Promise<void> {
+  await db.query(`
+    INSERT INTO regions (id, name) VALUES ('world', 'World');
+    INSERT INTO language_entities (id, name, iso_639_1, iso_639_3, region_id) VALUES ('eng', 'English', 'en', 'eng', 'world');
+    INSERT INTO bible_versions (id, name, publish_status) VALUES ('bv', 'Protestant', 'published');
+    INSERT INTO books (id, name, osis, book_number, bible_version_id, testament)
+      SELECT 'b' || n, 'Book ' || n, 'B' || n, n, 'bv', CASE WHEN n <= 39 THEN 'OT' ELSE 'NT' END
+        FROM generate_series(1, 66) n;
+    INSERT INTO chapters (id, chapter_number, book_id, total_verses)
+      SELECT 'c' || n, n, 'b' || (1 + (n - 1) % 66), 0 FROM generate_series(1, 1189) n;
+    INSERT INTO text_versions (id, language_entity_id, bible_version_id, name, publish_status)
+      VALUES ('${TV}', 'eng', 'bv', 'Bench English', 'published');`);
+  await db.query(
+    `INSERT INTO verses (id, chapter_id, verse_number)
+       SELECT 'v' || n, 'c' || (1 + (n - 1) % 1189), 1 + (n - 1) / 1189 FROM generate_series(1, $1::int) n`,
+    [VERSES],
+  );
+  await db.query(
+    `INSERT INTO verse_texts (id, verse_id, text_version_id, verse_text, publish_status)
+       SELECT 'vt' || n, 'v' || n, $2, 'And God said, Let there be light: and there was light. ' ||
+              repeat('The grace of the Lord be with you all. ', 2) || n, 'published'
+         FROM generate_series(1, $1::int) n`,
+    [VERSES, TV],
+  );
+}
+
+async function head(db: Pool): Promise<{ txid: bigint; id: bigint }> {
+  const { rows } = await db.query<{ txid: string; id: string }>(
+    `SELECT c.txid::text, c.id::text FROM change_log c ORDER BY c.txid DESC, c.id DESC LIMIT 1`,
+  );
+  return rows[0] ? { txid: BigInt(rows[0].txid), id: BigInt(rows[0].id) } : FEED_START;
+}
+
+async function main(): Promise<void> {
+  const base = testEnv();
+  const databaseUrl = process.env.BENCH_DATABASE_URL ?? base.TEST_DATABASE_URL;
+  const redisUrl = new URL(base.REDIS_URL);
+  redisUrl.pathname = '/14';
+  log(`resetting ${new URL(databaseUrl).pathname.slice(1)} and loading ${VERSES} verses`);
+  const ds = await freshTestDataSource(databaseUrl);
+  await ds.destroy();
+  const db = new Pool({ connectionString: databaseUrl, max: 4 });
+  await fixture(db);
+  await db.query('VACUUM ANALYZE');
+  const redis = new Redis(redisUrl.toString());
+  await redis.flushdb();
+
+  const env = testEnv({
+    DATABASE_URL: databaseUrl,
+    REDIS_URL: redisUrl.toString(),
+    LOG_LEVEL: 'warn',
+    RATE_LIMIT_SYNC_PER_USER_HOUR: '100000000',
+  });
+  const [gateway, sync] = await Promise.all([startService('api-gateway', env), startService('sync-service', env)]);
+  const results: Record<string, unknown> = {
+    date: new Date().toISOString(),
+    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memGiB: Math.round(totalmem() / 2 ** 30) },
+    parameters: { verses: VERSES, changes: CHANGES, limit: LIMIT, clients: CLIENTS, batch: BATCH, mutations: MUTATIONS },
+  };
+  try {
+    const editor = apiClient(gateway.url, await tokenFor(env.JWT_SECRET, 'bench-editor', 'editor'));
+
+    // ---------------------------------------------------------------- pull of CHANGES changes
+    const packageCursor = encodeCursor(await head(db));
+    let made = 0;
+    const edit = performance.now();
+    while (made < CHANGES) {
+      const n = Math.min(VERSES, CHANGES - made);
+      const res = await db.query(
+        `UPDATE verse_texts SET verse_text = verse_text || '.' WHERE text_version_id = $1 AND id = ANY(
+           SELECT 'vt' || g FROM generate_series(1, $2::int) g)`,
+        [TV, n],
+      );
+      made += res.rowCount ?? 0;
+    }
+    const editMs = performance.now() - edit;
+    log(`wrote ${made} changes in ${Math.round(editMs)} ms`);
+    const target = await head(db);
+
+    // The relay publishes every change (BullMQ) and applies invalidation; time its catch-up.
+    const relayStart = performance.now();
+    await waitFor('the relay', async () => {
+      const { rows } = await db.query<{ ok: boolean }>(
+        `SELECT (txid, change_id) >= ($1::bigint, $2::bigint) AS ok FROM sync_relay_state WHERE name = 'change-events'`,
+        [target.txid.toString(), target.id.toString()],
+      );
+      return rows[0]?.ok ? true : undefined;
+    });
+    const relayMs = performance.now() - relayStart + editMs;
+    results.relay = { changes: made, catchUpMsIncludingWrites: Math.round(relayMs), changesPerSecond: Math.round(made / (relayMs / 1000)) };
+    log(`relay caught up: ${JSON.stringify(results.relay)}`);
+
+    const pulls: Record<string, unknown>[] = [];
+    const readerToken = await tokenFor(env.JWT_SECRET, 'bench-reader', 'user');
+    for (const limit of [LIMIT, 1_000]) {
+      const times: number[] = [];
+      let pages = 0;
+      let count = 0;
+      let bytes = 0;
+      for (let round = 0; round < 3; round++) {
+        const started = performance.now();
+        let cursor = packageCursor;
+        pages = 0;
+        count = 0;
+        bytes = 0;
+        for (;;) {
+          const res = await fetch(`${gateway.url}/v1/sync/changes?textVersionId=${TV}&limit=${limit}&cursor=${cursor}`, {
+            headers: { authorization: `Bearer ${readerToken}` },
+          });
+          const text = await res.text();
+          if (res.status !== 200) throw new Error(`pull ${res.status}: ${text.slice(0, 300)}`);
+          bytes += text.length;
+          const page = JSON.parse(text) as { changes: unknown[]; nextCursor: string; hasMore: boolean };
+          pages++;
+          count += page.changes.length;
+          cursor = page.nextCursor;
+          if (!page.hasMore) break;
+        }
+        times.push(performance.now() - started);
+      }
+      if (count !== made) throw new Error(`pulled ${count} changes, expected ${made}`);
+      const best = Math.min(...times);
+      pulls.push({
+        limit,
+        pages,
+        changes: count,
+        mebibytes: Math.round((bytes / 2 ** 20) * 10) / 10,
+        runsMs: times.map(Math.round),
+        bestMs: Math.round(best),
+        changesPerSecond: Math.round(count / (best / 1000)),
+      });
+      log(`pull limit=${limit}: ${JSON.stringify(pulls[pulls.length - 1])}`);
+    }
+    results.pull = pulls;
+
+    // ---------------------------------------------------------------- push throughput + feed lag
+    const versions = new Map<string, number>();
+    for (const r of (await db.query<{ id: string; version: number }>(`SELECT id, version FROM verse_texts`)).rows) {
+      versions.set(r.id, r.version);
+    }
+    const ids = [...versions.keys()];
+    const pushStartHead = await head(db);
+    const clients = await Promise.all(
+      Array.from({ length: CLIENTS }, async (_, i) => {
+        const api = apiClient(gateway.url, await tokenFor(env.JWT_SECRET, `bench-client-${i}`, 'editor'));
+        const session = (await api.post<{ sessionId: string }>('/v1/sync/sessions', { deviceId: `bench-${i}` })).body.sessionId;
+        return { api, session, clientId: `bench-client-${i}` };
+      }),
+    );
+    const requests = Math.ceil(MUTATIONS / BATCH);
+    let nextRequest = 0;
+    let applied = 0;
+    let other = 0;
+    const latencies: number[] = [];
+    const pushStarted = performance.now();
+    await Promise.all(
+      clients.map(async (c, i) => {
+        // Each client edits its own slice of verses (clients of one editor team rarely collide).
+        const mine = ids.filter((_, k) => k % CLIENTS === i);
+        let cursor = 0;
+        let m = 0;
+        while (nextRequest < requests) {
+          nextRequest++;
+          const mutations = Array.from({ length: BATCH }, () => {
+            const id = mine[cursor++ % mine.length];
+            return {
+              mutationId: `${c.clientId}-${++m}`,
+              table: 'verse_texts',
+              recordId: id,
+              operation: 'UPDATE',
+              data: { verse_text: `edited by ${c.clientId} #${m}` },
+              baseVersion: versions.get(id),
+              clientUpdatedAt: new Date().toISOString(),
+            };
+          });
+          const started = performance.now();
+          const res = await c.api.post<{ results: { result: string; version?: number; mutationId: string }[] }>('/v1/sync/push', {
+            sessionId: c.session,
+            clientId: c.clientId,
+            mutations,
+          });
+          latencies.push(performance.now() - started);
+          if (res.status !== 200) throw new Error(`push ${res.status}: ${res.text.slice(0, 300)}`);
+          for (const [k, r] of res.body.results.entries()) {
+            if (r.result === 'applied') {
+              applied++;
+              if (r.version) versions.set(mutations[k].recordId, r.version);
+            } else other++;
+          }
+        }
+      }),
+    );
+    const pushMs = performance.now() - pushStarted;
+    const pushEnd = await head(db);
+    log(`pushed ${applied} applied (+${other} other) in ${Math.round(pushMs)} ms`);
+
+    await waitFor('the relay after the push', async () => {
+      const { rows } = await db.query<{ ok: boolean }>(
+        `SELECT (txid, change_id) >= ($1::bigint, $2::bigint) AS ok FROM sync_relay_state WHERE name = 'change-events'`,
+        [pushEnd.txid.toString(), pushEnd.id.toString()],
+      );
+      return rows[0]?.ok ? true : undefined;
+    });
+    const { rows: changes } = await db.query<{ txid: string; id: string; changed_ms: number }>(
+      `SELECT c.txid::text, c.id::text, (extract(epoch FROM c.changed_at) * 1000)::float8 AS changed_ms FROM change_log c
+        WHERE (c.txid, c.id) > ($1::bigint, $2::bigint) AND c.change_source = 'client_sync'`,
+      [pushStartHead.txid.toString(), pushStartHead.id.toString()],
+    );
+    const lags: number[] = [];
+    for (let i = 0; i < changes.length; i += 5_000) {
+      const slice = changes.slice(i, i + 5_000);
+      const pipeline = redis.pipeline();
+      for (const c of slice) pipeline.hget(`bull:change-events:cl-${c.txid}-${c.id}`, 'timestamp');
+      const replies = (await pipeline.exec()) ?? [];
+      replies.forEach(([, ts], k) => {
+        if (ts) lags.push(Number(ts) - slice[k].changed_ms);
+      });
+    }
+    results.push = {
+      clients: CLIENTS,
+      batch: BATCH,
+      applied,
+      notApplied: other,
+      ms: Math.round(pushMs),
+      mutationsPerSecond: Math.round(applied / (pushMs / 1000)),
+      requestLatencyMs: summary(latencies),
+      feedLagMs: { ...summary(lags), relayedChanges: lags.length, loggedChanges: changes.length },
+    };
+    log(`push: ${JSON.stringify(results.push)}`);
+
+    const metrics = await (await fetch(`${sync.url}/metrics`)).text();
+    results.syncServiceMetrics = metrics
+      .split('\n')
+      .filter((l) => /^bible_sync_(feed_lag_seconds_(bucket|count|sum)|relay_changes_total|packages_invalidated_total)/.test(l));
+  } finally {
+    await Promise.all([gateway.stop('SIGTERM'), sync.stop('SIGTERM')]);
+    await redis.flushdb().catch(() => undefined);
+    redis.disconnect();
+    await db.end();
+  }
+
+  const outDir = resolve(__dirname, '..', '..', 'results');
+  mkdirSync(outDir, { recursive: true });
+  const file = join(outDir, `sync-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  writeFileSync(file, JSON.stringify(results, null, 2));
+  process.stdout.write(`${JSON.stringify(results, null, 2)}\nwritten to ${file}\n`);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${(error as Error).stack ?? String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,228 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { Pool, PoolClient } from 'pg';
+import type { DataSource } from 'typeorm';
+import {
+  AppError,
+  type ConflictResolution,
+  DATA_SOURCE,
+  ErrorCode,
+  decodeCatalogCursor,
+  encodeCatalogCursor,
+  encodeCursor,
+} from '@bible/common';
+import type { AuthUser } from '../auth/auth.types';
+import { inTransaction, pgPool } from './pg';
+import {
+  type Row,
+  WRITE_POLICIES,
+  authorizeMutation,
+  jsonEqual,
+  resolutionWrite,
+} from './sync-rules';
+import { lockRowsStatement, writeStatement } from './sync-sql';
+import type { ConflictsQuery, ResolveConflictBody } from './sync.schemas';
+
+interface ConflictRow {
+  id: string;
+  user_id: string;
+  table_name: string;
+  record_id: string;
+  mutation_id: string | null;
+  base_version: number | null;
+  server_version: number | null;
+  client_data: Record<string, unknown> | null;
+  server_data: Row | null;
+  resolution: ConflictResolution | null;
+  resolved_data: Record<string, unknown> | null;
+  created_at: Date;
+  created_at_text: string;
+  resolved_at: Date | null;
+}
+
+export function conflictView(c: ConflictRow) {
+  return {
+    conflictId: c.id,
+    table: c.table_name,
+    recordId: c.record_id,
+    mutationId: c.mutation_id,
+    baseVersion: c.base_version,
+    serverVersion: c.server_version,
+    clientData: c.client_data,
+    serverData: c.server_data,
+    resolution: c.resolution,
+    resolvedData: c.resolved_data,
+    createdAt: c.created_at.toISOString(),
+    resolvedAt: c.resolved_at ? c.resolved_at.toISOString() : null,
+  };
+}
+
+const SELECT = `SELECT c.id, c.user_id, c.table_name, c.record_id, q.mutation_id, c.base_version, c.server_version,
+                       c.client_data, c.server_data, c.resolution, c.resolved_data, c.created_at,
+                       to_json(c.created_at)#>>'{}' AS created_at_text, c.resolved_at
+                  FROM sync_conflicts c LEFT JOIN sync_queue q ON q.id = c.queue_id`;
+
+/** The caller's own conflicts: listed newest first, resolved once. */
+@Injectable()
+export class SyncConflictsService {
+  private readonly pool: Pool;
+
+  constructor(@Inject(DATA_SOURCE) dataSource: DataSource) {
+    this.pool = pgPool(dataSource);
+  }
+
+  async list(user: AuthUser, query: ConflictsQuery) {
+    const after = query.cursor ? decodeCatalogCursor(query.cursor) : null;
+    if (query.cursor && !after) {
+      throw new AppError(400, ErrorCode.ValidationFailed, 'Invalid cursor', [
+        { field: 'query.cursor', message: 'is not a cursor from this API' },
+      ]);
+    }
+    const status =
+      query.status === 'open'
+        ? 'AND c.resolved_at IS NULL'
+        : query.status === 'resolved'
+          ? 'AND c.resolved_at IS NOT NULL'
+          : '';
+    const { rows } = await this.pool.query<ConflictRow>(
+      `${SELECT}
+        WHERE c.user_id = $1 ${status}
+          AND ($2::timestamptz IS NULL OR (c.created_at, c.id) < ($2::timestamptz, $3::uuid))
+        ORDER BY c.created_at DESC, c.id DESC LIMIT $4`,
+      [user.id, after?.createdAt ?? null, after?.id ?? null, query.limit + 1],
+    );
+    const page = rows.slice(0, query.limit);
+    const last = page[page.length - 1];
+    return {
+      items: page.map(conflictView),
+      nextCursor:
+        rows.length > query.limit && last
+          ? encodeCatalogCursor(last.created_at_text, last.id)
+          : null,
+    };
+  }
+
+  /**
+   * Resolves one of the caller's conflicts: `server_wins` keeps the server record, `client_wins`
+   * writes the client's side, `merged` writes the given data. Writes follow the same allow-list
+   * as pushes and are logged with change_source `conflict_resolution`.
+   */
+  async resolve(user: AuthUser, id: string, body: ResolveConflictBody) {
+    return inTransaction(this.pool, async (client) => {
+      await client.query(
+        `SELECT set_config('bible.user_id', $1, true), set_config('bible.change_source', 'conflict_resolution', true)`,
+        [user.id],
+      );
+      const { rows } = await client.query<ConflictRow>(
+        `${SELECT} WHERE c.id = $1 FOR UPDATE OF c`,
+        [id],
+      );
+      const conflict = rows[0];
+      if (!conflict || conflict.user_id !== user.id) {
+        throw new AppError(404, ErrorCode.NotFound, `Conflict ${id} not found`);
+      }
+      if (conflict.resolution) {
+        throw new AppError(
+          409,
+          ErrorCode.Conflict,
+          `Conflict ${id} is already resolved (${conflict.resolution})`,
+        );
+      }
+      const write = resolutionWrite(body.resolution, conflict.client_data, body.data);
+      let serverRecord = await this.lockRecord(client, conflict);
+      if (write.kind !== 'none') {
+        const auth =
+          write.kind === 'delete'
+            ? authorizeMutation(user.role, { table: conflict.table_name, operation: 'DELETE' })
+            : authorizeMutation(user.role, {
+                table: conflict.table_name,
+                operation: 'UPDATE',
+                data: write.set,
+              });
+        if (auth.kind !== 'allow') {
+          const message = auth.kind === 'reject' ? auth.message : auth.reason;
+          throw new AppError(403, ErrorCode.Forbidden, `Cannot resolve: ${message}`, [
+            { field: body.resolution === 'merged' ? 'body.data' : 'body.resolution', message },
+          ]);
+        }
+        if (!serverRecord)
+          throw new AppError(409, ErrorCode.Conflict, 'The record no longer exists on the server');
+        const deleted = serverRecord.deleted_at !== null && serverRecord.deleted_at !== undefined;
+        let statement: ReturnType<typeof writeStatement> | null = null;
+        if (write.kind === 'delete') {
+          if (!deleted)
+            statement = writeStatement(conflict.table_name, conflict.record_id, 'delete', {});
+        } else {
+          const record = serverRecord;
+          const changed = Object.fromEntries(
+            Object.entries(write.set).filter(([k, v]) => !jsonEqual(v, record[k])),
+          );
+          if (deleted)
+            statement = writeStatement(
+              conflict.table_name,
+              conflict.record_id,
+              'undelete',
+              changed,
+            );
+          else if (Object.keys(changed).length > 0) {
+            statement = writeStatement(conflict.table_name, conflict.record_id, 'update', changed);
+          }
+        }
+        if (statement) {
+          try {
+            serverRecord = (await client.query<{ row: Row }>(statement.text, statement.values))
+              .rows[0].row;
+          } catch (error) {
+            throw new AppError(
+              400,
+              ErrorCode.ValidationFailed,
+              `The resolution cannot be written: ${(error as Error).message}`,
+              [
+                {
+                  field: body.resolution === 'merged' ? 'body.data' : 'body.resolution',
+                  message: (error as Error).message,
+                },
+              ],
+            );
+          }
+        }
+      }
+      const resolved = await client.query<ConflictRow>(
+        `WITH u AS (
+           UPDATE sync_conflicts SET resolution = $2, resolved_data = $3, resolved_at = now(), resolved_by = $4
+            WHERE id = $1 RETURNING *)
+         SELECT u.id, u.user_id, u.table_name, u.record_id, q.mutation_id, u.base_version, u.server_version,
+                u.client_data, u.server_data, u.resolution, u.resolved_data, u.created_at,
+                to_json(u.created_at)#>>'{}' AS created_at_text, u.resolved_at
+           FROM u LEFT JOIN sync_queue q ON q.id = u.queue_id`,
+        [
+          id,
+          body.resolution,
+          body.resolution === 'merged' ? JSON.stringify(body.data) : null,
+          user.id,
+        ],
+      );
+      const cursor = await this.cursorAfterWrite(client);
+      return { conflict: conflictView(resolved.rows[0]), serverRecord, cursor };
+    });
+  }
+
+  private async lockRecord(client: PoolClient, conflict: ConflictRow): Promise<Row | null> {
+    if (!WRITE_POLICIES[conflict.table_name]) return null;
+    const statement = lockRowsStatement(conflict.table_name, [conflict.record_id], true);
+    const { rows } = await client.query<{ row: Row }>(statement.text, statement.values);
+    return rows[0]?.row ?? null;
+  }
+
+  private async cursorAfterWrite(client: PoolClient): Promise<string> {
+    const { rows } = await client.query<{ txid: string; id: string }>(
+      `SELECT txid::text, id::text FROM (
+         (SELECT txid, id FROM change_log WHERE txid = change_log_current_txid() ORDER BY id DESC LIMIT 1)
+         UNION ALL
+         (SELECT txid, id FROM change_log WHERE txid < change_log_safe_xmin() ORDER BY txid DESC, id DESC LIMIT 1)
+       ) s ORDER BY s.txid DESC, s.id DESC LIMIT 1`,
+    );
+    return encodeCursor(
+      rows[0] ? { txid: BigInt(rows[0].txid), id: BigInt(rows[0].id) } : { txid: 0n, id: 0n },
+    );
+  }
+}

@@ -1,0 +1,202 @@
+import {
+  Inject,
+  Injectable,
+  type OnApplicationBootstrap,
+  type OnModuleDestroy,
+} from '@nestjs/common';
+import type { Pool } from 'pg';
+import type { DataSource } from 'typeorm';
+import { DATA_SOURCE, getLogger } from '@bible/common';
+import { SYNC_CONFIG, type SyncConfig } from '../config';
+import { compactedChangesTotal } from '../metrics';
+import { inTransaction, pgPool } from '../pg';
+import { RELAY_NAME } from '../relay/relay-rules';
+
+/** Transaction advisory locks: each task runs on one replica at a time. */
+const LOCKS = {
+  compact: 7_242_253_201,
+  sessions: 7_242_253_202,
+  pending: 7_242_253_203,
+  queue: 7_242_253_204,
+};
+const COMPACT_BATCH = 10_000;
+const MAX_BATCHES_PER_RUN = 50;
+
+/**
+ * Housekeeping of sync state:
+ *  - change_log retention: rows older than SYNC_CHANGE_RETENTION_DAYS that the relay has passed
+ *    are deleted, oldest first, except a scope's newest row (so a package's cursor stays valid
+ *    while its scope is quiet); per scope the newest deleted position becomes its horizon, and a
+ *    pull cursor below it answers 409 (the client resyncs from a package);
+ *  - sessions still active after SYNC_SESSION_TTL_HOURS become `expired`;
+ *  - mutations left `pending` by an interrupted push become `failed` (a retry applies them);
+ *  - processed sync_queue rows older than SYNC_QUEUE_RETENTION_DAYS are removed.
+ */
+@Injectable()
+export class SyncMaintenance implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly pool: Pool;
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<void>;
+  private stopping = false;
+  private lastErrorLog = 0;
+
+  constructor(
+    @Inject(DATA_SOURCE) dataSource: DataSource,
+    @Inject(SYNC_CONFIG) private readonly config: SyncConfig,
+  ) {
+    this.pool = pgPool(dataSource);
+  }
+
+  onApplicationBootstrap(): void {
+    const tick = () => {
+      if (this.stopping) return;
+      this.running = this.runAll().finally(() => {
+        if (!this.stopping) this.timer = setTimeout(tick, this.config.SYNC_MAINTENANCE_INTERVAL_MS);
+      });
+    };
+    this.timer = setTimeout(tick, Math.min(5_000, this.config.SYNC_MAINTENANCE_INTERVAL_MS));
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    this.stopping = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.running;
+  }
+
+  async runAll(): Promise<void> {
+    for (const task of [
+      () => this.compactChangeLog(),
+      () => this.expireSessions(),
+      () => this.failInterrupted(),
+      () => this.pruneQueue(),
+    ]) {
+      if (this.stopping) return;
+      try {
+        await task();
+      } catch (error) {
+        if (Date.now() - this.lastErrorLog > 60_000) {
+          this.lastErrorLog = Date.now();
+          getLogger().warn({ err: (error as Error).message }, 'sync maintenance task failed');
+        }
+      }
+    }
+  }
+
+  /** Deletes old, relayed change_log rows in batches; returns how many were removed. */
+  async compactChangeLog(): Promise<number> {
+    let total = 0;
+    for (let batch = 0; batch < MAX_BATCHES_PER_RUN && !this.stopping; batch++) {
+      const deleted = await inTransaction(this.pool, async (client) => {
+        const lock = await client.query<{ ok: boolean }>(
+          'SELECT pg_try_advisory_xact_lock($1) AS ok',
+          [LOCKS.compact],
+        );
+        if (!lock.rows[0].ok) return 0;
+        const { rows } = await client.query<{ deleted: number }>(COMPACT_SQL, [
+          RELAY_NAME,
+          this.config.SYNC_CHANGE_RETENTION_DAYS * 86_400,
+          COMPACT_BATCH,
+        ]);
+        return rows[0].deleted;
+      });
+      total += deleted;
+      if (deleted === 0) break;
+    }
+    if (total > 0) {
+      compactedChangesTotal.inc(total);
+      getLogger().info({ deleted: total }, 'change_log compacted');
+    }
+    return total;
+  }
+
+  async expireSessions(): Promise<number> {
+    return this.locked(
+      LOCKS.sessions,
+      `
+      UPDATE sync_sessions SET status = 'expired', completed_at = now()
+       WHERE status = 'active' AND started_at < now() - make_interval(secs => $1::float8)`,
+      [this.config.SYNC_SESSION_TTL_HOURS * 3600],
+    );
+  }
+
+  async failInterrupted(): Promise<number> {
+    return this.locked(
+      LOCKS.pending,
+      `
+      UPDATE sync_queue SET status = 'failed', processed_at = now(),
+             error = 'INTERRUPTED: the push was interrupted before this mutation was applied; push it again to retry'
+       WHERE id IN (SELECT id FROM sync_queue
+                     WHERE status = 'pending' AND created_at < now() - make_interval(secs => $1::float8)
+                     ORDER BY created_at LIMIT 1000 FOR UPDATE SKIP LOCKED)`,
+      [this.config.SYNC_PENDING_TIMEOUT_SECONDS],
+    );
+  }
+
+  async pruneQueue(): Promise<number> {
+    return this.locked(
+      LOCKS.queue,
+      `
+      DELETE FROM sync_queue WHERE id IN (
+        SELECT id FROM sync_queue
+         WHERE status IN ('applied', 'rejected', 'conflict', 'ignored', 'failed')
+           AND created_at < now() - make_interval(secs => $1::float8)
+         LIMIT 5000 FOR UPDATE SKIP LOCKED)`,
+      [this.config.SYNC_QUEUE_RETENTION_DAYS * 86_400],
+    );
+  }
+
+  private async locked(key: number, sql: string, params: unknown[]): Promise<number> {
+    return inTransaction(this.pool, async (client) => {
+      const lock = await client.query<{ ok: boolean }>(
+        'SELECT pg_try_advisory_xact_lock($1) AS ok',
+        [key],
+      );
+      if (!lock.rows[0].ok) return 0;
+      const result = await client.query(sql, params);
+      return result.rowCount ?? 0;
+    });
+  }
+}
+
+/**
+ * One retention batch: among the oldest relayed rows, those older than the retention period that
+ * have a newer row in their scope (or no scope) are deleted; the newest deleted position of each
+ * scope is recorded as its horizon in the same statement.
+ */
+export const COMPACT_SQL = `
+WITH relay AS (SELECT txid, change_id FROM sync_relay_state WHERE name = $1),
+window_rows AS (
+  SELECT c.id, c.txid, c.changed_at, c.audio_version_id, c.text_version_id
+    FROM change_log c, relay r
+   WHERE (c.txid, c.id) <= (r.txid, r.change_id)
+   ORDER BY c.txid, c.id LIMIT $3
+),
+doomed AS (
+  SELECT w.* FROM window_rows w
+   WHERE w.changed_at < now() - make_interval(secs => $2::float8)
+     AND ((w.audio_version_id IS NULL AND w.text_version_id IS NULL)
+          OR EXISTS (SELECT 1 FROM change_log n WHERE n.audio_version_id = w.audio_version_id
+                        AND (n.txid, n.id) > (w.txid, w.id))
+          OR EXISTS (SELECT 1 FROM change_log n WHERE n.text_version_id = w.text_version_id
+                        AND (n.txid, n.id) > (w.txid, w.id)))
+),
+del AS (
+  DELETE FROM change_log c USING doomed d WHERE c.id = d.id
+  RETURNING c.txid, c.id, c.audio_version_id, c.text_version_id
+),
+scopes AS (
+  SELECT DISTINCT ON (col, scope_id) col, scope_id, txid, id FROM (
+    SELECT 'audio_version_id' AS col, audio_version_id AS scope_id, txid, id FROM del WHERE audio_version_id IS NOT NULL
+    UNION ALL
+    SELECT 'text_version_id', text_version_id, txid, id FROM del WHERE text_version_id IS NOT NULL
+  ) s ORDER BY col, scope_id, txid DESC, id DESC
+),
+horizons AS (
+  INSERT INTO change_log_horizons (scope_column, scope_id, txid, change_id)
+  SELECT col, scope_id, txid, id FROM scopes
+  ON CONFLICT (scope_column, scope_id) DO UPDATE
+     SET txid = EXCLUDED.txid, change_id = EXCLUDED.change_id, updated_at = now()
+   WHERE (change_log_horizons.txid, change_log_horizons.change_id) < (EXCLUDED.txid, EXCLUDED.change_id)
+  RETURNING 1
+)
+SELECT (SELECT count(*) FROM del)::int AS deleted, (SELECT count(*) FROM horizons)::int AS horizons`;

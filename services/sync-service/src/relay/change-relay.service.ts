@@ -1,0 +1,323 @@
+import {
+  Inject,
+  Injectable,
+  type OnApplicationBootstrap,
+  type OnModuleDestroy,
+} from '@nestjs/common';
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { Client, type Pool } from 'pg';
+import type { DataSource } from 'typeorm';
+import {
+  type ChangeEventJob,
+  DATA_SOURCE,
+  type FeedPosition,
+  QueueName,
+  REDIS,
+  getLogger,
+  queueDefaults,
+  withTimeout,
+} from '@bible/common';
+import { SYNC_CONFIG, type SyncConfig } from '../config';
+import {
+  feedLagSeconds,
+  packagesInvalidatedTotal,
+  relayBatchDuration,
+  relayErrorsTotal,
+  relayLagSeconds,
+  relayLeader,
+  relayedChangesTotal,
+} from '../metrics';
+import { pgPool } from '../pg';
+import {
+  type FeedRow,
+  RELAY_NAME,
+  backoffMs,
+  invalidationTargets,
+  jobOf,
+  lagSeconds,
+} from './relay-rules';
+
+/** Session advisory lock held by the one replica that relays (others stand by). */
+const RELAY_LOCK_KEY = 7_242_253_101;
+const LEADER_RETRY_MS = 2_000;
+const MIN_IDLE_MS = 10;
+
+/**
+ * The change-feed relay. One replica (holder of a Postgres advisory lock) reads change_log in
+ * (txid, id) order strictly below `change_log_safe_xmin()` — every transaction below that horizon
+ * has ended, so no change can still appear behind the relay's position — and for each batch:
+ *  1. publishes every change to the `change-events` BullMQ queue with jobId = its position
+ *     (a batch published twice after a crash enqueues each change once);
+ *  2. in one transaction, marks ready package generations of the touched scopes built at an older
+ *     revision `stale`, and advances the stored position with compare-and-set (so two relays can
+ *     never both apply a batch).
+ * It wakes on NOTIFY change_log (sent on commit by the ChangeLog migration's trigger) and polls
+ * every SYNC_RELAY_INTERVAL_MS, because a change held back by an older open transaction becomes
+ * readable without a new notification.
+ */
+@Injectable()
+export class ChangeRelay implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly pool: Pool;
+  private readonly queue: Queue<ChangeEventJob>;
+  private listener?: Client;
+  private leader = false;
+  private stopping = false;
+  private loop?: Promise<void>;
+  private wake?: () => void;
+  /** A NOTIFY arrived while the loop was busy: the next sleep returns at once. */
+  private woken = false;
+  private position?: FeedPosition;
+  private failures = 0;
+  private lastErrorLog = 0;
+
+  constructor(
+    @Inject(DATA_SOURCE) dataSource: DataSource,
+    @Inject(REDIS) redis: Redis,
+    @Inject(SYNC_CONFIG) private readonly config: SyncConfig,
+  ) {
+    this.pool = pgPool(dataSource);
+    this.queue = new Queue<ChangeEventJob>(QueueName.ChangeEvents, {
+      connection: redis,
+      defaultJobOptions: queueDefaults[QueueName.ChangeEvents],
+    });
+    this.queue.on('error', () => undefined);
+  }
+
+  onApplicationBootstrap(): void {
+    this.loop = this.run();
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    this.stopping = true;
+    this.wake?.();
+    await this.loop;
+    await this.dropLeadership();
+    await this.queue.close().catch(() => undefined);
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopping) {
+      try {
+        if (!(await this.ensureLeader())) {
+          await this.sleep(LEADER_RETRY_MS);
+          continue;
+        }
+        this.woken = false;
+        const relayed = await this.relayOnce();
+        this.failures = 0;
+        if (relayed === 0 && this.woken) {
+          // Commits are arriving but are held back by an older open transaction: coalesce wake-ups.
+          await new Promise((r) => setTimeout(r, MIN_IDLE_MS));
+        }
+        if (relayed < this.config.SYNC_RELAY_BATCH_SIZE)
+          await this.sleep(this.config.SYNC_RELAY_INTERVAL_MS);
+      } catch (error) {
+        this.failures++;
+        relayErrorsTotal.inc();
+        this.position = undefined;
+        if (Date.now() - this.lastErrorLog > 30_000) {
+          this.lastErrorLog = Date.now();
+          getLogger().warn(
+            { err: (error as Error).message, failures: this.failures },
+            'change relay iteration failed; retrying',
+          );
+        }
+        await this.sleep(backoffMs(this.failures));
+      }
+    }
+  }
+
+  /** Reads, publishes and applies one batch; returns how many changes it relayed. */
+  async relayOnce(): Promise<number> {
+    const from = this.position ?? (await this.loadPosition());
+    const end = relayBatchDuration.startTimer();
+    const { rows } = await this.pool.query<FeedRow>(
+      `SELECT c.txid::text, c.id::text, c.table_name, c.record_id, c.audio_version_id, c.text_version_id, c.changed_at
+         FROM change_log c
+        WHERE (c.txid, c.id) > ($1::bigint, $2::bigint) AND c.txid < change_log_safe_xmin()
+        ORDER BY c.txid, c.id LIMIT $3`,
+      [from.txid.toString(), from.id.toString(), this.config.SYNC_RELAY_BATCH_SIZE],
+    );
+    if (rows.length === 0) {
+      await this.updateBacklogLag(from);
+      return 0;
+    }
+    if (this.config.SYNC_RELAY_PUBLISH) {
+      await withTimeout(
+        this.queue.addBulk(
+          rows.map((r) => {
+            const job = jobOf(r);
+            return { name: job.name, data: job.data, opts: { jobId: job.jobId } };
+          }),
+        ),
+        10_000,
+        'redis (change-events queue)',
+      );
+    }
+    const last = rows[rows.length - 1];
+    const next = { txid: BigInt(last.txid), id: BigInt(last.id) };
+    const client = await this.pool.connect();
+    let invalidated = 0;
+    try {
+      await client.query('BEGIN');
+      const advanced = await client.query(
+        `UPDATE sync_relay_state
+            SET txid = $4, change_id = $5, last_changed_at = $6, relayed_count = relayed_count + $7, updated_at = now()
+          WHERE name = $1 AND txid = $2 AND change_id = $3`,
+        [
+          RELAY_NAME,
+          from.txid.toString(),
+          from.id.toString(),
+          last.txid,
+          last.id,
+          last.changed_at,
+          rows.length,
+        ],
+      );
+      if (advanced.rowCount !== 1) {
+        // Another relay moved the position (a lost lock): re-read it and go on from there.
+        await client.query('ROLLBACK');
+        this.position = undefined;
+        return 0;
+      }
+      const stale = await client.query(
+        `UPDATE package_generations g SET status = 'stale', stale_at = now()
+           FROM jsonb_to_recordset($1::jsonb) AS c(col text, scope_id text, txid bigint, id bigint)
+          WHERE g.status = 'ready'
+            AND ((c.col = 'audio_version_id' AND g.audio_version_id = c.scope_id)
+              OR (c.col = 'text_version_id' AND g.text_version_id = c.scope_id))
+            AND CASE WHEN g.content_revision ~ '^[0-9]{1,19}\\.[0-9]{1,19}$'
+                     THEN (split_part(g.content_revision, '.', 1)::bigint, split_part(g.content_revision, '.', 2)::bigint)
+                          < (c.txid, c.id)
+                     ELSE true END`,
+        [JSON.stringify(invalidationTargets(rows))],
+      );
+      invalidated = stale.rowCount ?? 0;
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+    this.position = next;
+    const now = Date.now();
+    for (const row of rows) feedLagSeconds.observe(lagSeconds(row.changed_at, now));
+    relayedChangesTotal.inc(rows.length);
+    if (invalidated > 0) {
+      packagesInvalidatedTotal.inc(invalidated);
+      getLogger().info(
+        { invalidated, through: `${last.txid}:${last.id}` },
+        'package generations marked stale',
+      );
+    }
+    relayLagSeconds.set(
+      rows.length < this.config.SYNC_RELAY_BATCH_SIZE ? 0 : lagSeconds(last.changed_at, now),
+    );
+    end();
+    return rows.length;
+  }
+
+  /**
+   * The stored position; created on first start at the current head of the readable feed (history
+   * before the relay existed is not replayed: packages are built from current content).
+   */
+  private async loadPosition(): Promise<FeedPosition> {
+    await this.pool.query(
+      `INSERT INTO sync_relay_state (name, txid, change_id)
+       SELECT $1, coalesce(h.txid, 0), coalesce(h.id, 0)
+         FROM (SELECT 1) one
+         LEFT JOIN LATERAL (SELECT txid, id FROM change_log WHERE txid < change_log_safe_xmin()
+                             ORDER BY txid DESC, id DESC LIMIT 1) h ON true
+       ON CONFLICT (name) DO NOTHING`,
+      [RELAY_NAME],
+    );
+    const { rows } = await this.pool.query<{ txid: string; change_id: string }>(
+      `SELECT txid::text, change_id::text FROM sync_relay_state WHERE name = $1`,
+      [RELAY_NAME],
+    );
+    this.position = { txid: BigInt(rows[0].txid), id: BigInt(rows[0].change_id) };
+    return this.position;
+  }
+
+  /** Caught up below the horizon: lag is the age of a committed change still held back (or 0). */
+  private async updateBacklogLag(from: FeedPosition): Promise<void> {
+    const { rows } = await this.pool.query<{ changed_at: Date }>(
+      `SELECT changed_at FROM change_log WHERE (txid, id) > ($1::bigint, $2::bigint) ORDER BY txid, id LIMIT 1`,
+      [from.txid.toString(), from.id.toString()],
+    );
+    relayLagSeconds.set(rows[0] ? lagSeconds(rows[0].changed_at, Date.now()) : 0);
+  }
+
+  /** Holds the relay lock on a dedicated connection that also LISTENs for change_log commits. */
+  private async ensureLeader(): Promise<boolean> {
+    if (this.leader && this.listener) return true;
+    await this.dropLeadership();
+    const client = new Client({
+      connectionString: this.config.DATABASE_URL,
+      application_name: 'sync-service:relay',
+      connectionTimeoutMillis: 5_000,
+    });
+    client.on('error', () => {
+      if (this.listener === client) {
+        this.leader = false;
+        relayLeader.set(0);
+      }
+    });
+    client.on('end', () => {
+      if (this.listener === client) {
+        this.leader = false;
+        relayLeader.set(0);
+      }
+    });
+    try {
+      await client.connect();
+      const { rows } = await client.query<{ ok: boolean }>(
+        'SELECT pg_try_advisory_lock($1) AS ok',
+        [RELAY_LOCK_KEY],
+      );
+      if (!rows[0]?.ok) {
+        await client.end().catch(() => undefined);
+        return false;
+      }
+      client.on('notification', () => {
+        this.woken = true;
+        this.wake?.();
+      });
+      await client.query('LISTEN change_log');
+      this.listener = client;
+      this.leader = true;
+      this.position = undefined;
+      relayLeader.set(1);
+      getLogger().info('change relay: this replica relays the change feed');
+      return true;
+    } catch (error) {
+      await client.end().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  private async dropLeadership(): Promise<void> {
+    const client = this.listener;
+    this.listener = undefined;
+    this.leader = false;
+    relayLeader.set(0);
+    if (client) await client.end().catch(() => undefined);
+  }
+
+  private sleep(ms: number): Promise<void> {
+    if (this.stopping || this.woken) {
+      this.woken = false;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wake = done;
+    });
+  }
+}
