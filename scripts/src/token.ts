@@ -26,22 +26,38 @@ export async function signDevToken(options: {
 async function main(): Promise<void> {
   loadStackEnv();
   const program = new Command('token')
-    .description('Print a development JWT (HS256, JWT_SECRET from the environment or .stack/stack.env)')
+    .description(
+      'Print a development JWT (HS256, JWT_SECRET from the environment or .stack/stack.env)',
+    )
     .requiredOption('--sub <id>', 'user id (sub claim)')
-    .option('--role <role>', 'user | editor | admin', (value) => {
-      if (!roles.includes(value)) throw new InvalidArgumentError(`must be one of ${roles.join(', ')}`);
-      return value;
-    }, 'user')
-    .option('--ttl <seconds>', 'lifetime in seconds', (v) => {
-      const n = Number(v);
-      if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('must be a positive integer');
-      return n;
-    }, 24 * 3600)
+    .option(
+      '--role <role>',
+      'user | editor | admin',
+      (value) => {
+        if (!roles.includes(value))
+          throw new InvalidArgumentError(`must be one of ${roles.join(', ')}`);
+        return value;
+      },
+      'user',
+    )
+    .option(
+      '--ttl <seconds>',
+      'lifetime in seconds',
+      (v) => {
+        const n = Number(v);
+        if (!Number.isInteger(n) || n <= 0)
+          throw new InvalidArgumentError('must be a positive integer');
+        return n;
+      },
+      24 * 3600,
+    )
     .parse();
   const opts = program.opts<{ sub: string; role: string; ttl: number }>();
   const secret = process.env.JWT_SECRET;
   if (!secret) {
-    process.stderr.write('token: JWT_SECRET is not set (run `npm run stack:up` first or export it)\n');
+    process.stderr.write(
+      'token: JWT_SECRET is not set (run `npm run stack:up` first or export it)\n',
+    );
     process.exit(1);
   }
   process.stderr.write(`token for sub=${opts.sub} role=${opts.role}, valid ${opts.ttl}s:\n`);

@@ -47,7 +47,7 @@ import {
   type ManifestInput,
 } from './manifest';
 import { loadPrivateKey, signHeader, type SigningKey } from './signing';
-import { ChunkRing, DEFAULT_CHUNK_SIZE, FileSource, readChunks, writeFully } from './sources';
+import { ChunkRing, FileSource, readChunks, writeFully } from './sources';
 import { assertValidKeyId, encodeTrailer, trailerLength } from './trailer';
 
 export interface AudioSource {
@@ -78,7 +78,7 @@ export interface PackageWriteInput {
   signingKey?: SigningKey;
   /** Where spooled streams go (default os.tmpdir()). Always cleaned up. */
   tempDir?: string;
-  /** Read/write chunk size for the hashing passes (default 4 MiB). */
+  /** Read/write chunk size for the hashing passes (default 1 MiB). */
   chunkSize?: number;
   /**
    * Hash on a worker thread as well as this one: 'auto' (default) does so when there are at
@@ -111,6 +111,11 @@ export interface WrittenPackage extends PackageInfo {
 
 const MIB = 1024 * 1024;
 const EMIT_CHUNK = MIB;
+/**
+ * Each chunk is read, hashed up to three times (two threads) and written; 1 MiB keeps that
+ * working set cache-resident, which measured faster than 4 MiB on our 2-core runners.
+ */
+const WRITE_CHUNK_SIZE = MIB;
 const PLACEHOLDER_HASH = '0'.repeat(64);
 
 interface ResolvedAudio {
@@ -398,9 +403,9 @@ async function* rechunk(
   if (fill > 0) yield buf.subarray(0, fill);
 }
 
-/** No bigger than the largest section, so tiny packages do not allocate 3 × 4 MiB. */
+/** No bigger than the largest section, so tiny packages do not allocate full-size buffers. */
 function ringChunkSize(input: PackageWriteInput, sizes: number[]): number {
-  return Math.max(1, Math.min(input.chunkSize ?? DEFAULT_CHUNK_SIZE, Math.max(...sizes)));
+  return Math.max(1, Math.min(input.chunkSize ?? WRITE_CHUNK_SIZE, Math.max(...sizes)));
 }
 
 function usePool(input: PackageWriteInput, bytes: number): HashPool | undefined {
@@ -631,7 +636,7 @@ export async function writePackageToFile(
     // Pass B: contentSha256 over manifest and the bytes just written.
     const content = createHash('sha256').update(manifestBytes);
     const written = FileSource.fromHandle(out, position, partial);
-    const chunkSize = input.chunkSize ?? DEFAULT_CHUNK_SIZE;
+    const chunkSize = input.chunkSize ?? WRITE_CHUNK_SIZE;
     let bytesDone = 0;
     for await (const chunk of readChunks(written, bodyStart, position, { chunkSize })) {
       content.update(chunk);

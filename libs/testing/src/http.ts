@@ -1,7 +1,11 @@
 import { SignJWT } from 'jose';
 
 /** A bearer token the gateway accepts (HS256 with the stack's JWT_SECRET). */
-export async function tokenFor(secret: string, sub: string, role: 'user' | 'editor' | 'admin' = 'user'): Promise<string> {
+export async function tokenFor(
+  secret: string,
+  sub: string,
+  role: 'user' | 'editor' | 'admin' = 'user',
+): Promise<string> {
   return new SignJWT({ role })
     .setProtectedHeader({ alg: 'HS256' })
     .setSubject(sub)
@@ -19,7 +23,12 @@ export interface ApiResponse<T = unknown> {
 
 /** Small JSON client for e2e tests: `api.get('/v1/...')`, `api.post(path, body)`. */
 export function apiClient(baseUrl: string, token?: string) {
-  const call = async <T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<ApiResponse<T>> => {
+  const call = async <T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<ApiResponse<T>> => {
     const res = await fetch(`${baseUrl}${path}`, {
       method,
       headers: {
@@ -39,15 +48,24 @@ export function apiClient(baseUrl: string, token?: string) {
     return { status: res.status, headers: res.headers, body: parsed as T, text };
   };
   return {
-    get: <T = unknown>(path: string, headers?: Record<string, string>) => call<T>('GET', path, undefined, headers),
-    head: <T = unknown>(path: string, headers?: Record<string, string>) => call<T>('HEAD', path, undefined, headers),
-    post: <T = unknown>(path: string, body?: unknown, headers?: Record<string, string>) => call<T>('POST', path, body ?? {}, headers),
-    put: <T = unknown>(path: string, body?: unknown, headers?: Record<string, string>) => call<T>('PUT', path, body ?? {}, headers),
-    delete: <T = unknown>(path: string, headers?: Record<string, string>) => call<T>('DELETE', path, undefined, headers),
+    get: <T = unknown>(path: string, headers?: Record<string, string>) =>
+      call<T>('GET', path, undefined, headers),
+    head: <T = unknown>(path: string, headers?: Record<string, string>) =>
+      call<T>('HEAD', path, undefined, headers),
+    post: <T = unknown>(path: string, body?: unknown, headers?: Record<string, string>) =>
+      call<T>('POST', path, body ?? {}, headers),
+    put: <T = unknown>(path: string, body?: unknown, headers?: Record<string, string>) =>
+      call<T>('PUT', path, body ?? {}, headers),
+    delete: <T = unknown>(path: string, headers?: Record<string, string>) =>
+      call<T>('DELETE', path, undefined, headers),
   };
 }
 
-export async function eventually<T>(fn: () => Promise<T | undefined | false>, timeoutMs = 60_000, intervalMs = 200): Promise<T> {
+export async function eventually<T>(
+  fn: () => Promise<T | undefined | false>,
+  timeoutMs = 60_000,
+  intervalMs = 200,
+): Promise<T> {
   const started = Date.now();
   let last: unknown;
   while (Date.now() - started < timeoutMs) {
@@ -59,5 +77,7 @@ export async function eventually<T>(fn: () => Promise<T | undefined | false>, ti
     }
     await new Promise((r) => setTimeout(r, intervalMs));
   }
-  throw new Error(`condition not met within ${timeoutMs} ms${last ? `: ${(last as Error).message}` : ''}`);
+  throw new Error(
+    `condition not met within ${timeoutMs} ms${last ? `: ${(last as Error).message}` : ''}`,
+  );
 }

@@ -41,7 +41,24 @@ export async function throwawayRedis(): Promise<ThrowawayServer> {
     port,
     url: `redis://127.0.0.1:${port}`,
     async start() {
-      child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction'], { stdio: 'ignore' });
+      child = spawn(
+        'redis-server',
+        [
+          '--port',
+          String(port),
+          '--bind',
+          '127.0.0.1',
+          '--dir',
+          dir,
+          '--save',
+          '',
+          '--appendonly',
+          'no',
+          '--maxmemory-policy',
+          'noeviction',
+        ],
+        { stdio: 'ignore' },
+      );
       await waitForTcp(port);
     },
     async stop() {
@@ -66,7 +83,9 @@ export async function throwawayPostgres(): Promise<ThrowawayServer> {
   chmodSync(dir, 0o700);
   const asRoot = process.getuid?.() === 0;
   const run = (cmd: string, args: string[]) =>
-    asRoot ? execFileSync('runuser', ['-u', 'postgres', '--', cmd, ...args], { stdio: 'pipe' }) : execFileSync(cmd, args, { stdio: 'pipe' });
+    asRoot
+      ? execFileSync('runuser', ['-u', 'postgres', '--', cmd, ...args], { stdio: 'pipe' })
+      : execFileSync(cmd, args, { stdio: 'pipe' });
   if (asRoot) {
     const uid = Number(execFileSync('id', ['-u', 'postgres']).toString().trim());
     const gid = Number(execFileSync('id', ['-g', 'postgres']).toString().trim());
@@ -76,12 +95,31 @@ export async function throwawayPostgres(): Promise<ThrowawayServer> {
   const pwfile = join(dir, 'pw');
   writeFileSync(pwfile, 'test\n');
   if (asRoot) execFileSync('chown', ['postgres', pwfile]);
-  run(join(PG_BIN, 'initdb'), ['-D', data, '-U', 'test', '--pwfile', pwfile, '-A', 'scram-sha-256', '--no-sync']);
+  run(join(PG_BIN, 'initdb'), [
+    '-D',
+    data,
+    '-U',
+    'test',
+    '--pwfile',
+    pwfile,
+    '-A',
+    'scram-sha-256',
+    '--no-sync',
+  ]);
   const server: ThrowawayServer = {
     port,
     url: `postgres://test:test@127.0.0.1:${port}/postgres`,
     async start() {
-      run(join(PG_BIN, 'pg_ctl'), ['-D', data, '-w', '-l', join(dir, 'log'), '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`, 'start']);
+      run(join(PG_BIN, 'pg_ctl'), [
+        '-D',
+        data,
+        '-w',
+        '-l',
+        join(dir, 'log'),
+        '-o',
+        `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`,
+        'start',
+      ]);
     },
     async stop() {
       try {

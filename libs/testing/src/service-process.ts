@@ -55,7 +55,9 @@ export function spawnService(
   };
   child.stdout.on('data', append);
   child.stderr.on('data', append);
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => resolve(code)),
+  );
   return {
     name,
     port,
@@ -71,7 +73,11 @@ export function spawnService(
 }
 
 /** Polls `url` until it answers `status` (default 200) or the timeout passes. */
-export async function waitForStatus(url: string, status = 200, timeoutMs = 60_000): Promise<number> {
+export async function waitForStatus(
+  url: string,
+  status = 200,
+  timeoutMs = 60_000,
+): Promise<number> {
   const started = Date.now();
   let last = 0;
   while (Date.now() - started < timeoutMs) {
@@ -105,7 +111,9 @@ export async function startService(
     ]);
   } catch (error) {
     await service.stop('SIGKILL');
-    throw new Error(`${(error as Error).message}\n--- ${name} output ---\n${service.output().slice(-5_000)}`);
+    throw new Error(
+      `${(error as Error).message}\n--- ${name} output ---\n${service.output().slice(-5_000)}`,
+    );
   }
   return service;
 }

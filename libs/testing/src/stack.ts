@@ -17,10 +17,17 @@ function readEnvFile(file: string): Record<string, string> {
  * Environment for integration tests: the local stack's variables (from `.stack/stack.env`, started
  * by `npm test`), with DATABASE_URL pointed at the dedicated test database.
  */
-export function testEnv(overrides: Record<string, string | undefined> = {}): Record<string, string> {
-  const stack = { ...readEnvFile(join(repoRoot, '.stack', 'stack.env')), ...pickDefined(process.env) };
+export function testEnv(
+  overrides: Record<string, string | undefined> = {},
+): Record<string, string> {
+  const stack = {
+    ...readEnvFile(join(repoRoot, '.stack', 'stack.env')),
+    ...pickDefined(process.env),
+  };
   if (!stack.TEST_DATABASE_URL) {
-    throw new Error('TEST_DATABASE_URL is not set: run the tests with `npm test` (it starts the stack)');
+    throw new Error(
+      'TEST_DATABASE_URL is not set: run the tests with `npm test` (it starts the stack)',
+    );
   }
   return pickDefined({
     ...stack,

@@ -1,6 +1,12 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
-import { InfraModule, OperabilityModule, POSTGRES_PROBE, REDIS_PROBE, S3_PROBE } from '@bible/common';
+import {
+  InfraModule,
+  OperabilityModule,
+  POSTGRES_PROBE,
+  REDIS_PROBE,
+  S3_PROBE,
+} from '@bible/common';
 import { AuthGuard } from './auth/auth.guard';
 import { AuthModule } from './auth/auth.module';
 import { ErrorEnvelopeFilter } from './common/error.filter';

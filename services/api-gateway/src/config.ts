@@ -20,14 +20,21 @@ export const gatewayEnv = {
     .enum(['true', 'false'])
     .default('false')
     .transform((v) => v === 'true'),
-  PRESIGN_EXPIRY_SECONDS: z.coerce.number().int().min(60).max(168 * 3600).default(24 * 3600),
+  PRESIGN_EXPIRY_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .max(168 * 3600)
+    .default(24 * 3600),
 };
 
 export type GatewayConfig = z.infer<z.ZodObject<typeof gatewayEnv>>;
 
 export function validateGatewayConfig(config: GatewayConfig): GatewayConfig {
   if (!config.JWT_SECRET && !config.JWT_JWKS_URL) {
-    process.stderr.write('api-gateway: Invalid configuration:\n  - JWT_SECRET: is required unless JWT_JWKS_URL is set\n');
+    process.stderr.write(
+      'api-gateway: Invalid configuration:\n  - JWT_SECRET: is required unless JWT_JWKS_URL is set\n',
+    );
     process.exit(1);
   }
   return config;

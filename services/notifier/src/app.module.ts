@@ -17,7 +17,6 @@ export class AppModule {
             statementTimeoutMs: config.DATABASE_STATEMENT_TIMEOUT_MS,
           },
           redisUrl: config.REDIS_URL,
-
         }),
         OperabilityModule.register({ probes: [POSTGRES_PROBE, REDIS_PROBE] }),
       ],

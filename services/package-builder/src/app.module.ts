@@ -1,5 +1,11 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import { InfraModule, OperabilityModule, POSTGRES_PROBE, REDIS_PROBE, S3_PROBE } from '@bible/common';
+import {
+  InfraModule,
+  OperabilityModule,
+  POSTGRES_PROBE,
+  REDIS_PROBE,
+  S3_PROBE,
+} from '@bible/common';
 import { BuildModule } from './build/build.module';
 import { BUILDER_CONFIG, type BuilderConfig } from './config';
 import { MaintenanceModule } from './maintenance/maintenance.module';

@@ -16,11 +16,25 @@ export const builderEnv = {
   /** How long a build's lock lives without renewal: a killed worker's job is retried after this. */
   BUILDER_LOCK_DURATION_MS: z.coerce.number().int().min(1_000).max(600_000).default(30_000),
   /** Incomplete multipart uploads older than this are aborted by the sweeper. */
-  MULTIPART_SWEEP_AGE_MS: z.coerce.number().int().min(1_000).default(6 * 3600_000),
+  MULTIPART_SWEEP_AGE_MS: z.coerce
+    .number()
+    .int()
+    .min(1_000)
+    .default(6 * 3600_000),
   /** Superseded (stale) packages stay downloadable this long, then their objects are removed. */
-  PACKAGE_STALE_RETENTION_HOURS: z.coerce.number().min(0).default(7 * 24),
-  MAINTENANCE_INTERVAL_MS: z.coerce.number().int().min(1_000).default(10 * 60_000),
-  SIGNING_KEY_ID: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must match [A-Za-z0-9._-]{1,64}').optional(),
+  PACKAGE_STALE_RETENTION_HOURS: z.coerce
+    .number()
+    .min(0)
+    .default(7 * 24),
+  MAINTENANCE_INTERVAL_MS: z.coerce
+    .number()
+    .int()
+    .min(1_000)
+    .default(10 * 60_000),
+  SIGNING_KEY_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,64}$/, 'must match [A-Za-z0-9._-]{1,64}')
+    .optional(),
   SIGNING_PRIVATE_KEY_FILE: z.string().min(1).optional(),
   SIGNING_PRIVATE_KEY_PEM: z.string().min(1).optional(),
 };

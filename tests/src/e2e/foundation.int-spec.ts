@@ -43,7 +43,10 @@ describe('every service boots, is healthy and exposes metrics', () => {
       assert.equal(live.status, 200);
       const ready = await fetch(`${service.url}/health/ready`);
       assert.equal(ready.status, 200);
-      const body = (await ready.json()) as { status: string; info: Record<string, { status: string }> };
+      const body = (await ready.json()) as {
+        status: string;
+        info: Record<string, { status: string }>;
+      };
       assert.equal(body.status, 'ok');
       assert.ok(body.info.postgres, 'readiness checks postgres');
       assert.ok(body.info.redis, 'readiness checks redis');
@@ -86,12 +89,20 @@ describe('config is validated once at boot', () => {
       const code = await service.exited;
       assert.notEqual(code, 0);
       assert.match(service.output(), /DATABASE_URL/);
-      assert.doesNotMatch(service.output(), /notaurl/, 'values are never echoed (they may be secrets)');
+      assert.doesNotMatch(
+        service.output(),
+        /notaurl/,
+        'values are never echoed (they may be secrets)',
+      );
     });
   }
 
   it('a missing REDIS_URL is named too', async () => {
-    const service = spawnService('sync-service', testEnv({ REDIS_URL: undefined }), await freePort());
+    const service = spawnService(
+      'sync-service',
+      testEnv({ REDIS_URL: undefined }),
+      await freePort(),
+    );
     assert.notEqual(await service.exited, 0);
     assert.match(service.output(), /REDIS_URL: is required/);
   });

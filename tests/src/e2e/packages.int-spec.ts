@@ -45,14 +45,22 @@ describe('package pipeline', { timeout: 15 * 60_000 }, () => {
   const work = mkdtempSync(join(tmpdir(), 'pkg-e2e-'));
 
   const waitForJob = async (jobId: string, timeoutMs = 120_000): Promise<JobStatus> =>
-    eventually(async () => {
-      const res = await api.get<JobStatus>(`/v1/packages/jobs/${jobId}`);
-      assert.equal(res.status, 200, res.text);
-      return res.body.status === 'completed' || res.body.status === 'failed' ? res.body : undefined;
-    }, timeoutMs, 250);
+    eventually(
+      async () => {
+        const res = await api.get<JobStatus>(`/v1/packages/jobs/${jobId}`);
+        assert.equal(res.status, 200, res.text);
+        return res.body.status === 'completed' || res.body.status === 'failed'
+          ? res.body
+          : undefined;
+      },
+      timeoutMs,
+      250,
+    );
 
   const download = async (packageId: string, headers: Record<string, string> = {}) => {
-    const res = await fetch(`${gateway.url}/v1/packages/${packageId}/download`, { headers: { authorization: `Bearer ${token}`, ...headers } });
+    const res = await fetch(`${gateway.url}/v1/packages/${packageId}/download`, {
+      headers: { authorization: `Bearer ${token}`, ...headers },
+    });
     return { res, body: Buffer.from(await res.arrayBuffer()) };
   };
 
@@ -60,21 +68,43 @@ describe('package pipeline', { timeout: 15 * 60_000 }, () => {
     const file = join(work, `${name}.bible`);
     writeFileSync(file, bytes);
     const keyFile = join(work, 'public.pem');
-    return execFileSync(process.execPath, [join(repoRoot, 'libs/package-format/dist/cli.js'), 'verify', file, '--public-key', `${keyId}=${keyFile}`], {
-      encoding: 'utf8',
-    });
+    return execFileSync(
+      process.execPath,
+      [
+        join(repoRoot, 'libs/package-format/dist/cli.js'),
+        'verify',
+        file,
+        '--public-key',
+        `${keyId}=${keyFile}`,
+      ],
+      {
+        encoding: 'utf8',
+      },
+    );
   };
 
   before(async () => {
     env = await seededTestDatabase();
     db = new Client({ connectionString: env.DATABASE_URL });
     await db.connect();
-    const serviceEnv = { ...env, BUILDER_LOCK_DURATION_MS: '4000', RATE_LIMIT_BUILDS_PER_USER_HOUR: '1000', RATE_LIMIT_BUILDS_PER_IP_HOUR: '1000', RATE_LIMIT_DOWNLOADS_PER_USER_HOUR: '1000', RATE_LIMIT_DOWNLOADS_PER_IP_HOUR: '1000' };
-    [gateway, builders[0]] = await Promise.all([startService('api-gateway', serviceEnv), startService('package-builder', serviceEnv)]);
+    const serviceEnv = {
+      ...env,
+      BUILDER_LOCK_DURATION_MS: '4000',
+      RATE_LIMIT_BUILDS_PER_USER_HOUR: '1000',
+      RATE_LIMIT_BUILDS_PER_IP_HOUR: '1000',
+      RATE_LIMIT_DOWNLOADS_PER_USER_HOUR: '1000',
+      RATE_LIMIT_DOWNLOADS_PER_IP_HOUR: '1000',
+    };
+    [gateway, builders[0]] = await Promise.all([
+      startService('api-gateway', serviceEnv),
+      startService('package-builder', serviceEnv),
+    ]);
     token = await tokenFor(env.JWT_SECRET, 'e2e-user');
     api = apiClient(gateway.url, token);
     anon = apiClient(gateway.url);
-    const keys = await anon.get<{ keys: { keyId: string; publicKeyPem: string }[] }>('/v1/packages/keys');
+    const keys = await anon.get<{ keys: { keyId: string; publicKeyPem: string }[] }>(
+      '/v1/packages/keys',
+    );
     assert.equal(keys.status, 200);
     assert.ok(keys.body.keys.length > 0, 'the builder registered its signing key');
     keyId = keys.body.keys[0].keyId;
@@ -89,21 +119,43 @@ describe('package pipeline', { timeout: 15 * 60_000 }, () => {
   describe('bad requests answer 4xx with details, never 5xx', () => {
     const cases: [string, unknown, number, string][] = [
       ['unknown type', { ...TEXT, packageType: 'video' }, 400, 'body.packageType'],
-      ['missing text version', { packageType: 'text', languageEntityId: 'eng' }, 400, 'body.textVersionId'],
-      ['missing audio version for combined', { ...TEXT, packageType: 'combined' }, 400, 'body.audioVersionId'],
+      [
+        'missing text version',
+        { packageType: 'text', languageEntityId: 'eng' },
+        400,
+        'body.textVersionId',
+      ],
+      [
+        'missing audio version for combined',
+        { ...TEXT, packageType: 'combined' },
+        400,
+        'body.audioVersionId',
+      ],
       ['malformed id', { ...TEXT, textVersionId: 'web; drop table' }, 400, 'body.textVersionId'],
       ['unknown field', { ...TEXT, colour: 'red' }, 400, 'body'],
       ['unknown book', { ...TEXT, books: ['John', 'Hezekiah'] }, 400, 'body.books.1'],
       ['book without audio', { ...AUDIO, books: ['Gen'] }, 400, 'body.books.0'],
-      ['size chunking without max', { ...TEXT, chunking: { strategy: 'size' } }, 400, 'body.chunking.maxSizeMB'],
+      [
+        'size chunking without max',
+        { ...TEXT, chunking: { strategy: 'size' } },
+        400,
+        'body.chunking.maxSizeMB',
+      ],
       ['unknown language', { ...TEXT, languageEntityId: 'xyz' }, 404, 'body.languageEntityId'],
       ['unknown version', { ...TEXT, textVersionId: 'nope' }, 404, 'body.textVersionId'],
     ];
     for (const [name, body, status, field] of cases) {
       it(name, async () => {
-        const res = await api.post<{ error: string; details: { field: string }[]; requestId: string }>('/v1/packages', body);
+        const res = await api.post<{
+          error: string;
+          details: { field: string }[];
+          requestId: string;
+        }>('/v1/packages', body);
         assert.equal(res.status, status, res.text);
-        assert.ok(res.body.details.some((d) => d.field.startsWith(field)), res.text);
+        assert.ok(
+          res.body.details.some((d) => d.field.startsWith(field)),
+          res.text,
+        );
         assert.ok(res.body.requestId);
       });
     }
@@ -118,7 +170,10 @@ describe('package pipeline', { timeout: 15 * 60_000 }, () => {
         `INSERT INTO text_versions (id, language_entity_id, bible_version_id, name, publish_status)
          VALUES ('draft-tv', 'eng', 'protestant', 'Draft', 'draft') ON CONFLICT DO NOTHING`,
       );
-      const res = await api.post<{ error: string }>('/v1/packages', { ...TEXT, textVersionId: 'draft-tv' });
+      const res = await api.post<{ error: string }>('/v1/packages', {
+        ...TEXT,
+        textVersionId: 'draft-tv',
+      });
       assert.equal(res.status, 409, res.text);
       assert.equal(res.body.error, 'PKG_VERSION_NOT_PUBLISHED');
     });
@@ -140,18 +195,27 @@ describe('package pipeline', { timeout: 15 * 60_000 }, () => {
   let textBytes = Buffer.alloc(0);
 
   it('builds the full WEB text package through the API, and it verifies', async () => {
-    const res = await api.post<{ jobId: string; status: string; statusUrl: string; packageId: string }>('/v1/packages', TEXT);
+    const res = await api.post<{
+      jobId: string;
+      status: string;
+      statusUrl: string;
+      packageId: string;
+    }>('/v1/packages', TEXT);
     assert.equal(res.status, 202, res.text);
     assert.match(res.body.statusUrl, /^\/v1\/packages\/jobs\/pkg-/);
     const job = await waitForJob(res.body.jobId);
     assert.equal(job.status, 'completed', JSON.stringify(job));
     assert.equal(job.progress, 100);
     assert.equal(job.packageId, res.body.packageId);
-    textPackageId = job.packageId as string;
+    textPackageId = job.packageId ?? '';
 
-    const detail = await api.get<{ manifest: { includesTotalVerses: number; includesBooks: string[]; bibleStructure: { totalChapters: number } } }>(
-      `/v1/packages/${textPackageId}`,
-    );
+    const detail = await api.get<{
+      manifest: {
+        includesTotalVerses: number;
+        includesBooks: string[];
+        bibleStructure: { totalChapters: number };
+      };
+    }>(`/v1/packages/${textPackageId}`);
     assert.equal(detail.status, 200);
     assert.equal(detail.body.manifest.includesTotalVerses, 31_095);
     assert.equal(detail.body.manifest.includesBooks.length, 66);
@@ -161,16 +225,28 @@ describe('package pipeline', { timeout: 15 * 60_000 }, () => {
     assert.equal(dl.status, 200);
     assert.equal(dl.headers.get('content-length'), String(body.length));
     assert.equal(dl.headers.get('accept-ranges'), 'bytes');
-    assert.equal(dl.headers.get('content-disposition'), `attachment; filename="${textPackageId}.bible"`);
+    assert.equal(
+      dl.headers.get('content-disposition'),
+      `attachment; filename="${textPackageId}.bible"`,
+    );
     assert.equal(dl.headers.get('x-served-from'), 'generated');
     const etag = dl.headers.get('etag');
-    assert.equal(etag, `"${body.subarray(36, 68).toString('hex')}"`, 'ETag is the hex contentSha256 from the header');
+    assert.equal(
+      etag,
+      `"${body.subarray(36, 68).toString('hex')}"`,
+      'ETag is the hex contentSha256 from the header',
+    );
     textBytes = body;
     assert.match(verifyWithCli(body, 'text'), /^OK .*\n.*signature verified/);
   });
 
   it('an identical request answers 200 with the existing package (cache hit)', async () => {
-    const res = await api.post<{ packageId: string; status: string; downloadUrl: string; manifest: object }>('/v1/packages', TEXT);
+    const res = await api.post<{
+      packageId: string;
+      status: string;
+      downloadUrl: string;
+      manifest: object;
+    }>('/v1/packages', TEXT);
     assert.equal(res.status, 200, res.text);
     assert.equal(res.body.status, 'ready');
     assert.equal(res.body.packageId, textPackageId);
@@ -181,7 +257,10 @@ describe('package pipeline', { timeout: 15 * 60_000 }, () => {
 
   describe('downloads', () => {
     it('HEAD answers the headers without a body', async () => {
-      const res = await fetch(`${gateway.url}/v1/packages/${textPackageId}/download`, { method: 'HEAD', headers: { authorization: `Bearer ${token}` } });
+      const res = await fetch(`${gateway.url}/v1/packages/${textPackageId}/download`, {
+        method: 'HEAD',
+        headers: { authorization: `Bearer ${token}` },
+      });
       assert.equal(res.status, 200);
       assert.equal(res.headers.get('content-length'), String(textBytes.length));
       assert.equal((await res.arrayBuffer()).byteLength, 0);
@@ -191,8 +270,14 @@ describe('package pipeline', { timeout: 15 * 60_000 }, () => {
       const cut = Math.floor(textBytes.length / 3);
       const first = await download(textPackageId, { range: `bytes=0-${cut - 1}` });
       assert.equal(first.res.status, 206);
-      assert.equal(first.res.headers.get('content-range'), `bytes 0-${cut - 1}/${textBytes.length}`);
-      const rest = await download(textPackageId, { range: `bytes=${cut}-`, 'if-range': first.res.headers.get('etag') as string });
+      assert.equal(
+        first.res.headers.get('content-range'),
+        `bytes 0-${cut - 1}/${textBytes.length}`,
+      );
+      const rest = await download(textPackageId, {
+        range: `bytes=${cut}-`,
+        'if-range': first.res.headers.get('etag') as string,
+      });
       assert.equal(rest.res.status, 206);
       assert.equal(sha256(Buffer.concat([first.body, rest.body])), sha256(textBytes));
     });
@@ -202,7 +287,11 @@ describe('package pipeline', { timeout: 15 * 60_000 }, () => {
       const size = textBytes.length;
       const step = Math.ceil(size / n);
       const parts = await Promise.all(
-        Array.from({ length: n }, (_, i) => download(textPackageId, { range: `bytes=${i * step}-${Math.min(size, (i + 1) * step) - 1}` })),
+        Array.from({ length: n }, (_, i) =>
+          download(textPackageId, {
+            range: `bytes=${i * step}-${Math.min(size, (i + 1) * step) - 1}`,
+          }),
+        ),
       );
       for (const p of parts) assert.equal(p.res.status, 206);
       assert.equal(sha256(Buffer.concat(parts.map((p) => p.body))), sha256(textBytes));
@@ -234,22 +323,29 @@ describe('package pipeline', { timeout: 15 * 60_000 }, () => {
       assert.match(location, /X-Amz-Expires=86400/);
       const direct = Buffer.from(await (await fetch(location)).arrayBuffer());
       assert.equal(sha256(direct), sha256(textBytes));
-      const tooLong = await api.get(`/v1/packages/${textPackageId}/download?redirect=1&expiresIn=999999`);
+      const tooLong = await api.get(
+        `/v1/packages/${textPackageId}/download?redirect=1&expiresIn=999999`,
+      );
       assert.equal(tooLong.status, 400);
     });
 
     it('download by content serves the current package', async () => {
-      const res = await fetch(`${gateway.url}/v1/packages/download?packageType=text&languageEntityId=eng&textVersionId=web`, {
-        headers: { authorization: `Bearer ${token}` },
-      });
+      const res = await fetch(
+        `${gateway.url}/v1/packages/download?packageType=text&languageEntityId=eng&textVersionId=web`,
+        {
+          headers: { authorization: `Bearer ${token}` },
+        },
+      );
       assert.equal(res.status, 200);
       assert.equal(sha256(Buffer.from(await res.arrayBuffer())), sha256(textBytes));
     });
 
     it('the catalog lists it with cursor pagination', async () => {
-      const res = await api.get<{ items: { packageId: string }[]; nextCursor: string | null; total: number }>(
-        '/v1/packages?packageType=text&limit=1',
-      );
+      const res = await api.get<{
+        items: { packageId: string }[];
+        nextCursor: string | null;
+        total: number;
+      }>('/v1/packages?packageType=text&limit=1');
       assert.equal(res.status, 200, res.text);
       assert.ok(res.body.items.some((i) => i.packageId === textPackageId));
       assert.equal((await api.get('/v1/packages?limit=500')).status, 400);
@@ -258,17 +354,25 @@ describe('package pipeline', { timeout: 15 * 60_000 }, () => {
   });
 
   it('concurrent identical requests produce exactly one build', async () => {
-    const responses = await Promise.all(Array.from({ length: 6 }, () => api.post<{ jobId: string }>('/v1/packages', AUDIO)));
+    const responses = await Promise.all(
+      Array.from({ length: 6 }, () => api.post<{ jobId: string }>('/v1/packages', AUDIO)),
+    );
     for (const r of responses) assert.equal(r.status, 202, r.text);
     const jobIds = new Set(responses.map((r) => r.body.jobId));
     assert.equal(jobIds.size, 1);
     const job = await waitForJob([...jobIds][0]);
     assert.equal(job.status, 'completed', JSON.stringify(job));
-    const rows = await db.query(`SELECT count(*)::int AS n FROM package_generations WHERE audio_version_id = 'web-audio-john' AND package_type = 'audio'`);
+    const rows = await db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM package_generations WHERE audio_version_id = 'web-audio-john' AND package_type = 'audio'`,
+    );
     assert.equal(rows.rows[0].n, 1);
     const { body } = await download(job.packageId as string);
     assert.match(verifyWithCli(body, 'audio'), /^OK .*\n.*signature verified/);
-    const manifest = (await api.get<{ manifest: { totalFiles: number; includesVerseTimings: boolean } }>(`/v1/packages/${job.packageId}`)).body.manifest;
+    const manifest = (
+      await api.get<{ manifest: { totalFiles: number; includesVerseTimings: boolean } }>(
+        `/v1/packages/${job.packageId}`,
+      )
+    ).body.manifest;
     assert.equal(manifest.totalFiles, 21);
     assert.equal(manifest.includesVerseTimings, true);
   });
@@ -276,7 +380,9 @@ describe('package pipeline', { timeout: 15 * 60_000 }, () => {
   it('streams progress as Server-Sent Events until completion', async () => {
     const res = await api.post<{ jobId: string }>('/v1/packages', { ...TEXT, books: ['Ruth'] });
     assert.equal(res.status, 202, res.text);
-    const sse = await fetch(`${gateway.url}/v1/packages/jobs/${res.body.jobId}/events`, { headers: { authorization: `Bearer ${token}` } });
+    const sse = await fetch(`${gateway.url}/v1/packages/jobs/${res.body.jobId}/events`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
     assert.equal(sse.status, 200);
     assert.match(sse.headers.get('content-type') ?? '', /text\/event-stream/);
     const text = await sse.text();
@@ -284,15 +390,21 @@ describe('package pipeline', { timeout: 15 * 60_000 }, () => {
   });
 
   it('chunking by testament builds a series of parts', async () => {
-    const res = await api.post<{ jobId: string }>('/v1/packages', { ...TEXT, chunking: { strategy: 'testament' } });
+    const res = await api.post<{ jobId: string }>('/v1/packages', {
+      ...TEXT,
+      chunking: { strategy: 'testament' },
+    });
     assert.equal(res.status, 202, res.text);
     const job = await waitForJob(res.body.jobId);
     assert.equal(job.status, 'completed', JSON.stringify(job));
     assert.equal(job.parts?.length, 2);
     for (const [i, part] of (job.parts ?? []).entries()) {
-      const detail = await api.get<{ manifest: { packageType: number; seriesInfo: { partNumber: number; totalParts: number; chunkingStrategy: string } } }>(
-        `/v1/packages/${part.packageId}`,
-      );
+      const detail = await api.get<{
+        manifest: {
+          packageType: number;
+          seriesInfo: { partNumber: number; totalParts: number; chunkingStrategy: string };
+        };
+      }>(`/v1/packages/${part.packageId}`);
       assert.equal(detail.body.manifest.packageType, 5);
       assert.equal(detail.body.manifest.seriesInfo.partNumber, i + 1);
       assert.equal(detail.body.manifest.seriesInfo.totalParts, 2);
@@ -301,16 +413,30 @@ describe('package pipeline', { timeout: 15 * 60_000 }, () => {
   });
 
   it('a builder killed mid-build leaves nothing visible and the job completes on another builder', async () => {
-    const res = await api.post<{ jobId: string; packageId: string }>('/v1/packages', { ...TEXT, chunking: { strategy: 'book_group' } });
+    const res = await api.post<{ jobId: string; packageId: string }>('/v1/packages', {
+      ...TEXT,
+      chunking: { strategy: 'book_group' },
+    });
     assert.equal(res.status, 202, res.text);
-    await eventually(async () => (await api.get<JobStatus>(`/v1/packages/jobs/${res.body.jobId}`)).body.status === 'active', 30_000, 20);
+    await eventually(
+      async () =>
+        (await api.get<JobStatus>(`/v1/packages/jobs/${res.body.jobId}`)).body.status === 'active',
+      30_000,
+      20,
+    );
     builders[0].process.kill('SIGKILL');
     await builders[0].exited;
     const before = await api.get<JobStatus>(`/v1/packages/jobs/${res.body.jobId}`);
     assert.notEqual(before.body.status, 'completed');
-    const visible = await db.query(`SELECT count(*)::int AS n FROM package_generations WHERE package_key = (SELECT package_key FROM package_requests WHERE job_id = $1 LIMIT 1)`, [res.body.jobId]);
+    const visible = await db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM package_generations WHERE package_key = (SELECT package_key FROM package_requests WHERE job_id = $1 LIMIT 1)`,
+      [res.body.jobId],
+    );
     assert.equal(visible.rows[0].n, 0, 'no partial package is visible');
-    builders[1] = await startService('package-builder', { ...env, BUILDER_LOCK_DURATION_MS: '4000' });
+    builders[1] = await startService('package-builder', {
+      ...env,
+      BUILDER_LOCK_DURATION_MS: '4000',
+    });
     const job = await waitForJob(res.body.jobId, 120_000);
     assert.equal(job.status, 'completed', JSON.stringify(job));
     for (const part of job.parts ?? [{ packageId: job.packageId as string }]) {
@@ -331,7 +457,11 @@ describe('package pipeline', { timeout: 15 * 60_000 }, () => {
     assert.equal(job.status, 'failed');
     assert.match(job.error ?? '', /ghost-file/);
 
-    const partial = await api.post<{ jobId: string }>('/v1/packages', { ...AUDIO, books: ['John'], allowPartial: true });
+    const partial = await api.post<{ jobId: string }>('/v1/packages', {
+      ...AUDIO,
+      books: ['John'],
+      allowPartial: true,
+    });
     assert.equal(partial.status, 202, partial.text);
     const ok = await waitForJob(partial.body.jobId);
     assert.equal(ok.status, 'completed', JSON.stringify(ok));
@@ -341,28 +471,41 @@ describe('package pipeline', { timeout: 15 * 60_000 }, () => {
   });
 
   it('a content change builds a new package version; the previous one stays downloadable', async () => {
-    await db.query(`UPDATE verse_texts SET verse_text = verse_text || ' (rev)' WHERE id = 'web-ruth-1-1'`);
-    const res = await api.post<{ jobId: string; packageId: string }>('/v1/packages', { ...TEXT, books: ['Ruth'] });
+    await db.query(
+      `UPDATE verse_texts SET verse_text = verse_text || ' (rev)' WHERE id = 'web-ruth-1-1'`,
+    );
+    const res = await api.post<{ jobId: string; packageId: string }>('/v1/packages', {
+      ...TEXT,
+      books: ['Ruth'],
+    });
     assert.equal(res.status, 202, res.text);
     const job = await waitForJob(res.body.jobId);
     assert.equal(job.status, 'completed');
-    const rows = await db.query(
+    const rows = await db.query<{ package_id: string; status: string }>(
       `SELECT package_id, status FROM package_generations WHERE package_key = (SELECT package_key FROM package_requests WHERE job_id = $1 LIMIT 1) ORDER BY created_at`,
       [res.body.jobId],
     );
     assert.equal(rows.rows.length, 2);
     assert.equal(rows.rows[0].status, 'stale');
     assert.equal(rows.rows[1].status, 'ready');
-    const old = await download(rows.rows[0].package_id as string);
+    const old = await download(rows.rows[0].package_id);
     assert.equal(old.res.status, 200, 'the superseded package is still downloadable');
-    const manifest = (await api.get<{ manifest: { supersedes?: string } }>(`/v1/packages/${job.packageId}`)).body.manifest;
+    const manifest = (
+      await api.get<{ manifest: { supersedes?: string } }>(`/v1/packages/${job.packageId}`)
+    ).body.manifest;
     assert.equal(manifest.supersedes, rows.rows[0].package_id);
   });
 
   it('exposes build and download metrics', async () => {
     const builderMetrics = await (await fetch(`${builders[1].url}/metrics`)).text();
-    assert.match(builderMetrics, /bible_package_builds_total\{[^}]*type="text"[^}]*status="success"/);
-    assert.match(builderMetrics, /bible_package_build_duration_seconds_bucket\{[^}]*stage="upload"/);
+    assert.match(
+      builderMetrics,
+      /bible_package_builds_total\{[^}]*type="text"[^}]*status="success"/,
+    );
+    assert.match(
+      builderMetrics,
+      /bible_package_build_duration_seconds_bucket\{[^}]*stage="upload"/,
+    );
     assert.match(builderMetrics, /bible_queue_depth\{[^}]*state="waiting"/);
     const gatewayMetrics = await (await fetch(`${gateway.url}/metrics`)).text();
     assert.match(gatewayMetrics, /bible_package_cache_requests_total\{[^}]*result="hit"/);
@@ -370,9 +513,16 @@ describe('package pipeline', { timeout: 15 * 60_000 }, () => {
   });
 
   it('rate limits builds per user with 429, Retry-After and RateLimit headers', async () => {
-    const limited = await startService('api-gateway', { ...env, RATE_LIMIT_BUILDS_PER_USER_HOUR: '2', RATE_LIMIT_BUILDS_PER_IP_HOUR: '1000' });
+    const limited = await startService('api-gateway', {
+      ...env,
+      RATE_LIMIT_BUILDS_PER_USER_HOUR: '2',
+      RATE_LIMIT_BUILDS_PER_IP_HOUR: '1000',
+    });
     try {
-      const client = apiClient(limited.url, await tokenFor(env.JWT_SECRET, `limited-${Date.now()}`));
+      const client = apiClient(
+        limited.url,
+        await tokenFor(env.JWT_SECRET, `limited-${Date.now()}`),
+      );
       const first = await client.post('/v1/packages', TEXT);
       assert.equal(first.headers.get('ratelimit-limit'), '2');
       await client.post('/v1/packages', TEXT);

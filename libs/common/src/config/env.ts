@@ -83,7 +83,8 @@ export function parseConfig<S extends EnvShape>(
   throw new ConfigError(
     result.error.issues.map((issue) => ({
       variable: issue.path.join('.') || '(root)',
-      message: issue.code === 'invalid_type' && issue.input === undefined ? 'is required' : issue.message,
+      message:
+        issue.code === 'invalid_type' && issue.input === undefined ? 'is required' : issue.message,
     })),
   );
 }
@@ -95,7 +96,8 @@ export function loadConfig<S extends EnvShape>(shape: S, service: string): z.inf
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(
-        JSON.stringify({ level: 'fatal', service, msg: error.message, invalid: error.issues }) + '\n',
+        JSON.stringify({ level: 'fatal', service, msg: error.message, invalid: error.issues }) +
+          '\n',
       );
       process.stderr.write(`${service}: ${error.message}\n`);
       process.exit(1);

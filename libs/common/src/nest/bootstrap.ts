@@ -25,7 +25,11 @@ function httpMetrics(req: Request, res: Response, next: NextFunction): void {
   res.on('finish', () => {
     // Route templates, never raw URLs: label cardinality stays bounded.
     const route = (req.route as { path?: string } | undefined)?.path ?? 'unmatched';
-    const labels = { method: req.method, route: `${req.baseUrl}${route}`, status_code: String(res.statusCode) };
+    const labels = {
+      method: req.method,
+      route: `${req.baseUrl}${route}`,
+      status_code: String(res.statusCode),
+    };
     httpRequestsTotal.inc(labels);
     end(labels);
   });
@@ -44,7 +48,9 @@ export async function runService(options: RunServiceOptions): Promise<INestAppli
 
   // Process warnings become JSON log lines instead of free text on stderr.
   process.removeAllListeners('warning');
-  process.on('warning', (warning) => logger.warn({ warning: warning.name, detail: warning.message }, 'process warning'));
+  process.on('warning', (warning) =>
+    logger.warn({ warning: warning.name, detail: warning.message }, 'process warning'),
+  );
   process.on('unhandledRejection', (reason) => {
     logger.error({ err: reason }, 'unhandled promise rejection');
   });

@@ -40,7 +40,10 @@ async function initialiseWithRetry(dataSource: DataSource, attempts = 30): Promi
       return await dataSource.initialize();
     } catch (error) {
       if (attempt >= attempts) throw error;
-      getLogger().warn({ attempt, err: (error as Error).message }, 'postgres not reachable yet, retrying');
+      getLogger().warn(
+        { attempt, err: (error as Error).message },
+        'postgres not reachable yet, retrying',
+      );
       await new Promise((r) => setTimeout(r, 1_000));
     }
   }
@@ -107,7 +110,8 @@ export class InfraModule {
         },
         {
           provide: REDIS,
-          useFactory: () => (redisUrl ? redisConnection(redisUrl, `${options.serviceName}:main`) : null),
+          useFactory: () =>
+            redisUrl ? redisConnection(redisUrl, `${options.serviceName}:main`) : null,
         },
         {
           provide: REDIS_PROBE,
@@ -139,7 +143,10 @@ export class InfraModule {
           provide: S3_PROBE,
           inject: [S3],
           useFactory: (handle: S3Handle | null): DependencyProbe | null =>
-            handle && { name: 'object-store', ping: () => pingBucket(handle.client, handle.bucket) },
+            handle && {
+              name: 'object-store',
+              ping: () => pingBucket(handle.client, handle.bucket),
+            },
         },
         InfraLifecycle,
       ],

@@ -10,7 +10,9 @@ import { DEPENDENCY_PROBES, type DependencyProbe } from './probes';
  */
 @Module({})
 export class OperabilityModule {
-  static register(options: { probes: (string | symbol | (new (...args: never[]) => DependencyProbe))[] }): DynamicModule {
+  static register(options: {
+    probes: (string | symbol | (new (...args: never[]) => DependencyProbe))[];
+  }): DynamicModule {
     const probesProvider: Provider = {
       provide: DEPENDENCY_PROBES,
       useFactory: (...probes: DependencyProbe[]) => probes,

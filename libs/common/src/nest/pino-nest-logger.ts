@@ -5,8 +5,13 @@ import type { Logger } from 'pino';
 export class PinoNestLogger implements LoggerService {
   constructor(private readonly logger: Logger) {}
 
-  private write(level: 'info' | 'error' | 'warn' | 'debug' | 'trace' | 'fatal', message: unknown, params: unknown[]): void {
-    const context = typeof params[params.length - 1] === 'string' ? (params.pop() as string) : undefined;
+  private write(
+    level: 'info' | 'error' | 'warn' | 'debug' | 'trace' | 'fatal',
+    message: unknown,
+    params: unknown[],
+  ): void {
+    const context =
+      typeof params[params.length - 1] === 'string' ? (params.pop() as string) : undefined;
     const stack = level === 'error' && typeof params[0] === 'string' ? params[0] : undefined;
     if (message instanceof Error) {
       this.logger[level]({ context, err: message }, message.message);

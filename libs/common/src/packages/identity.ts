@@ -27,7 +27,9 @@ function canonical(params: PackageParams): string {
     a: params.packageType === 'text' ? null : (params.audioVersionId ?? null),
     x: params.packageType === 'audio' ? null : (params.textVersionId ?? null),
     b: params.books ?? null,
-    c: params.chunking ? { s: params.chunking.strategy, m: params.chunking.maxSizeMB ?? null } : null,
+    c: params.chunking
+      ? { s: params.chunking.strategy, m: params.chunking.maxSizeMB ?? null }
+      : null,
     p: params.allowPartial === true,
   });
 }
@@ -65,7 +67,10 @@ export function packageIdFor(input: {
   key: string;
   part?: { number: number; total: number };
 }): string {
-  const narrowed = input.params.books !== undefined || input.params.chunking !== undefined || input.params.allowPartial === true;
+  const narrowed =
+    input.params.books !== undefined ||
+    input.params.chunking !== undefined ||
+    input.params.allowPartial === true;
   const parts = [
     slug(input.languageCode, 8),
     slug(input.versionSlug),

@@ -19,7 +19,9 @@ export function encodeCursor(position: FeedPosition): string {
 /** Returns null for anything that is not a cursor this server minted (the caller answers 409). */
 export function decodeCursor(cursor: string): FeedPosition | null {
   if (!/^[A-Za-z0-9_-]{1,128}$/.test(cursor)) return null;
-  const match = /^c1:(\d{1,19}):(\d{1,19})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
+  const match = /^c1:(\d{1,19}):(\d{1,19})$/.exec(
+    Buffer.from(cursor, 'base64url').toString('utf8'),
+  );
   if (!match) return null;
   const position = { txid: BigInt(match[1]), id: BigInt(match[2]) };
   const max = 2n ** 63n - 1n;

@@ -14,7 +14,10 @@ export const redactPaths = [
   'headers.authorization',
 ];
 
-export function loggerOptions(service: string, level = process.env.LOG_LEVEL ?? 'info'): LoggerOptions {
+export function loggerOptions(
+  service: string,
+  level = process.env.LOG_LEVEL ?? 'info',
+): LoggerOptions {
   return {
     level,
     base: { service },

@@ -28,7 +28,11 @@ export function startTelemetry(serviceName: string): void {
   process.env.OTEL_LOGS_EXPORTER ??= 'none';
   const endpoint = process.env.OTEL_EXPORTER_OTLP_ENDPOINT;
   const spanProcessors: SpanProcessor[] = endpoint
-    ? [new BatchSpanProcessor(new OTLPTraceExporter({ url: `${endpoint.replace(/\/$/, '')}/v1/traces` }))]
+    ? [
+        new BatchSpanProcessor(
+          new OTLPTraceExporter({ url: `${endpoint.replace(/\/$/, '')}/v1/traces` }),
+        ),
+      ]
     : [];
   sdk = new NodeSDK({
     resource: resourceFromAttributes({

@@ -43,7 +43,10 @@ export class ErrorEnvelopeFilter implements ExceptionFilter {
       status = exception.getStatus();
       code = codeByStatus[status] ?? (status >= 500 ? ErrorCode.Internal : 'HTTP_ERROR');
       const body = exception.getResponse();
-      message = typeof body === 'string' ? body : ((body as { message?: string }).message ?? exception.message);
+      message =
+        typeof body === 'string'
+          ? body
+          : ((body as { message?: string }).message ?? exception.message);
       if (Array.isArray(message)) message = message.join('; ');
       // Body-parser errors (malformed JSON, too large) surface as HttpExceptions with a 4xx status.
       if (status === 400 && /JSON/i.test(message)) details = [{ field: 'body', message }];
@@ -55,7 +58,10 @@ export class ErrorEnvelopeFilter implements ExceptionFilter {
     }
 
     if (status >= 500) {
-      getLogger().error({ err: exception, requestId: req.requestId, path: req.path }, 'request failed');
+      getLogger().error(
+        { err: exception, requestId: req.requestId, path: req.path },
+        'request failed',
+      );
     }
     if (res.headersSent) {
       res.destroy();

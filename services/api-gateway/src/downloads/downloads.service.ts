@@ -6,7 +6,15 @@ import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import { Counter } from 'prom-client';
 import type { DataSource } from 'typeorm';
-import { AppError, DATA_SOURCE, ErrorCode, S3, type S3Handle, getLogger, metricsRegistry } from '@bible/common';
+import {
+  AppError,
+  DATA_SOURCE,
+  ErrorCode,
+  S3,
+  type S3Handle,
+  getLogger,
+  metricsRegistry,
+} from '@bible/common';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config';
 import type { GenerationRow } from '../packages/packages.repository';
 import { decideRange, etagMatches, ifRangeAllowsPartial } from './http-range';
@@ -41,11 +49,19 @@ export class DownloadsService {
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
   ) {}
 
-  async serve(generation: GenerationRow, req: Request, res: Response, options: DownloadOptions): Promise<void> {
+  async serve(
+    generation: GenerationRow,
+    req: Request,
+    res: Response,
+    options: DownloadOptions,
+  ): Promise<void> {
     const size = Number(generation.size_bytes);
     const etag = `"${generation.content_sha256}"`;
     const lastModified = new Date(generation.created_at);
-    const servedFrom = Number(generation.download_count) === 0 && generation.cache_hits === 0 ? 'generated' : 'cache';
+    const servedFrom =
+      Number(generation.download_count) === 0 && generation.cache_hits === 0
+        ? 'generated'
+        : 'cache';
     const filename = `${generation.package_id}.bible`;
 
     res.setHeader('Accept-Ranges', 'bytes');
@@ -80,13 +96,20 @@ export class DownloadsService {
     }
 
     let decision = decideRange(req.header('range'), size);
-    if (decision.kind !== 'full' && !ifRangeAllowsPartial(req.header('if-range'), etag, lastModified)) {
+    if (
+      decision.kind !== 'full' &&
+      !ifRangeAllowsPartial(req.header('if-range'), etag, lastModified)
+    ) {
       decision = { kind: 'full' };
     }
     if (decision.kind === 'unsatisfiable') {
-      throw new AppError(416, ErrorCode.RangeNotSatisfiable, `Range not satisfiable for ${size} bytes`, [
-        { field: 'header.range', message: `must start below ${size}` },
-      ], { 'Content-Range': `bytes */${size}` });
+      throw new AppError(
+        416,
+        ErrorCode.RangeNotSatisfiable,
+        `Range not satisfiable for ${size} bytes`,
+        [{ field: 'header.range', message: `must start below ${size}` }],
+        { 'Content-Range': `bytes */${size}` },
+      );
     }
     const start = decision.kind === 'partial' ? decision.start : 0;
     const end = decision.kind === 'partial' ? decision.end : size - 1;
@@ -97,7 +120,8 @@ export class DownloadsService {
       res.status(status);
       res.setHeader('Content-Type', 'application/octet-stream');
       res.setHeader('Content-Length', String(length));
-      if (decision.kind === 'partial') res.setHeader('Content-Range', `bytes ${start}-${end}/${size}`);
+      if (decision.kind === 'partial')
+        res.setHeader('Content-Range', `bytes ${start}-${end}/${size}`);
     };
     if (req.method === 'HEAD') {
       setBodyHeaders();
@@ -112,7 +136,11 @@ export class DownloadsService {
     try {
       // Open the object first: a failure here is still a clean JSON error, not a truncated body.
       const object = await this.s3.client.send(
-        new GetObjectCommand({ Bucket: this.s3.bucket, Key: generation.object_key, Range: `bytes=${start}-${end}` }),
+        new GetObjectCommand({
+          Bucket: this.s3.bucket,
+          Key: generation.object_key,
+          Range: `bytes=${start}-${end}`,
+        }),
         { abortSignal: abort.signal },
       );
       const body = object.Body as Readable;
@@ -121,16 +149,29 @@ export class DownloadsService {
       await pipeline(body, res);
     } catch (error) {
       if (!res.headersSent && !abort.signal.aborted) {
-        throw new AppError(503, ErrorCode.ServiceUnavailable, 'The package could not be read from the object store', [], {
-          'Retry-After': '5',
-        });
+        throw new AppError(
+          503,
+          ErrorCode.ServiceUnavailable,
+          'The package could not be read from the object store',
+          [],
+          {
+            'Retry-After': '5',
+          },
+        );
       }
-      if (!abort.signal.aborted) getLogger().error({ err: error, packageId: generation.package_id }, 'download stream failed');
+      if (!abort.signal.aborted)
+        getLogger().error(
+          { err: error, packageId: generation.package_id },
+          'download stream failed',
+        );
       res.destroy();
     } finally {
       res.off('close', onClose);
       downloadBytes.inc(sent);
-      downloadsTotal.inc({ served_from: servedFrom, kind: decision.kind === 'partial' ? 'partial' : 'full' });
+      downloadsTotal.inc({
+        served_from: servedFrom,
+        kind: decision.kind === 'partial' ? 'partial' : 'full',
+      });
       this.meter(generation.id, start === 0 ? 1 : 0, sent);
     }
   }
@@ -142,6 +183,8 @@ export class DownloadsService {
         `UPDATE package_generations SET download_count = download_count + $2, bytes_served = bytes_served + $3 WHERE id = $1`,
         [generationId, downloads, bytes],
       )
-      .catch((error: Error) => getLogger().warn({ err: error.message }, 'could not meter download'));
+      .catch((error: Error) =>
+        getLogger().warn({ err: error.message }, 'could not meter download'),
+      );
   }
 }

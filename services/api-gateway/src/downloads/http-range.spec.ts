@@ -14,7 +14,11 @@ describe('decideRange', () => {
     assert.deepEqual(decideRange('bytes=-5000', size), { kind: 'partial', start: 0, end: 999 });
   });
   it('clamps an end past the representation', () => {
-    assert.deepEqual(decideRange('bytes=990-5000', size), { kind: 'partial', start: 990, end: 999 });
+    assert.deepEqual(decideRange('bytes=990-5000', size), {
+      kind: 'partial',
+      start: 990,
+      end: 999,
+    });
   });
   it('answers unsatisfiable for a start at or past the end and for an empty suffix', () => {
     assert.deepEqual(decideRange('bytes=1000-', size), { kind: 'unsatisfiable' });

@@ -1,8 +1,6 @@
 /** RFC 9110 byte ranges, reduced to what a package download needs. */
 export type RangeDecision =
-  | { kind: 'full' }
-  | { kind: 'partial'; start: number; end: number }
-  | { kind: 'unsatisfiable' };
+  { kind: 'full' } | { kind: 'partial'; start: number; end: number } | { kind: 'unsatisfiable' };
 
 /**
  * Interprets a Range header against a representation of `size` bytes. Syntax we do not serve
@@ -13,7 +11,10 @@ export function decideRange(header: string | undefined, size: number): RangeDeci
   if (!header) return { kind: 'full' };
   const match = /^\s*bytes\s*=\s*(.+)$/i.exec(header);
   if (!match) return { kind: 'full' };
-  const specs = match[1].split(',').map((s) => s.trim()).filter(Boolean);
+  const specs = match[1]
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (specs.length !== 1) return { kind: 'full' };
   const spec = /^(\d*)-(\d*)$/.exec(specs[0]);
   if (!spec || (spec[1] === '' && spec[2] === '')) return { kind: 'full' };
@@ -44,10 +45,16 @@ export function etagMatches(header: string | undefined, etag: string, weak: bool
 }
 
 /** If-Range with a stale validator means "send everything": the client's partial copy is outdated. */
-export function ifRangeAllowsPartial(ifRange: string | undefined, etag: string, lastModified: Date): boolean {
+export function ifRangeAllowsPartial(
+  ifRange: string | undefined,
+  etag: string,
+  lastModified: Date,
+): boolean {
   if (!ifRange) return true;
   const value = ifRange.trim();
   if (value.startsWith('"') || value.startsWith('W/')) return etagMatches(value, etag, false);
   const date = Date.parse(value);
-  return Number.isFinite(date) && Math.floor(lastModified.getTime() / 1000) <= Math.floor(date / 1000);
+  return (
+    Number.isFinite(date) && Math.floor(lastModified.getTime() / 1000) <= Math.floor(date / 1000)
+  );
 }

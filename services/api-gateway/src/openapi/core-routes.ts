@@ -26,7 +26,10 @@ documentRoute({
   summary: 'Readiness: Postgres, Redis and the object store answer',
   tags: ['operations'],
   auth: 'none',
-  responses: { 200: { description: 'Ready' }, 503: { description: 'A dependency is down or the process is draining' } },
+  responses: {
+    200: { description: 'Ready' },
+    503: { description: 'A dependency is down or the process is draining' },
+  },
 });
 
 documentRoute({

@@ -13,7 +13,15 @@ export interface RouteDoc {
   query?: z.ZodObject;
   body?: z.ZodType;
   bodyContentType?: string;
-  responses: Record<number, { description: string; schema?: z.ZodType; contentType?: string; headers?: Record<string, string> }>;
+  responses: Record<
+    number,
+    {
+      description: string;
+      schema?: z.ZodType;
+      contentType?: string;
+      headers?: Record<string, string>;
+    }
+  >;
 }
 
 /**
@@ -33,7 +41,9 @@ export function documentedRoutes(): readonly RouteDoc[] {
 const errorSchema = z.object({
   error: z.string().describe('Stable error code, e.g. VALIDATION_FAILED'),
   message: z.string(),
-  details: z.array(z.object({ field: z.string(), message: z.string(), code: z.string().optional() })),
+  details: z.array(
+    z.object({ field: z.string(), message: z.string(), code: z.string().optional() }),
+  ),
   requestId: z.string(),
   timestamp: z.string(),
 });
@@ -46,7 +56,10 @@ function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): Record<string, u
 
 function parameters(where: 'path' | 'query', schema?: z.ZodObject): unknown[] {
   if (!schema) return [];
-  const json = jsonSchema(schema, 'input') as { properties?: Record<string, unknown>; required?: string[] };
+  const json = jsonSchema(schema, 'input') as {
+    properties?: Record<string, unknown>;
+    required?: string[];
+  };
   return Object.entries(json.properties ?? {}).map(([name, prop]) => ({
     name,
     in: where,
@@ -64,10 +77,17 @@ export function buildOpenApiDocument(version: string): Record<string, unknown> {
         description: r.description,
         ...(r.headers && {
           headers: Object.fromEntries(
-            Object.entries(r.headers).map(([h, d]) => [h, { description: d, schema: { type: 'string' } }]),
+            Object.entries(r.headers).map(([h, d]) => [
+              h,
+              { description: d, schema: { type: 'string' } },
+            ]),
           ),
         }),
-        ...(r.schema && { content: { [r.contentType ?? 'application/json']: { schema: jsonSchema(r.schema, 'output') } } }),
+        ...(r.schema && {
+          content: {
+            [r.contentType ?? 'application/json']: { schema: jsonSchema(r.schema, 'output') },
+          },
+        }),
       };
     }
     for (const status of route.auth === 'none' ? ['400', '429'] : ['400', '401', '403', '429']) {
@@ -82,12 +102,18 @@ export function buildOpenApiDocument(version: string): Record<string, unknown> {
       tags: route.tags,
       operationId: `${route.method}${route.path.replace(/[{}]/g, '').replace(/[^A-Za-z0-9]+(.)?/g, (_, c: string | undefined) => (c ? c.toUpperCase() : ''))}`,
       ...(route.auth === 'none' ? { security: [] } : {}),
-      ...(route.auth && route.auth !== 'none' && route.auth !== 'user' ? { 'x-required-role': route.auth } : {}),
+      ...(route.auth && route.auth !== 'none' && route.auth !== 'user'
+        ? { 'x-required-role': route.auth }
+        : {}),
       parameters: [...parameters('path', route.params), ...parameters('query', route.query)],
       ...(route.body && {
         requestBody: {
           required: true,
-          content: { [route.bodyContentType ?? 'application/json']: { schema: jsonSchema(route.body, 'input') } },
+          content: {
+            [route.bodyContentType ?? 'application/json']: {
+              schema: jsonSchema(route.body, 'input'),
+            },
+          },
         },
       }),
       responses,

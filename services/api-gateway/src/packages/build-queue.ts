@@ -49,7 +49,8 @@ export class BuildQueue implements OnModuleDestroy {
             await existing.retry('failed');
             return 'queued';
           }
-          if (state !== 'unknown' && state !== 'completed') return state === 'active' ? 'active' : 'queued';
+          if (state !== 'unknown' && state !== 'completed')
+            return state === 'active' ? 'active' : 'queued';
           if (state === 'completed') await existing.remove().catch(() => undefined);
         }
         await this.queue.add('build', { ...payload, trace: injectTraceCarrier() }, { jobId });
@@ -58,25 +59,45 @@ export class BuildQueue implements OnModuleDestroy {
       5_000,
       'the job queue',
     ).catch((error: Error) => {
-      throw new AppError(503, ErrorCode.ServiceUnavailable, `Could not queue the build: ${error.message}`, [], {
-        'Retry-After': '5',
-      });
+      throw new AppError(
+        503,
+        ErrorCode.ServiceUnavailable,
+        `Could not queue the build: ${error.message}`,
+        [],
+        {
+          'Retry-After': '5',
+        },
+      );
     });
   }
 
   async view(jobId: string): Promise<BuildJobView | null> {
-    const job: Job<PackageBuildJob> | undefined = await withTimeout(this.queue.getJob(jobId), 3_000, 'the job queue').catch(
-      () => undefined,
-    );
+    const job: Job<PackageBuildJob> | undefined = await withTimeout(
+      this.queue.getJob(jobId),
+      3_000,
+      'the job queue',
+    ).catch(() => undefined);
     if (!job) return null;
     const raw = await job.getState();
     const state: JobState =
-      raw === 'active' ? 'active' : raw === 'completed' ? 'completed' : raw === 'failed' ? 'failed' : 'queued';
-    const progress = (typeof job.progress === 'object' ? job.progress : {}) as { percent?: number; stage?: string };
+      raw === 'active'
+        ? 'active'
+        : raw === 'completed'
+          ? 'completed'
+          : raw === 'failed'
+            ? 'failed'
+            : 'queued';
+    const progress = (typeof job.progress === 'object' ? job.progress : {}) as {
+      percent?: number;
+      stage?: string;
+    };
     return {
       state,
       progress: state === 'completed' ? 100 : Math.round(progress.percent ?? 0),
-      stage: state === 'completed' ? 'done' : (progress.stage ?? (state === 'queued' ? 'queued' : 'starting')),
+      stage:
+        state === 'completed'
+          ? 'done'
+          : (progress.stage ?? (state === 'queued' ? 'queued' : 'starting')),
       failedReason: job.failedReason || undefined,
       attemptsMade: job.attemptsMade,
       result: job.returnvalue as { packageIds: string[] } | undefined,

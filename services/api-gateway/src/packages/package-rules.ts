@@ -17,9 +17,15 @@ export function resolveBooks(
   requested.forEach((osis, index) => {
     const id = osis.toLowerCase();
     if (!byId.has(id)) {
-      errors.push({ field: `body.books.${index}`, message: `unknown book "${osis}" in this Bible version` });
+      errors.push({
+        field: `body.books.${index}`,
+        message: `unknown book "${osis}" in this Bible version`,
+      });
     } else if (withAudio && !withAudio.has(id)) {
-      errors.push({ field: `body.books.${index}`, message: `the audio version has no audio for "${osis}"` });
+      errors.push({
+        field: `body.books.${index}`,
+        message: `the audio version has no audio for "${osis}"`,
+      });
     } else {
       wanted.add(id);
     }

@@ -1,6 +1,12 @@
 import { Body, Controller, Get, Param, Post, Query, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { AppError, ErrorCode, Public, decodeCatalogCursor, encodeCatalogCursor } from '@bible/common';
+import {
+  AppError,
+  ErrorCode,
+  Public,
+  decodeCatalogCursor,
+  encodeCatalogCursor,
+} from '@bible/common';
 import type { AuthUser } from '../auth/auth.types';
 import { CurrentUser } from '../auth/decorators';
 import { ZodValidationPipe } from '../common/zod-validation.pipe';
@@ -78,7 +84,9 @@ export class PackagesController {
     for (;;) {
       const data = JSON.stringify(status);
       if (data !== last) {
-        res.write(`id: ${++id}\nevent: ${TERMINAL.has(status.status) ? status.status : 'progress'}\ndata: ${data}\n\n`);
+        res.write(
+          `id: ${++id}\nevent: ${TERMINAL.has(status.status) ? status.status : 'progress'}\ndata: ${data}\n\n`,
+        );
         last = data;
         lastWrite = Date.now();
       } else if (Date.now() - lastWrite > 15_000) {
@@ -96,18 +104,28 @@ export class PackagesController {
   @Get()
   async catalog(
     @Query(new ZodValidationPipe(catalogQuerySchema))
-    query: { languageEntityId?: string; packageType?: string; limit: number; cursor?: string },
+    query: {
+      languageEntityId?: string;
+      packageType?: string;
+      limit: number;
+      cursor?: string;
+    },
   ) {
     const after = query.cursor ? decodeCatalogCursor(query.cursor) : undefined;
     if (query.cursor && !after) {
-      throw new AppError(400, ErrorCode.ValidationFailed, 'Invalid cursor', [{ field: 'query.cursor', message: 'is not a cursor from this API' }]);
+      throw new AppError(400, ErrorCode.ValidationFailed, 'Invalid cursor', [
+        { field: 'query.cursor', message: 'is not a cursor from this API' },
+      ]);
     }
     const { rows, total } = await this.repo.catalog({ ...query, after: after ?? undefined });
     const page = rows.slice(0, query.limit);
     const last = page[page.length - 1];
     return {
       items: page.map(summaryView),
-      nextCursor: rows.length > query.limit && last ? encodeCatalogCursor(new Date(last.created_at).toISOString(), last.id) : null,
+      nextCursor:
+        rows.length > query.limit && last
+          ? encodeCatalogCursor(new Date(last.created_at).toISOString(), last.id)
+          : null,
       total,
     };
   }
@@ -117,7 +135,12 @@ export class PackagesController {
   async keys() {
     const keys = await this.repo.signingKeys();
     return {
-      keys: keys.map((k) => ({ keyId: k.key_id, algorithm: 'Ed25519' as const, publicKey: k.public_key, publicKeyPem: k.public_key_pem })),
+      keys: keys.map((k) => ({
+        keyId: k.key_id,
+        algorithm: 'Ed25519' as const,
+        publicKey: k.public_key,
+        publicKeyPem: k.public_key_pem,
+      })),
     };
   }
 
@@ -126,7 +149,13 @@ export class PackagesController {
   @RateLimit('downloads')
   async downloadByContent(
     @Query(new ZodValidationPipe(downloadByContentQuerySchema))
-    query: { packageType: 'audio' | 'text' | 'combined'; languageEntityId: string; audioVersionId?: string; textVersionId?: string; redirect?: string },
+    query: {
+      packageType: 'audio' | 'text' | 'combined';
+      languageEntityId: string;
+      audioVersionId?: string;
+      textVersionId?: string;
+      redirect?: string;
+    },
     @CurrentUser() user: AuthUser,
     @Req() req: Request,
     @Res() res: Response,
@@ -134,25 +163,41 @@ export class PackagesController {
     const { redirect, ...request } = query;
     const body = packageRequestSchema.safeParse(request);
     if (!body.success) {
-      throw new AppError(400, ErrorCode.ValidationFailed, 'Request validation failed',
-        body.error.issues.map((i) => ({ field: ['query', ...i.path.map(String)].join('.'), message: i.message, code: i.code })));
+      throw new AppError(
+        400,
+        ErrorCode.ValidationFailed,
+        'Request validation failed',
+        body.error.issues.map((i) => ({
+          field: ['query', ...i.path.map(String)].join('.'),
+          message: i.message,
+          code: i.code,
+        })),
+      );
     }
     const outcome = await this.packages.request(body.data, user.id);
     if (outcome.kind === 'ready') {
-      await this.downloads.serve(outcome.generations[0], req, res, { redirect: redirect ? truthy(redirect) : undefined });
+      await this.downloads.serve(outcome.generations[0], req, res, {
+        redirect: redirect ? truthy(redirect) : undefined,
+      });
       return;
     }
     res
       .status(202)
       .setHeader('Retry-After', '5')
       .setHeader('Location', statusUrl(outcome.jobId))
-      .json({ jobId: outcome.jobId, ...(outcome.packageId && { packageId: outcome.packageId }), status: outcome.status, statusUrl: statusUrl(outcome.jobId) });
+      .json({
+        jobId: outcome.jobId,
+        ...(outcome.packageId && { packageId: outcome.packageId }),
+        status: outcome.status,
+        statusUrl: statusUrl(outcome.jobId),
+      });
   }
 
   @Get(':packageId')
   async detail(@Param(new ZodValidationPipe(packageIdParamsSchema)) params: { packageId: string }) {
     const generation = await this.repo.downloadable(params.packageId);
-    if (!generation) throw new AppError(404, ErrorCode.NotFound, `Package ${params.packageId} not found`);
+    if (!generation)
+      throw new AppError(404, ErrorCode.NotFound, `Package ${params.packageId} not found`);
     return { ...summaryView(generation), manifest: generation.manifest };
   }
 
@@ -160,12 +205,14 @@ export class PackagesController {
   @RateLimit('downloads')
   async download(
     @Param(new ZodValidationPipe(packageIdParamsSchema)) params: { packageId: string },
-    @Query(new ZodValidationPipe(downloadQuerySchema)) query: { redirect?: string; expiresIn?: number },
+    @Query(new ZodValidationPipe(downloadQuerySchema))
+    query: { redirect?: string; expiresIn?: number },
     @Req() req: Request,
     @Res() res: Response,
   ): Promise<void> {
     const generation = await this.repo.downloadable(params.packageId);
-    if (!generation) throw new AppError(404, ErrorCode.NotFound, `Package ${params.packageId} not found`);
+    if (!generation)
+      throw new AppError(404, ErrorCode.NotFound, `Package ${params.packageId} not found`);
     await this.downloads.serve(generation, req, res, {
       redirect: query.redirect ? truthy(query.redirect) : undefined,
       expiresIn: query.expiresIn,

@@ -29,8 +29,14 @@ documentRoute({
   tags,
   body: packageRequestSchema,
   responses: {
-    200: { description: 'The package already exists at the current content revision', schema: packageReadySchema },
-    202: { description: 'A build is queued (identical requests share it)', schema: jobAcceptedSchema },
+    200: {
+      description: 'The package already exists at the current content revision',
+      schema: packageReadySchema,
+    },
+    202: {
+      description: 'A build is queued (identical requests share it)',
+      schema: jobAcceptedSchema,
+    },
     404: { description: 'Unknown language or version' },
     409: { description: 'PKG_VERSION_NOT_PUBLISHED' },
   },
@@ -41,7 +47,10 @@ documentRoute({
   summary: 'Build status',
   tags,
   params: jobIdParamsSchema,
-  responses: { 200: { description: 'Status', schema: jobStatusSchema }, 404: { description: 'Unknown job' } },
+  responses: {
+    200: { description: 'Status', schema: jobStatusSchema },
+    404: { description: 'Unknown job' },
+  },
 });
 documentRoute({
   method: 'get',
@@ -49,7 +58,13 @@ documentRoute({
   summary: 'Build status as Server-Sent Events until completion',
   tags,
   params: jobIdParamsSchema,
-  responses: { 200: { description: 'Events `progress`, then `completed` or `failed`; data is the job status', contentType: 'text/event-stream', schema: jobStatusSchema } },
+  responses: {
+    200: {
+      description: 'Events `progress`, then `completed` or `failed`; data is the job status',
+      contentType: 'text/event-stream',
+      schema: jobStatusSchema,
+    },
+  },
 });
 documentRoute({
   method: 'get',
@@ -74,7 +89,11 @@ documentRoute({
   tags,
   query: downloadByContentQuerySchema,
   responses: {
-    200: { description: 'The package bytes', contentType: 'application/octet-stream', headers: downloadHeaders },
+    200: {
+      description: 'The package bytes',
+      contentType: 'application/octet-stream',
+      headers: downloadHeaders,
+    },
     202: { description: 'Building; retry after Retry-After seconds', schema: jobAcceptedSchema },
   },
 });
@@ -84,19 +103,31 @@ documentRoute({
   summary: 'Package metadata and manifest',
   tags,
   params: packageIdParamsSchema,
-  responses: { 200: { description: 'The package', schema: packageDetailSchema }, 404: { description: 'Unknown package' } },
+  responses: {
+    200: { description: 'The package', schema: packageDetailSchema },
+    404: { description: 'Unknown package' },
+  },
 });
 for (const method of ['get', 'head'] as const) {
   documentRoute({
     method,
     path: '/v1/packages/{packageId}/download',
-    summary: 'The .bible bytes, with byte ranges (RFC 9110), conditional requests and optional redirect',
+    summary:
+      'The .bible bytes, with byte ranges (RFC 9110), conditional requests and optional redirect',
     tags,
     params: packageIdParamsSchema,
     query: downloadQuerySchema,
     responses: {
-      200: { description: 'The whole package', contentType: 'application/octet-stream', headers: downloadHeaders },
-      206: { description: 'One byte range (Content-Range)', contentType: 'application/octet-stream', headers: downloadHeaders },
+      200: {
+        description: 'The whole package',
+        contentType: 'application/octet-stream',
+        headers: downloadHeaders,
+      },
+      206: {
+        description: 'One byte range (Content-Range)',
+        contentType: 'application/octet-stream',
+        headers: downloadHeaders,
+      },
       302: { description: 'Redirect to a presigned object-store URL (?redirect=1)' },
       304: { description: 'If-None-Match matched' },
       404: { description: 'Unknown package' },

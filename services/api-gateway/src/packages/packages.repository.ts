@@ -100,10 +100,14 @@ export class PackagesRepository {
    * The content revision of a scope: the newest change-feed position below the oldest running
    * transaction, so a change still being written cannot be skipped by a later commit.
    */
-  async revision(params: Pick<PackageParams, 'audioVersionId' | 'textVersionId' | 'packageType'>): Promise<FeedPosition> {
+  async revision(
+    params: Pick<PackageParams, 'audioVersionId' | 'textVersionId' | 'packageType'>,
+  ): Promise<FeedPosition> {
     const scopes: [string, string][] = [];
-    if (params.packageType !== 'audio' && params.textVersionId) scopes.push(['text_version_id', params.textVersionId]);
-    if (params.packageType !== 'text' && params.audioVersionId) scopes.push(['audio_version_id', params.audioVersionId]);
+    if (params.packageType !== 'audio' && params.textVersionId)
+      scopes.push(['text_version_id', params.textVersionId]);
+    if (params.packageType !== 'text' && params.audioVersionId)
+      scopes.push(['audio_version_id', params.audioVersionId]);
     let best = FEED_START;
     for (const [column, value] of scopes) {
       const rows: { txid_text: string; id_text: string }[] = await this.db.query(
@@ -114,7 +118,8 @@ export class PackagesRepository {
       );
       if (rows[0]) {
         const position = { txid: BigInt(rows[0].txid_text), id: BigInt(rows[0].id_text) };
-        if (position.txid > best.txid || (position.txid === best.txid && position.id > best.id)) best = position;
+        if (position.txid > best.txid || (position.txid === best.txid && position.id > best.id))
+          best = position;
       }
     }
     return best;
@@ -130,7 +135,10 @@ export class PackagesRepository {
   }
 
   async countCacheHit(ids: string[]): Promise<void> {
-    await this.db.query(`UPDATE package_generations SET cache_hits = cache_hits + 1 WHERE id = ANY($1::uuid[])`, [ids]);
+    await this.db.query(
+      `UPDATE package_generations SET cache_hits = cache_hits + 1 WHERE id = ANY($1::uuid[])`,
+      [ids],
+    );
   }
 
   /** A downloadable generation: ready, or stale (superseded but kept until retention removes it). */
@@ -177,15 +185,20 @@ export class PackagesRepository {
         ORDER BY created_at DESC, id DESC LIMIT $${args.length}`,
       args,
     );
-    const [{ total }] = (await this.db.query(
+    const [{ total }] = await this.db.query<{ total: number }[]>(
       `SELECT count(*)::int AS total FROM package_generations WHERE ${filterWhere.join(' AND ')}`,
       filterArgs,
-    )) as { total: number }[];
+    );
     return { rows, total };
   }
 
   /** One request row per client request; the worker updates every row of its job. */
-  async recordRequest(input: { packageKey: string; params: PackageParams; requestedBy: string; jobId: string }): Promise<string> {
+  async recordRequest(input: {
+    packageKey: string;
+    params: PackageParams;
+    requestedBy: string;
+    jobId: string;
+  }): Promise<string> {
     const rows: { id: string }[] = await this.db.query(
       `INSERT INTO package_requests (package_key, params, requested_by, status, job_id)
        VALUES ($1, $2, $3, 'queued', $4) RETURNING id`,

@@ -1,9 +1,7 @@
 import { z } from 'zod';
 import { CHUNKING_STRATEGIES, PACKAGE_TYPES } from '@bible/common';
 
-const id = z
-  .string()
-  .regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 characters of [A-Za-z0-9._-]');
+const id = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 characters of [A-Za-z0-9._-]');
 
 export const packageIdSchema = z
   .string()
@@ -17,7 +15,9 @@ export const packageRequestSchema = z
     audioVersionId: id.optional(),
     textVersionId: id.optional(),
     books: z
-      .array(z.string().regex(/^[A-Za-z0-9]{2,12}$/, 'must be an OSIS book id such as "John" or "1Sam"'))
+      .array(
+        z.string().regex(/^[A-Za-z0-9]{2,12}$/, 'must be an OSIS book id such as "John" or "1Sam"'),
+      )
       .min(1)
       .max(100)
       .optional(),
@@ -27,23 +27,46 @@ export const packageRequestSchema = z
         maxSizeMB: z.number().positive().max(4096).optional(),
       })
       .optional(),
-    allowPartial: z.boolean().optional().describe('Build even if some audio sources are missing; the manifest lists them'),
+    allowPartial: z
+      .boolean()
+      .optional()
+      .describe('Build even if some audio sources are missing; the manifest lists them'),
   })
   .superRefine((value, ctx) => {
     if (value.packageType !== 'text' && !value.audioVersionId) {
-      ctx.addIssue({ code: 'custom', path: ['audioVersionId'], message: `is required for ${value.packageType} packages` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['audioVersionId'],
+        message: `is required for ${value.packageType} packages`,
+      });
     }
     if (value.packageType !== 'audio' && !value.textVersionId) {
-      ctx.addIssue({ code: 'custom', path: ['textVersionId'], message: `is required for ${value.packageType} packages` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['textVersionId'],
+        message: `is required for ${value.packageType} packages`,
+      });
     }
     if (value.packageType === 'text' && value.audioVersionId) {
-      ctx.addIssue({ code: 'custom', path: ['audioVersionId'], message: 'must be absent for text packages' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['audioVersionId'],
+        message: 'must be absent for text packages',
+      });
     }
     if (value.packageType === 'audio' && value.textVersionId) {
-      ctx.addIssue({ code: 'custom', path: ['textVersionId'], message: 'must be absent for audio packages' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['textVersionId'],
+        message: 'must be absent for audio packages',
+      });
     }
     if (value.chunking?.strategy === 'size' && value.chunking.maxSizeMB === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['chunking', 'maxSizeMB'], message: 'is required for the size strategy' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['chunking', 'maxSizeMB'],
+        message: 'is required for the size strategy',
+      });
     }
   });
 export type PackageRequestBody = z.infer<typeof packageRequestSchema>;
@@ -73,12 +96,20 @@ export const catalogQuerySchema = z.strictObject({
 
 export const downloadQuerySchema = z.strictObject({
   redirect: z.enum(['0', '1', 'true', 'false']).optional(),
-  expiresIn: z.coerce.number().int().min(60).max(168 * 3600).optional().describe('Presigned URL lifetime in seconds (max 168 h)'),
+  expiresIn: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .max(168 * 3600)
+    .optional()
+    .describe('Presigned URL lifetime in seconds (max 168 h)'),
 });
 
 // ---- responses (documentation; the handlers build these shapes) ----
 
-export const manifestSchema = z.record(z.string(), z.unknown()).describe('The package manifest (see docs/package-format.md)');
+export const manifestSchema = z
+  .record(z.string(), z.unknown())
+  .describe('The package manifest (see docs/package-format.md)');
 
 export const partSchema = z.object({
   packageId: z.string(),
@@ -94,7 +125,10 @@ export const packageReadySchema = z.object({
   status: z.literal('ready'),
   downloadUrl: z.string(),
   manifest: manifestSchema,
-  parts: z.array(partSchema).optional().describe('Every part when the request was chunked into a series'),
+  parts: z
+    .array(partSchema)
+    .optional()
+    .describe('Every part when the request was chunked into a series'),
 });
 
 export const jobAcceptedSchema = z.object({
@@ -141,5 +175,12 @@ export const catalogSchema = z.object({
 });
 
 export const keysSchema = z.object({
-  keys: z.array(z.object({ keyId: z.string(), algorithm: z.literal('Ed25519'), publicKey: z.string(), publicKeyPem: z.string() })),
+  keys: z.array(
+    z.object({
+      keyId: z.string(),
+      algorithm: z.literal('Ed25519'),
+      publicKey: z.string(),
+      publicKeyPem: z.string(),
+    }),
+  ),
 });

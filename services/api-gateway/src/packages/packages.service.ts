@@ -38,7 +38,9 @@ export class PackagesService {
   ) {}
 
   /** Checks the request against the catalog: 404 unknown, 409 unpublished, 400 inconsistent. */
-  async resolve(body: PackageRequestBody): Promise<{ params: PackageParams; languageCode: string }> {
+  async resolve(
+    body: PackageRequestBody,
+  ): Promise<{ params: PackageParams; languageCode: string }> {
     const language = await this.repo.language(body.languageEntityId);
     if (!language) {
       throw new AppError(404, ErrorCode.NotFound, `Language ${body.languageEntityId} not found`, [
@@ -53,25 +55,47 @@ export class PackagesService {
       if (!id) continue;
       const field = `body.${kind}VersionId`;
       const version = await this.repo.version(kind, id);
-      if (!version) throw new AppError(404, ErrorCode.NotFound, `${kind} version ${id} not found`, [{ field, message: 'not found' }]);
-      if (version.publish_status !== 'published') {
-        throw new AppError(409, ErrorCode.PkgVersionNotPublished, `${kind} version ${id} is not published`, [
-          { field, message: `publish status is ${version.publish_status}` },
+      if (!version)
+        throw new AppError(404, ErrorCode.NotFound, `${kind} version ${id} not found`, [
+          { field, message: 'not found' },
         ]);
+      if (version.publish_status !== 'published') {
+        throw new AppError(
+          409,
+          ErrorCode.PkgVersionNotPublished,
+          `${kind} version ${id} is not published`,
+          [{ field, message: `publish status is ${version.publish_status}` }],
+        );
       }
       if (version.language_entity_id !== language.id) {
-        details.push({ field, message: `belongs to language ${version.language_entity_id}, not ${language.id}` });
+        details.push({
+          field,
+          message: `belongs to language ${version.language_entity_id}, not ${language.id}`,
+        });
       }
       if (bibleVersionId && bibleVersionId !== version.bible_version_id) {
-        details.push({ field, message: 'text and audio versions follow different Bible structures' });
+        details.push({
+          field,
+          message: 'text and audio versions follow different Bible structures',
+        });
       }
       bibleVersionId = version.bible_version_id;
       if (kind === 'audio') audioBooks = await this.repo.booksWithAudio(id);
     }
     const books = await this.repo.books(bibleVersionId as string);
-    const resolved = resolveBooks(body.books, books, body.packageType === 'audio' ? audioBooks : undefined);
+    const resolved = resolveBooks(
+      body.books,
+      books,
+      body.packageType === 'audio' ? audioBooks : undefined,
+    );
     details.push(...resolved.errors);
-    if (details.length > 0) throw new AppError(400, ErrorCode.ValidationFailed, 'The request does not match the catalog', details);
+    if (details.length > 0)
+      throw new AppError(
+        400,
+        ErrorCode.ValidationFailed,
+        'The request does not match the catalog',
+        details,
+      );
 
     const params: PackageParams = {
       packageType: body.packageType,
@@ -99,11 +123,22 @@ export class PackagesService {
     }
     cacheRequests.inc({ result: 'miss' });
     const jobId = buildJobId(key, revision);
-    const requestId = await this.repo.recordRequest({ packageKey: key, params, requestedBy: userId, jobId });
+    const requestId = await this.repo.recordRequest({
+      packageKey: key,
+      params,
+      requestedBy: userId,
+      jobId,
+    });
     const status = await this.queue.enqueue(jobId, { packageKey: key, requestId });
     const packageId = isSeries(params)
       ? undefined
-      : packageIdFor({ languageCode, versionSlug: versionSlug(params), params, revisionId: position.id.toString(), key });
+      : packageIdFor({
+          languageCode,
+          versionSlug: versionSlug(params),
+          params,
+          revisionId: position.id.toString(),
+          key,
+        });
     return { kind: 'queued', jobId, status, packageId };
   }
 
@@ -119,8 +154,14 @@ export class PackagesService {
     return {
       jobId,
       status,
-      progress: status === 'completed' ? 100 : durable ? row.progress : (live?.progress ?? row.progress),
-      stage: status === 'completed' ? 'done' : durable ? (row.stage ?? status) : (live?.stage ?? row.stage ?? 'queued'),
+      progress:
+        status === 'completed' ? 100 : durable ? row.progress : (live?.progress ?? row.progress),
+      stage:
+        status === 'completed'
+          ? 'done'
+          : durable
+            ? (row.stage ?? status)
+            : (live?.stage ?? row.stage ?? 'queued'),
       ...(parts[0] && { packageId: parts[0].package_id }),
       ...(parts.length > 1 && { parts: parts.map(partView) }),
       ...(status === 'failed' && { error: row.error ?? live?.failedReason ?? 'build failed' }),
@@ -130,7 +171,9 @@ export class PackagesService {
 }
 
 export function partView(g: GenerationRow) {
-  const range = (g.manifest.seriesInfo as { contentRange?: { startBook: string; endBook: string } } | undefined)?.contentRange;
+  const range = (
+    g.manifest.seriesInfo as { contentRange?: { startBook: string; endBook: string } } | undefined
+  )?.contentRange;
   return {
     packageId: g.package_id,
     partNumber: g.part_number ?? 1,

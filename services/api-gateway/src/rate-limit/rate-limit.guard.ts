@@ -1,10 +1,21 @@
-import { type CanActivate, type ExecutionContext, Inject, Injectable, SetMetadata } from '@nestjs/common';
+import {
+  type CanActivate,
+  type ExecutionContext,
+  Inject,
+  Injectable,
+  SetMetadata,
+} from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { Request, Response } from 'express';
 import { AppError, ErrorCode } from '@bible/common';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config';
 import { RateLimiter } from './rate-limiter';
-import { type Limit, type RateLimitBucket, mostRestrictive, rateLimitHeaders } from './rate-limit.rules';
+import {
+  type Limit,
+  type RateLimitBucket,
+  mostRestrictive,
+  rateLimitHeaders,
+} from './rate-limit.rules';
 
 const RATE_LIMIT = 'rate-limit:bucket';
 /** Applies a contract rate-limit bucket to a route or controller (default: a generous per-IP cap). */
@@ -37,8 +48,10 @@ export class RateLimitGuard implements CanActivate {
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const bucket =
-      this.reflector.getAllAndOverride<RateLimitBucket | undefined>(RATE_LIMIT, [context.getHandler(), context.getClass()]) ??
-      'default';
+      this.reflector.getAllAndOverride<RateLimitBucket | undefined>(RATE_LIMIT, [
+        context.getHandler(),
+        context.getClass(),
+      ]) ?? 'default';
     const req = context.switchToHttp().getRequest<Request>();
     const res = context.switchToHttp().getResponse<Response>();
     const subjects = this.limits[bucket]
@@ -52,7 +65,13 @@ export class RateLimitGuard implements CanActivate {
     const state = mostRestrictive(blocked.length > 0 ? blocked : states);
     const headers = rateLimitHeaders(state, blocked.length > 0);
     if (blocked.length > 0) {
-      throw new AppError(429, ErrorCode.RateLimited, `Rate limit exceeded for ${bucket}; retry after ${headers['Retry-After']} s`, [], headers);
+      throw new AppError(
+        429,
+        ErrorCode.RateLimited,
+        `Rate limit exceeded for ${bucket}; retry after ${headers['Retry-After']} s`,
+        [],
+        headers,
+      );
     }
     for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
     return true;

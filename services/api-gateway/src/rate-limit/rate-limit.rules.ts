@@ -16,7 +16,10 @@ export interface LimitState {
 /** The tightest state among several limits decides the headers (RFC RateLimit draft). */
 export function mostRestrictive(states: LimitState[]): LimitState {
   return states.reduce((worst, s) =>
-    s.remaining < worst.remaining || (s.remaining === worst.remaining && s.resetSeconds > worst.resetSeconds) ? s : worst,
+    s.remaining < worst.remaining ||
+    (s.remaining === worst.remaining && s.resetSeconds > worst.resetSeconds)
+      ? s
+      : worst,
   );
 }
 

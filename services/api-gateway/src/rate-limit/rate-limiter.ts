@@ -38,7 +38,10 @@ export class RateLimiter {
    * Returns the state of each limit, or null when Redis is unavailable: limits fail open so an
    * outage of the limiter never takes the API down with it.
    */
-  async hit(bucket: string, subjects: { limit: Limit; subject: string }[]): Promise<(LimitState & { allowed: boolean })[] | null> {
+  async hit(
+    bucket: string,
+    subjects: { limit: Limit; subject: string }[],
+  ): Promise<(LimitState & { allowed: boolean })[] | null> {
     const now = Date.now();
     try {
       if (this.redis.status !== 'ready') return null;
@@ -64,7 +67,10 @@ export class RateLimiter {
         }),
       );
     } catch (error) {
-      getLogger().warn({ err: (error as Error).message, bucket }, 'rate limiter unavailable, failing open');
+      getLogger().warn(
+        { err: (error as Error).message, bucket },
+        'rate limiter unavailable, failing open',
+      );
       return null;
     }
   }

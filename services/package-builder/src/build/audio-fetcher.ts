@@ -39,7 +39,7 @@ export async function fetchAudio(options: {
   signal?: AbortSignal;
   onFile?: (done: number, total: number) => void;
 }): Promise<{ fetched: FetchedAudio[]; missing: AudioSourceError[] }> {
-  const results: (FetchedAudio | undefined)[] = new Array(options.files.length);
+  const results = new Array<FetchedAudio | undefined>(options.files.length);
   const missing: AudioSourceError[] = [];
   let next = 0;
   let done = 0;
@@ -49,15 +49,26 @@ export async function fetchAudio(options: {
     const path = join(options.dir, `audio-${String(index).padStart(5, '0')}`);
     let body: Readable;
     try {
-      const object = await options.s3.send(new GetObjectCommand({ Bucket: options.bucket, Key: file.remote_path }), {
-        abortSignal: options.signal,
-      });
+      const object = await options.s3.send(
+        new GetObjectCommand({ Bucket: options.bucket, Key: file.remote_path }),
+        {
+          abortSignal: options.signal,
+        },
+      );
       body = object.Body as Readable;
     } catch (error) {
       if (error instanceof NoSuchKey || (error as { name?: string }).name === 'NoSuchKey') {
-        throw new AudioSourceError(file.id, 'missing', `media file ${file.id} (${file.remote_path}) is missing from the object store`);
+        throw new AudioSourceError(
+          file.id,
+          'missing',
+          `media file ${file.id} (${file.remote_path}) is missing from the object store`,
+        );
       }
-      throw new AudioSourceError(file.id, 'unreadable', `media file ${file.id} (${file.remote_path}) could not be read: ${(error as Error).message}`);
+      throw new AudioSourceError(
+        file.id,
+        'unreadable',
+        `media file ${file.id} (${file.remote_path}) could not be read: ${(error as Error).message}`,
+      );
     }
     const hash = createHash('sha256');
     let size = 0;
@@ -68,10 +79,18 @@ export async function fetchAudio(options: {
     await pipeline(body, createWriteStream(path));
     const sha256 = hash.digest('hex');
     if (size !== Number(file.file_size)) {
-      throw new AudioSourceError(file.id, 'size_mismatch', `media file ${file.id} (${file.remote_path}) has ${size} bytes, the catalog says ${file.file_size}`);
+      throw new AudioSourceError(
+        file.id,
+        'size_mismatch',
+        `media file ${file.id} (${file.remote_path}) has ${size} bytes, the catalog says ${file.file_size}`,
+      );
     }
     if (sha256 !== file.sha256) {
-      throw new AudioSourceError(file.id, 'hash_mismatch', `media file ${file.id} (${file.remote_path}) is corrupt: sha256 ${sha256} does not match the catalog`);
+      throw new AudioSourceError(
+        file.id,
+        'hash_mismatch',
+        `media file ${file.id} (${file.remote_path}) is corrupt: sha256 ${sha256} does not match the catalog`,
+      );
     }
     results[index] = { mediaFile: file, path, size, sha256 };
   };
@@ -82,12 +101,19 @@ export async function fetchAudio(options: {
       try {
         await fetchOne(index);
       } catch (error) {
-        if (!(error instanceof AudioSourceError) || !options.allowPartial || error.reason === 'unreadable') throw error;
+        if (
+          !(error instanceof AudioSourceError) ||
+          !options.allowPartial ||
+          error.reason === 'unreadable'
+        )
+          throw error;
         missing.push(error);
       }
       options.onFile?.(++done, options.files.length);
     }
   };
-  await Promise.all(Array.from({ length: Math.min(options.concurrency, options.files.length) }, worker));
+  await Promise.all(
+    Array.from({ length: Math.min(options.concurrency, options.files.length) }, worker),
+  );
   return { fetched: results.filter((r): r is FetchedAudio => r !== undefined), missing };
 }

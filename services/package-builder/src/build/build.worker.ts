@@ -1,4 +1,9 @@
-import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  type OnApplicationBootstrap,
+  type OnModuleDestroy,
+} from '@nestjs/common';
 import { type Job, Queue, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { Gauge, Histogram } from 'prom-client';
@@ -51,7 +56,10 @@ export class BuildWorker implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly builder: PackageBuildService,
     private readonly repo: PublishRepository,
   ) {
-    this.queue = new Queue<PackageBuildJob>(QueueName.PackageBuild, { connection: redis, defaultJobOptions: queueDefaults[QueueName.PackageBuild] });
+    this.queue = new Queue<PackageBuildJob>(QueueName.PackageBuild, {
+      connection: redis,
+      defaultJobOptions: queueDefaults[QueueName.PackageBuild],
+    });
     const queue = this.queue;
     this.depth = new Gauge({
       name: 'bible_queue_depth',
@@ -60,8 +68,15 @@ export class BuildWorker implements OnApplicationBootstrap, OnModuleDestroy {
       registers: [metricsRegistry],
       async collect() {
         try {
-          const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'prioritized');
-          for (const [state, n] of Object.entries(counts)) this.set({ queue: QueueName.PackageBuild, state }, n);
+          const counts = await queue.getJobCounts(
+            'waiting',
+            'active',
+            'delayed',
+            'failed',
+            'prioritized',
+          );
+          for (const [state, n] of Object.entries(counts))
+            this.set({ queue: QueueName.PackageBuild, state }, n);
         } catch {
           /* Redis down: keep the last values */
         }
@@ -70,34 +85,50 @@ export class BuildWorker implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   onApplicationBootstrap(): void {
-    this.worker = new Worker<PackageBuildJob, BuildResult>(QueueName.PackageBuild, (job) => this.process(job), {
-      // BullMQ needs its own blocking connection per worker.
-      connection: this.redis.duplicate(),
-      concurrency: this.config.BUILDER_CONCURRENCY,
-      lockDuration: this.config.BUILDER_LOCK_DURATION_MS,
-      stalledInterval: Math.min(workerDefaults.stalledInterval, this.config.BUILDER_LOCK_DURATION_MS),
-      maxStalledCount: workerDefaults.maxStalledCount,
-      autorun: true,
-    });
+    this.worker = new Worker<PackageBuildJob, BuildResult>(
+      QueueName.PackageBuild,
+      (job) => this.process(job),
+      {
+        // BullMQ needs its own blocking connection per worker.
+        connection: this.redis.duplicate(),
+        concurrency: this.config.BUILDER_CONCURRENCY,
+        lockDuration: this.config.BUILDER_LOCK_DURATION_MS,
+        stalledInterval: Math.min(
+          workerDefaults.stalledInterval,
+          this.config.BUILDER_LOCK_DURATION_MS,
+        ),
+        maxStalledCount: workerDefaults.maxStalledCount,
+        autorun: true,
+      },
+    );
     this.worker.on('failed', (job, error) => {
       if (!job) return;
       const attempts = job.opts.attempts ?? 1;
       const final = error instanceof UnrecoverableError || job.attemptsMade >= attempts;
-      getLogger().warn({ jobId: job.id, attempt: job.attemptsMade, final, err: error.message }, 'package build failed');
+      getLogger().warn(
+        { jobId: job.id, attempt: job.attemptsMade, final, err: error.message },
+        'package build failed',
+      );
       void this.repo.fail(job.id as string, error.message, final).catch(() => undefined);
     });
-    this.worker.on('error', (error) => getLogger().error({ err: error.message }, 'build worker error'));
+    this.worker.on('error', (error) =>
+      getLogger().error({ err: error.message }, 'build worker error'),
+    );
   }
 
   private async process(job: Job<PackageBuildJob>): Promise<BuildResult> {
-    queueWait.observe({ queue: QueueName.PackageBuild }, Math.max(0, ((job.processedOn ?? Date.now()) - job.timestamp) / 1000));
+    queueWait.observe(
+      { queue: QueueName.PackageBuild },
+      Math.max(0, ((job.processedOn ?? Date.now()) - job.timestamp) / 1000),
+    );
     const jobId = job.id as string;
     return withSpanFromCarrier(
       'package.build',
       job.data.trace,
       async (span) => {
         const request = await this.repo.loadRequest(job.data.requestId);
-        if (!request) throw new UnrecoverableError(`package request ${job.data.requestId} not found`);
+        if (!request)
+          throw new UnrecoverableError(`package request ${job.data.requestId} not found`);
         const type = request.params.packageType;
         span.setAttribute('package.type', type);
         await this.repo.markActive(jobId, job.attemptsMade + 1);
@@ -130,7 +161,11 @@ export class BuildWorker implements OnApplicationBootstrap, OnModuleDestroy {
           this.aborts.delete(jobId);
         }
       },
-      { 'messaging.system': 'bullmq', 'messaging.destination.name': QueueName.PackageBuild, 'messaging.message.id': jobId },
+      {
+        'messaging.system': 'bullmq',
+        'messaging.destination.name': QueueName.PackageBuild,
+        'messaging.message.id': jobId,
+      },
     );
   }
 

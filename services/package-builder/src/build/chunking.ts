@@ -25,7 +25,11 @@ function part(books: BookInfo[]): PartPlan {
  * Splits books (in canonical order) into the parts of a series. `size` packs whole books greedily
  * under the limit (a single book larger than the limit becomes its own part).
  */
-export function planParts(books: BookInfo[], strategy: ChunkingStrategy, maxSizeMB?: number): PartPlan[] {
+export function planParts(
+  books: BookInfo[],
+  strategy: ChunkingStrategy,
+  maxSizeMB?: number,
+): PartPlan[] {
   if (books.length === 0) return [];
   const groups: BookInfo[][] = [];
   switch (strategy) {

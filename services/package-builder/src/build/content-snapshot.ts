@@ -50,6 +50,11 @@ export class ContentSnapshot {
     return new ContentSnapshot(runner);
   }
 
+  /** QueryRunner.query is untyped; every read goes through this one cast. */
+  private async q<T>(sql: string, args?: unknown[]): Promise<T[]> {
+    return (await this.runner.query(sql, args)) as T[];
+  }
+
   async close(): Promise<void> {
     try {
       await this.runner.query('ROLLBACK');
@@ -66,7 +71,7 @@ export class ContentSnapshot {
     ];
     for (const [column, value] of scopes) {
       if (!value) continue;
-      const rows: { txid_text: string; id_text: string }[] = await this.runner.query(
+      const rows = await this.q<{ txid_text: string; id_text: string }>(
         `SELECT txid::text AS txid_text, id::text AS id_text FROM change_log
           WHERE ${column} = $1 AND txid < change_log_safe_xmin()
           ORDER BY txid DESC, id DESC LIMIT 1`,
@@ -81,21 +86,25 @@ export class ContentSnapshot {
   }
 
   async one(sql: string, args: unknown[]): Promise<Row | null> {
-    const rows: Row[] = await this.runner.query(sql, args);
+    const rows = await this.q<Row>(sql, args);
     return rows[0] ?? null;
   }
 
   async all<T extends Row = Row>(sql: string, args: unknown[]): Promise<T[]> {
-    return this.runner.query(sql, args);
+    return this.q<T>(sql, args);
   }
 
   /** Streams a large result through a server-side cursor, `batch` rows at a time. */
-  async *cursor<T extends Row = Row>(sql: string, args: unknown[], batch = 5_000): AsyncGenerator<T[]> {
+  async *cursor<T extends Row = Row>(
+    sql: string,
+    args: unknown[],
+    batch = 5_000,
+  ): AsyncGenerator<T[]> {
     const name = `c_${Math.random().toString(36).slice(2, 10)}`;
     await this.runner.query(`DECLARE ${name} NO SCROLL CURSOR FOR ${sql}`, args);
     try {
       for (;;) {
-        const rows: T[] = await this.runner.query(`FETCH FORWARD ${batch} FROM ${name}`);
+        const rows = await this.q<T>(`FETCH FORWARD ${batch} FROM ${name}`);
         if (rows.length === 0) break;
         yield rows;
         if (rows.length < batch) break;

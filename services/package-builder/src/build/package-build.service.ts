@@ -17,7 +17,12 @@ import {
   revisionOf,
   withSpan,
 } from '@bible/common';
-import { type AudioFileEntryInput, type ManifestInput, type SigningKey, preparePackage } from '@bible/package-format';
+import {
+  type AudioFileEntryInput,
+  type ManifestInput,
+  type SigningKey,
+  preparePackage,
+} from '@bible/package-format';
 import { BUILDER_CONFIG, type BuilderConfig } from '../config';
 import { SIGNING_KEY } from '../signing/signing.module';
 import { fetchAudio } from './audio-fetcher';
@@ -100,11 +105,27 @@ export class PackageBuildService {
       if (books.length === 0) throw new Error('the request selects no books with content');
       const parts: PartPlan[] = ctx.params.chunking
         ? planParts(
-            books.map((b) => ({ id: b.id, osis: b.osis, testament: b.testament, estimatedBytes: Number(b.text_bytes) + Number(b.audio_bytes) })),
+            books.map((b) => ({
+              id: b.id,
+              osis: b.osis,
+              testament: b.testament,
+              estimatedBytes: Number(b.text_bytes) + Number(b.audio_bytes),
+            })),
             ctx.params.chunking.strategy,
             ctx.params.chunking.maxSizeMB,
           )
-        : [{ books: books.map((b) => ({ id: b.id, osis: b.osis, testament: b.testament, estimatedBytes: 0 })), startBook: books[0].osis, endBook: books[books.length - 1].osis }];
+        : [
+            {
+              books: books.map((b) => ({
+                id: b.id,
+                osis: b.osis,
+                testament: b.testament,
+                estimatedBytes: 0,
+              })),
+              startBook: books[0].osis,
+              endBook: books[books.length - 1].osis,
+            },
+          ];
       gatherEnd();
 
       const previous = await this.publisher.previousPackageIds(key);
@@ -115,7 +136,18 @@ export class PackageBuildService {
           await ctx.onProgress(stage, ((index + within / 100) / parts.length) * 100);
         };
         drafts.push(
-          await this.buildPart({ ctx, snapshot, catalog, key, position, part, index, total: parts.length, previous, progress }),
+          await this.buildPart({
+            ctx,
+            snapshot,
+            catalog,
+            key,
+            position,
+            part,
+            index,
+            total: parts.length,
+            previous,
+            progress,
+          }),
         );
       }
     } catch (error) {
@@ -139,9 +171,10 @@ export class PackageBuildService {
   }
 
   private async catalog(snapshot: ContentSnapshot, params: PackageParams): Promise<Catalog> {
-    const language = (await snapshot.one(`SELECT id, iso_639_3 FROM language_entities WHERE id = $1 AND deleted_at IS NULL`, [
-      params.languageEntityId,
-    ])) as Catalog['language'] | null;
+    const language = (await snapshot.one(
+      `SELECT id, iso_639_3 FROM language_entities WHERE id = $1 AND deleted_at IS NULL`,
+      [params.languageEntityId],
+    )) as Catalog['language'] | null;
     if (!language) throw new Error(`language ${params.languageEntityId} no longer exists`);
     let bibleVersionId: string | undefined;
     for (const [table, id] of [
@@ -149,12 +182,16 @@ export class PackageBuildService {
       ['audio_versions', params.packageType === 'text' ? undefined : params.audioVersionId],
     ] as const) {
       if (!id) continue;
-      const row = (await snapshot.one(`SELECT bible_version_id, publish_status FROM ${table} WHERE id = $1 AND deleted_at IS NULL`, [id])) as {
+      const row = (await snapshot.one(
+        `SELECT bible_version_id, publish_status FROM ${table} WHERE id = $1 AND deleted_at IS NULL`,
+        [id],
+      )) as {
         bible_version_id: string;
         publish_status: string;
       } | null;
       if (!row) throw new Error(`${table} ${id} no longer exists`);
-      if (row.publish_status !== 'published') throw new Error(`${table} ${id} is no longer published`);
+      if (row.publish_status !== 'published')
+        throw new Error(`${table} ${id} is no longer published`);
       bibleVersionId = row.bible_version_id;
     }
     const versionSlug =
@@ -195,8 +232,12 @@ export class PackageBuildService {
     try {
       const bookIds = part.books.map((b) => b.id);
       const hasAudio = params.packageType !== 'text';
-      const mediaFiles: MediaFileRow[] = hasAudio ? await snapshot.mediaFiles(params.audioVersionId as string, bookIds) : [];
-      const fileNames = new Map(mediaFiles.map((m) => [m.id, `${m.chapter_id ?? m.id}.${m.format}`]));
+      const mediaFiles: MediaFileRow[] = hasAudio
+        ? await snapshot.mediaFiles(params.audioVersionId as string, bookIds)
+        : [];
+      const fileNames = new Map(
+        mediaFiles.map((m) => [m.id, `${m.chapter_id ?? m.id}.${m.format}`]),
+      );
       const createdAt = new Date().toISOString();
 
       // Audio first, so a missing or corrupt source (or the partial list) is known before the database.
@@ -215,13 +256,19 @@ export class PackageBuildService {
         }),
       );
       endStage();
-      if (missing.length > 0) log.warn({ missing: missing.map((m) => m.mediaFileId) }, 'building a partial package');
+      if (missing.length > 0)
+        log.warn({ missing: missing.map((m) => m.mediaFileId) }, 'building a partial package');
       const included = fetched.map((f) => f.mediaFile);
 
       endStage = buildStageDuration.startTimer({ stage: 'database' });
       await progress('database', 0);
       const databasePath = join(dir, 'package.sqlite');
-      const metadata = { packageId, contentRevision: revision, syncCursor: encodeCursor(position), createdAt };
+      const metadata = {
+        packageId,
+        contentRevision: revision,
+        syncCursor: encodeCursor(position),
+        createdAt,
+      };
       const dbResult = await withSpan('build.database', () =>
         writePackageDatabase(snapshot, {
           path: databasePath,
@@ -234,7 +281,11 @@ export class PackageBuildService {
           fileNames,
           metadata: {
             ...metadata,
-            ...(missing.length > 0 && { missingMediaFiles: JSON.stringify(missing.map((m) => ({ mediaFileId: m.mediaFileId, reason: m.reason }))) }),
+            ...(missing.length > 0 && {
+              missingMediaFiles: JSON.stringify(
+                missing.map((m) => ({ mediaFileId: m.mediaFileId, reason: m.reason })),
+              ),
+            }),
           },
         }),
       );
@@ -263,13 +314,17 @@ export class PackageBuildService {
         ...(params.packageType !== 'audio' && { textVersionId: params.textVersionId }),
         contentRevision: revision,
         syncCursor: metadata.syncCursor,
-        ...(included.length > 0 && { audioFormat: included.every((m) => m.format === 'mp3') ? 'mp3' : 'm4a' }),
+        ...(included.length > 0 && {
+          audioFormat: included.every((m) => m.format === 'mp3') ? 'mp3' : 'm4a',
+        }),
         includesVerseTimings: dbResult.timings > 0,
         includesTotalVerses: dbResult.verseTexts,
         includesBooks: part.books.map((b) => b.osis),
         minAppVersion: '1.0.0',
         conflictsWith: [],
-        ...(input.previous.get(isPart ? index + 1 : 0) && { supersedes: input.previous.get(isPart ? index + 1 : 0) }),
+        ...(input.previous.get(isPart ? index + 1 : 0) && {
+          supersedes: input.previous.get(isPart ? index + 1 : 0),
+        }),
         bibleStructure: {
           totalBooks: part.books.length,
           totalChapters: Number(structure?.chapters ?? 0),
@@ -288,7 +343,7 @@ export class PackageBuildService {
             isComplete: missing.length === 0,
           },
         }),
-      } as ManifestInput;
+      };
       const audio = fetched.map((f) => ({
         source: f.path,
         size: f.size,
@@ -314,7 +369,10 @@ export class PackageBuildService {
           audio,
           signingKey: this.signingKey,
           tempDir: dir,
-          onProgress: (p) => void progress('assemble', p.bytesTotal > 0 ? p.bytesDone / p.bytesTotal : 1).catch(() => undefined),
+          onProgress: (p) =>
+            void progress('assemble', p.bytesTotal > 0 ? p.bytesDone / p.bytesTotal : 1).catch(
+              () => undefined,
+            ),
         }),
       );
       endStage();
@@ -339,7 +397,10 @@ export class PackageBuildService {
           partSize: PART_SIZE,
           leavePartsOnError: false,
         });
-        upload.on('httpUploadProgress', (p) => void progress('upload', (p.loaded ?? 0) / prepared.size).catch(() => undefined));
+        upload.on(
+          'httpUploadProgress',
+          (p) => void progress('upload', (p.loaded ?? 0) / prepared.size).catch(() => undefined),
+        );
         const abort = () => void upload.abort().catch(() => undefined);
         ctx.signal?.addEventListener('abort', abort, { once: true });
         try {
@@ -351,7 +412,10 @@ export class PackageBuildService {
         }
       });
       endStage();
-      log.info({ size: prepared.size, rows: dbResult.rows, audioFiles: fetched.length }, 'package part uploaded');
+      log.info(
+        { size: prepared.size, rows: dbResult.rows, audioFiles: fetched.length },
+        'package part uploaded',
+      );
 
       return {
         packageId,

@@ -9,8 +9,10 @@ import {
 import type { ContentSnapshot, MediaFileRow } from './content-snapshot';
 
 /** ISO 8601 UTC text, as the package format stores timestamps. */
-const iso = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
-const stamps = (t: string) => `${iso(`${t}.created_at`)} AS created_at, ${iso(`${t}.updated_at`)} AS updated_at`;
+const iso = (column: string) =>
+  `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+const stamps = (t: string) =>
+  `${iso(`${t}.created_at`)} AS created_at, ${iso(`${t}.updated_at`)} AS updated_at`;
 
 export interface DatabasePlan {
   path: string;
@@ -35,13 +37,20 @@ export interface DatabaseResult {
  * Writes the package SQLite database from the snapshot: a few set-based queries, each streamed
  * into a prepared INSERT inside one transaction per table. Only published, non-deleted rows.
  */
-export async function writePackageDatabase(snapshot: ContentSnapshot, plan: DatabasePlan): Promise<DatabaseResult> {
+export async function writePackageDatabase(
+  snapshot: ContentSnapshot,
+  plan: DatabasePlan,
+): Promise<DatabaseResult> {
   const db = createPackageDatabase(plan.path, { overwrite: true });
   let rows = 0;
   let verseTexts = 0;
   let timings = 0;
   try {
-    const load = async <T extends PackageTableName>(table: T, sql: string, args: unknown[]): Promise<number> => {
+    const load = async <T extends PackageTableName>(
+      table: T,
+      sql: string,
+      args: unknown[],
+    ): Promise<number> => {
       const insert = prepareInsert(db, table);
       const tx = db.transaction((batch: PackageRow<T>[]) => {
         for (const row of batch) insert(row);

@@ -30,7 +30,9 @@ export class PublishRepository {
     @Inject(S3) private readonly s3: S3Handle,
   ) {}
 
-  async loadRequest(requestId: string): Promise<{ params: PackageParams; requested_by: string | null } | null> {
+  async loadRequest(
+    requestId: string,
+  ): Promise<{ params: PackageParams; requested_by: string | null } | null> {
     const rows: { params: PackageParams; requested_by: string | null }[] = await this.db.query(
       `SELECT params, requested_by FROM package_requests WHERE id = $1`,
       [requestId],
@@ -103,9 +105,10 @@ export class PublishRepository {
           ],
         );
       }
-      const generation: { id: string }[] = await tx.query(`SELECT id FROM package_generations WHERE package_id = $1`, [
-        drafts[0].packageId,
-      ]);
+      const generation: { id: string }[] = await tx.query(
+        `SELECT id FROM package_generations WHERE package_id = $1`,
+        [drafts[0].packageId],
+      );
       await tx.query(
         `UPDATE package_requests SET status = 'completed', progress = 100, stage = 'done', error = NULL,
             package_generation_id = $2, result = $3, completed_at = now()
@@ -113,7 +116,10 @@ export class PublishRepository {
         [
           jobId,
           generation[0]?.id ?? null,
-          JSON.stringify({ packageIds: drafts.map((d) => d.packageId), missing: drafts.flatMap((d) => d.missing) }),
+          JSON.stringify({
+            packageIds: drafts.map((d) => d.packageId),
+            missing: drafts.flatMap((d) => d.missing),
+          }),
         ],
       );
     });
@@ -148,10 +154,16 @@ export class PublishRepository {
     if (keys.length === 0) return;
     try {
       await this.s3.client.send(
-        new DeleteObjectsCommand({ Bucket: this.s3.bucket, Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: true } }),
+        new DeleteObjectsCommand({
+          Bucket: this.s3.bucket,
+          Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: true },
+        }),
       );
     } catch (error) {
-      getLogger().warn({ err: (error as Error).message, keys }, 'could not delete unpublished package objects');
+      getLogger().warn(
+        { err: (error as Error).message, keys },
+        'could not delete unpublished package objects',
+      );
     }
   }
 }

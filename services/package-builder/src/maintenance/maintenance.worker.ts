@@ -1,9 +1,27 @@
-import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
-import { AbortMultipartUploadCommand, DeleteObjectCommand, ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
+import {
+  Inject,
+  Injectable,
+  type OnApplicationBootstrap,
+  type OnModuleDestroy,
+} from '@nestjs/common';
+import {
+  AbortMultipartUploadCommand,
+  DeleteObjectCommand,
+  ListMultipartUploadsCommand,
+} from '@aws-sdk/client-s3';
 import { type Job, Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { DataSource } from 'typeorm';
-import { DATA_SOURCE, type MaintenanceJob, QueueName, REDIS, S3, type S3Handle, getLogger, queueDefaults } from '@bible/common';
+import {
+  DATA_SOURCE,
+  type MaintenanceJob,
+  QueueName,
+  REDIS,
+  S3,
+  type S3Handle,
+  getLogger,
+  queueDefaults,
+} from '@bible/common';
 import { BUILDER_CONFIG, type BuilderConfig } from '../config';
 
 /**
@@ -21,18 +39,31 @@ export class MaintenanceWorker implements OnApplicationBootstrap, OnModuleDestro
     @Inject(DATA_SOURCE) private readonly db: DataSource,
     @Inject(BUILDER_CONFIG) private readonly config: BuilderConfig,
   ) {
-    this.queue = new Queue<MaintenanceJob>(QueueName.Maintenance, { connection: redis, defaultJobOptions: queueDefaults[QueueName.Maintenance] });
+    this.queue = new Queue<MaintenanceJob>(QueueName.Maintenance, {
+      connection: redis,
+      defaultJobOptions: queueDefaults[QueueName.Maintenance],
+    });
   }
 
   async onApplicationBootstrap(): Promise<void> {
     const every = this.config.MAINTENANCE_INTERVAL_MS;
-    await this.queue.upsertJobScheduler('sweep-multipart-uploads', { every }, { name: 'sweep', data: { task: 'sweep-multipart-uploads' } });
-    await this.queue.upsertJobScheduler('prune-packages', { every }, { name: 'prune', data: { task: 'prune-packages' } });
+    await this.queue.upsertJobScheduler(
+      'sweep-multipart-uploads',
+      { every },
+      { name: 'sweep', data: { task: 'sweep-multipart-uploads' } },
+    );
+    await this.queue.upsertJobScheduler(
+      'prune-packages',
+      { every },
+      { name: 'prune', data: { task: 'prune-packages' } },
+    );
     this.worker = new Worker<MaintenanceJob>(QueueName.Maintenance, (job) => this.run(job), {
       connection: this.redis.duplicate(),
       concurrency: 1,
     });
-    this.worker.on('error', (error) => getLogger().error({ err: error.message }, 'maintenance worker error'));
+    this.worker.on('error', (error) =>
+      getLogger().error({ err: error.message }, 'maintenance worker error'),
+    );
   }
 
   private async run(job: Job<MaintenanceJob>): Promise<{ removed: number }> {
@@ -54,11 +85,27 @@ export class MaintenanceWorker implements OnApplicationBootstrap, OnModuleDestro
     let uploadIdMarker: string | undefined;
     do {
       const page = await this.s3.client.send(
-        new ListMultipartUploadsCommand({ Bucket: this.s3.bucket, Prefix: 'packages/', KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }),
+        new ListMultipartUploadsCommand({
+          Bucket: this.s3.bucket,
+          Prefix: 'packages/',
+          KeyMarker: keyMarker,
+          UploadIdMarker: uploadIdMarker,
+        }),
       );
       for (const upload of page.Uploads ?? []) {
-        if (!upload.Key || !upload.UploadId || (upload.Initiated && upload.Initiated.getTime() > cutoff)) continue;
-        await this.s3.client.send(new AbortMultipartUploadCommand({ Bucket: this.s3.bucket, Key: upload.Key, UploadId: upload.UploadId }));
+        if (
+          !upload.Key ||
+          !upload.UploadId ||
+          (upload.Initiated && upload.Initiated.getTime() > cutoff)
+        )
+          continue;
+        await this.s3.client.send(
+          new AbortMultipartUploadCommand({
+            Bucket: this.s3.bucket,
+            Key: upload.Key,
+            UploadId: upload.UploadId,
+          }),
+        );
         removed++;
       }
       keyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;
@@ -76,8 +123,13 @@ export class MaintenanceWorker implements OnApplicationBootstrap, OnModuleDestro
       [Math.floor(this.config.PACKAGE_STALE_RETENTION_HOURS)],
     );
     for (const row of rows) {
-      await this.db.query(`UPDATE package_generations SET status = 'expired', expires_at = now() WHERE id = $1`, [row.id]);
-      await this.s3.client.send(new DeleteObjectCommand({ Bucket: this.s3.bucket, Key: row.object_key })).catch(() => undefined);
+      await this.db.query(
+        `UPDATE package_generations SET status = 'expired', expires_at = now() WHERE id = $1`,
+        [row.id],
+      );
+      await this.s3.client
+        .send(new DeleteObjectCommand({ Bucket: this.s3.bucket, Key: row.object_key }))
+        .catch(() => undefined);
     }
     return rows.length;
   }

@@ -1,6 +1,11 @@
 import { readFileSync } from 'node:fs';
 import type { DataSource } from 'typeorm';
-import { deriveKeyId, exportPublicKey, loadPrivateKey, type SigningKey } from '@bible/package-format';
+import {
+  deriveKeyId,
+  exportPublicKey,
+  loadPrivateKey,
+  type SigningKey,
+} from '@bible/package-format';
 import type { BuilderConfig } from '../config';
 
 /**
@@ -8,10 +13,16 @@ import type { BuilderConfig } from '../config';
  * allowed in development only; production config must provide a key.
  */
 export function loadSigningKey(config: BuilderConfig): SigningKey | undefined {
-  const pem = config.SIGNING_PRIVATE_KEY_PEM ?? (config.SIGNING_PRIVATE_KEY_FILE ? readFileSync(config.SIGNING_PRIVATE_KEY_FILE, 'utf8') : undefined);
+  const pem =
+    config.SIGNING_PRIVATE_KEY_PEM ??
+    (config.SIGNING_PRIVATE_KEY_FILE
+      ? readFileSync(config.SIGNING_PRIVATE_KEY_FILE, 'utf8')
+      : undefined);
   if (!pem) {
     if (config.NODE_ENV === 'production') {
-      process.stderr.write('package-builder: Invalid configuration:\n  - SIGNING_PRIVATE_KEY_FILE: is required in production (or SIGNING_PRIVATE_KEY_PEM)\n');
+      process.stderr.write(
+        'package-builder: Invalid configuration:\n  - SIGNING_PRIVATE_KEY_FILE: is required in production (or SIGNING_PRIVATE_KEY_PEM)\n',
+      );
       process.exit(1);
     }
     return undefined;
@@ -20,7 +31,9 @@ export function loadSigningKey(config: BuilderConfig): SigningKey | undefined {
   try {
     privateKey = loadPrivateKey(pem);
   } catch (error) {
-    process.stderr.write(`package-builder: Invalid configuration:\n  - SIGNING_PRIVATE_KEY_FILE: not an Ed25519 private key (${(error as Error).message})\n`);
+    process.stderr.write(
+      `package-builder: Invalid configuration:\n  - SIGNING_PRIVATE_KEY_FILE: not an Ed25519 private key (${(error as Error).message})\n`,
+    );
     process.exit(1);
   }
   return { keyId: config.SIGNING_KEY_ID ?? deriveKeyId(privateKey), privateKey };
@@ -36,8 +49,13 @@ export async function registerPublicKey(db: DataSource, key: SigningKey): Promis
        WHERE signing_keys.public_key = EXCLUDED.public_key`,
     [key.keyId, published.publicKey, published.publicKeyPem],
   );
-  const [row] = (await db.query(`SELECT public_key FROM signing_keys WHERE key_id = $1`, [key.keyId])) as { public_key: string }[];
+  const [row] = await db.query<{ public_key: string }[]>(
+    `SELECT public_key FROM signing_keys WHERE key_id = $1`,
+    [key.keyId],
+  );
   if (row.public_key !== published.publicKey) {
-    throw new Error(`signing key id ${key.keyId} is already registered with a different public key; use a new SIGNING_KEY_ID`);
+    throw new Error(
+      `signing key id ${key.keyId} is already registered with a different public key; use a new SIGNING_KEY_ID`,
+    );
   }
 }

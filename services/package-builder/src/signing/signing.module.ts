@@ -27,7 +27,11 @@ class SigningKeyRegistrar implements OnApplicationBootstrap {
 @Global()
 @Module({
   providers: [
-    { provide: SIGNING_KEY, inject: [BUILDER_CONFIG], useFactory: (config: BuilderConfig) => loadSigningKey(config) },
+    {
+      provide: SIGNING_KEY,
+      inject: [BUILDER_CONFIG],
+      useFactory: (config: BuilderConfig) => loadSigningKey(config),
+    },
     SigningKeyRegistrar,
   ],
   exports: [SIGNING_KEY],
