@@ -13,7 +13,8 @@
 //   relay: time for the relay to publish those changes to BullMQ and apply invalidation.
 //   push:  `--clients` concurrent clients push `--batch` verse edits per request until
 //          `--mutations` were applied; feed lag per change = its relay time (BullMQ job
-//          timestamp) minus its write time (change_log.changed_at, the transaction start).
+//          timestamp) minus its write time (change_log.changed_at, the transaction start), and
+//          minus the time the client received the push's answer (the commit, seen from outside).
 // Results go to bench/results/sync-<timestamp>.json (git-ignored).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -57,7 +58,11 @@ function summary(values: number[]) {
 
 const log = (msg: string) => process.stderr.write(`[sync-bench] ${msg}\n`);
 
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 600_000): Promise<T> {
+async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T | undefined>,
+  timeoutMs = 600_000,
+): Promise<T> {
   const started = Date.now();
   for (;;) {
     const value = await fn();
@@ -121,11 +126,25 @@ async function main(): Promise<void> {
     LOG_LEVEL: 'warn',
     RATE_LIMIT_SYNC_PER_USER_HOUR: '100000000',
   });
-  const [gateway, sync] = await Promise.all([startService('api-gateway', env), startService('sync-service', env)]);
+  const [gateway, sync] = await Promise.all([
+    startService('api-gateway', env),
+    startService('sync-service', env),
+  ]);
   const results: Record<string, unknown> = {
     date: new Date().toISOString(),
-    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memGiB: Math.round(totalmem() / 2 ** 30) },
-    parameters: { verses: VERSES, changes: CHANGES, limit: LIMIT, clients: CLIENTS, batch: BATCH, mutations: MUTATIONS },
+    machine: {
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model,
+      memGiB: Math.round(totalmem() / 2 ** 30),
+    },
+    parameters: {
+      verses: VERSES,
+      changes: CHANGES,
+      limit: LIMIT,
+      clients: CLIENTS,
+      batch: BATCH,
+      mutations: MUTATIONS,
+    },
   };
   try {
     const editor = apiClient(gateway.url, await tokenFor(env.JWT_SECRET, 'bench-editor', 'editor'));
@@ -157,7 +176,11 @@ async function main(): Promise<void> {
       return rows[0]?.ok ? true : undefined;
     });
     const relayMs = performance.now() - relayStart + editMs;
-    results.relay = { changes: made, catchUpMsIncludingWrites: Math.round(relayMs), changesPerSecond: Math.round(made / (relayMs / 1000)) };
+    results.relay = {
+      changes: made,
+      catchUpMsIncludingWrites: Math.round(relayMs),
+      changesPerSecond: Math.round(made / (relayMs / 1000)),
+    };
     log(`relay caught up: ${JSON.stringify(results.relay)}`);
 
     const pulls: Record<string, unknown>[] = [];
@@ -174,13 +197,20 @@ async function main(): Promise<void> {
         count = 0;
         bytes = 0;
         for (;;) {
-          const res = await fetch(`${gateway.url}/v1/sync/changes?textVersionId=${TV}&limit=${limit}&cursor=${cursor}`, {
-            headers: { authorization: `Bearer ${readerToken}` },
-          });
+          const res = await fetch(
+            `${gateway.url}/v1/sync/changes?textVersionId=${TV}&limit=${limit}&cursor=${cursor}`,
+            {
+              headers: { authorization: `Bearer ${readerToken}` },
+            },
+          );
           const text = await res.text();
           if (res.status !== 200) throw new Error(`pull ${res.status}: ${text.slice(0, 300)}`);
           bytes += text.length;
-          const page = JSON.parse(text) as { changes: unknown[]; nextCursor: string; hasMore: boolean };
+          const page = JSON.parse(text) as {
+            changes: unknown[];
+            nextCursor: string;
+            hasMore: boolean;
+          };
           pages++;
           count += page.changes.length;
           cursor = page.nextCursor;
@@ -205,15 +235,22 @@ async function main(): Promise<void> {
 
     // ---------------------------------------------------------------- push throughput + feed lag
     const versions = new Map<string, number>();
-    for (const r of (await db.query<{ id: string; version: number }>(`SELECT id, version FROM verse_texts`)).rows) {
+    for (const r of (
+      await db.query<{ id: string; version: number }>(`SELECT id, version FROM verse_texts`)
+    ).rows) {
       versions.set(r.id, r.version);
     }
     const ids = [...versions.keys()];
     const pushStartHead = await head(db);
     const clients = await Promise.all(
       Array.from({ length: CLIENTS }, async (_, i) => {
-        const api = apiClient(gateway.url, await tokenFor(env.JWT_SECRET, `bench-client-${i}`, 'editor'));
-        const session = (await api.post<{ sessionId: string }>('/v1/sync/sessions', { deviceId: `bench-${i}` })).body.sessionId;
+        const api = apiClient(
+          gateway.url,
+          await tokenFor(env.JWT_SECRET, `bench-client-${i}`, 'editor'),
+        );
+        const session = (
+          await api.post<{ sessionId: string }>('/v1/sync/sessions', { deviceId: `bench-${i}` })
+        ).body.sessionId;
         return { api, session, clientId: `bench-client-${i}` };
       }),
     );
@@ -222,6 +259,8 @@ async function main(): Promise<void> {
     let applied = 0;
     let other = 0;
     const latencies: number[] = [];
+    /** (recordId, version) of each applied write -> when the client received the push answer. */
+    const acknowledged = new Map<string, number>();
     const pushStarted = performance.now();
     await Promise.all(
       clients.map(async (c, i) => {
@@ -244,17 +283,23 @@ async function main(): Promise<void> {
             };
           });
           const started = performance.now();
-          const res = await c.api.post<{ results: { result: string; version?: number; mutationId: string }[] }>('/v1/sync/push', {
+          const res = await c.api.post<{
+            results: { result: string; version?: number; mutationId: string }[];
+          }>('/v1/sync/push', {
             sessionId: c.session,
             clientId: c.clientId,
             mutations,
           });
           latencies.push(performance.now() - started);
+          const answeredAt = Date.now();
           if (res.status !== 200) throw new Error(`push ${res.status}: ${res.text.slice(0, 300)}`);
           for (const [k, r] of res.body.results.entries()) {
             if (r.result === 'applied') {
               applied++;
-              if (r.version) versions.set(mutations[k].recordId, r.version);
+              if (r.version) {
+                versions.set(mutations[k].recordId, r.version);
+                acknowledged.set(`${mutations[k].recordId}/${r.version}`, answeredAt);
+              }
             } else other++;
           }
         }
@@ -271,19 +316,30 @@ async function main(): Promise<void> {
       );
       return rows[0]?.ok ? true : undefined;
     });
-    const { rows: changes } = await db.query<{ txid: string; id: string; changed_ms: number }>(
-      `SELECT c.txid::text, c.id::text, (extract(epoch FROM c.changed_at) * 1000)::float8 AS changed_ms FROM change_log c
+    const { rows: changes } = await db.query<{
+      txid: string;
+      id: string;
+      changed_ms: number;
+      record_id: string;
+      record_version: number;
+    }>(
+      `SELECT c.txid::text, c.id::text, (extract(epoch FROM c.changed_at) * 1000)::float8 AS changed_ms,
+              c.record_id, c.record_version FROM change_log c
         WHERE (c.txid, c.id) > ($1::bigint, $2::bigint) AND c.change_source = 'client_sync'`,
       [pushStartHead.txid.toString(), pushStartHead.id.toString()],
     );
     const lags: number[] = [];
+    const afterAck: number[] = [];
     for (let i = 0; i < changes.length; i += 5_000) {
       const slice = changes.slice(i, i + 5_000);
       const pipeline = redis.pipeline();
       for (const c of slice) pipeline.hget(`bull:change-events:cl-${c.txid}-${c.id}`, 'timestamp');
       const replies = (await pipeline.exec()) ?? [];
       replies.forEach(([, ts], k) => {
-        if (ts) lags.push(Number(ts) - slice[k].changed_ms);
+        if (!ts) return;
+        lags.push(Number(ts) - slice[k].changed_ms);
+        const ack = acknowledged.get(`${slice[k].record_id}/${slice[k].record_version}`);
+        if (ack !== undefined) afterAck.push(Math.max(0, Number(ts) - ack));
       });
     }
     results.push = {
@@ -294,14 +350,21 @@ async function main(): Promise<void> {
       ms: Math.round(pushMs),
       mutationsPerSecond: Math.round(applied / (pushMs / 1000)),
       requestLatencyMs: summary(latencies),
+      /** Write (transaction start) -> published to change-events: includes the push transaction. */
       feedLagMs: { ...summary(lags), relayedChanges: lags.length, loggedChanges: changes.length },
+      /** Push answered (committed) -> published (0 when the relay was faster than the answer). */
+      feedLagAfterCommitMs: summary(afterAck),
     };
     log(`push: ${JSON.stringify(results.push)}`);
 
     const metrics = await (await fetch(`${sync.url}/metrics`)).text();
     results.syncServiceMetrics = metrics
       .split('\n')
-      .filter((l) => /^bible_sync_(feed_lag_seconds_(bucket|count|sum)|relay_changes_total|packages_invalidated_total)/.test(l));
+      .filter((l) =>
+        /^bible_sync_(feed_lag_seconds_(bucket|count|sum)|relay_changes_total|packages_invalidated_total)/.test(
+          l,
+        ),
+      );
   } finally {
     await Promise.all([gateway.stop('SIGTERM'), sync.stop('SIGTERM')]);
     await redis.flushdb().catch(() => undefined);

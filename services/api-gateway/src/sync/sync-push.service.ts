@@ -129,7 +129,6 @@ export class SyncPushService {
 
   async push(user: AuthUser, body: PushBody): Promise<PushResponse> {
     const end = pushDuration.startTimer();
-    await this.requireActiveSession(user, body.sessionId);
     const stored = await this.store(user, body);
 
     const results = new Map<string, MutationResult>();
@@ -196,24 +195,11 @@ export class SyncPushService {
     };
   }
 
-  private async requireActiveSession(user: AuthUser, sessionId: string): Promise<void> {
-    const { rows } = await this.pool.query<{ user_id: string; status: string }>(
-      `SELECT user_id, status FROM sync_sessions WHERE id = $1`,
-      [sessionId],
-    );
-    if (!rows[0] || rows[0].user_id !== user.id) {
-      throw new AppError(404, ErrorCode.NotFound, `Sync session ${sessionId} not found`);
-    }
-    if (rows[0].status !== 'active') {
-      throw new AppError(
-        409,
-        ErrorCode.Conflict,
-        `Sync session ${sessionId} is ${rows[0].status}; start a new one`,
-      );
-    }
-  }
-
-  /** Phase 1: store every mutation (new ones as pending); returns the stored row per mutationId. */
+  /**
+   * Phase 1: checks that the session is the caller's and active, stores every mutation (new ones
+   * as pending, one statement, idempotent on (client_id, mutation_id)) and returns the stored row
+   * per mutationId.
+   */
   private async store(user: AuthUser, body: PushBody): Promise<Map<string, StoredRow>> {
     const input = body.mutations.map((m, ord) => ({
       ord,
@@ -225,25 +211,45 @@ export class SyncPushService {
       base_version: m.baseVersion ?? null,
       client_updated_at: m.clientUpdatedAt,
     }));
-    const { rows } = await this.pool.query<StoredRow>(
-      `WITH m AS (
+    // One statement: the session check, the idempotent insert, and the stored rows.
+    const { rows: answer } = await this.pool.query<{
+      session_user: string | null;
+      session_status: string | null;
+      rows: StoredRow[];
+    }>(
+      `WITH s AS (SELECT user_id, status FROM sync_sessions WHERE id = $3),
+       m AS (
          SELECT * FROM jsonb_to_recordset($4::jsonb) AS m(ord int, mutation_id text, table_name text,
            record_id text, operation text, data jsonb, base_version int, client_updated_at timestamptz)
        ), ins AS (
          INSERT INTO sync_queue (client_id, mutation_id, user_id, session_id, table_name, record_id,
                                  operation, data, base_version, client_updated_at)
          SELECT $1, mutation_id, $2, $3, table_name, record_id, operation, data, base_version, client_updated_at
-           FROM m ORDER BY ord
+           FROM m WHERE EXISTS (SELECT 1 FROM s WHERE s.user_id = $2 AND s.status = 'active')
+          ORDER BY ord
          ON CONFLICT (client_id, mutation_id) DO NOTHING
          RETURNING id, mutation_id, user_id, status, result
        )
-       SELECT id, mutation_id, user_id, status, result FROM ins
-       UNION ALL
-       SELECT q.id, q.mutation_id, q.user_id, q.status, q.result
-         FROM sync_queue q JOIN m ON q.client_id = $1 AND q.mutation_id = m.mutation_id
-        WHERE NOT EXISTS (SELECT 1 FROM ins WHERE ins.mutation_id = q.mutation_id)`,
+       SELECT (SELECT user_id FROM s) AS session_user, (SELECT status FROM s) AS session_status,
+              coalesce((SELECT json_agg(x) FROM (
+                SELECT id, mutation_id, user_id, status, result FROM ins
+                UNION ALL
+                SELECT q.id, q.mutation_id, q.user_id, q.status, q.result
+                  FROM sync_queue q JOIN m ON q.client_id = $1 AND q.mutation_id = m.mutation_id
+                 WHERE NOT EXISTS (SELECT 1 FROM ins WHERE ins.mutation_id = q.mutation_id)) x), '[]'::json) AS rows`,
       [body.clientId, user.id, body.sessionId, JSON.stringify(input)],
     );
+    const { session_user: owner, session_status: status, rows } = answer[0];
+    if (owner !== user.id) {
+      throw new AppError(404, ErrorCode.NotFound, `Sync session ${body.sessionId} not found`);
+    }
+    if (status !== 'active') {
+      throw new AppError(
+        409,
+        ErrorCode.Conflict,
+        `Sync session ${body.sessionId} is ${status}; start a new one`,
+      );
+    }
     const stored = new Map(rows.map((r) => [r.mutation_id, r]));
     const missing = body.mutations.map((m) => m.mutationId).filter((id) => !stored.has(id));
     if (missing.length > 0) {

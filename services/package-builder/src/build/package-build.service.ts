@@ -34,11 +34,11 @@ import { type GenerationDraft, PublishRepository } from './publish.repository';
 
 export type Stage = 'gather' | 'database' | 'audio' | 'assemble' | 'upload';
 
-/** Percent ranges of each stage within one part, for progress reporting. */
+/** Percent ranges of each stage within one part, in the order they run. */
 const STAGE_RANGE: Record<Stage, [number, number]> = {
   gather: [0, 10],
-  database: [10, 30],
-  audio: [30, 60],
+  audio: [10, 45],
+  database: [45, 60],
   assemble: [60, 75],
   upload: [75, 100],
 };
