@@ -12,18 +12,37 @@
 //   scale     8 queued 128 MiB packages: 2 builder processes vs 1
 //   download  1 GiB through the gateway vs a direct presigned GET; 50 concurrent downloads
 // Results: bench/results/pipeline-<timestamp>.json (git-ignored) and stdout.
-import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  GetObjectCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { execFileSync } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import { Client } from 'pg';
 import { createS3Client } from '@bible/common';
 import { resetTestDatabase } from '@bible/common/database/testing';
-import { type RunningService, apiClient, eventually, repoRoot, startService, testEnv, tokenFor } from '@bible/testing';
-import { runSeed } from '../../scripts/dist/seed/run-seed';
+import {
+  type RunningService,
+  apiClient,
+  eventually,
+  repoRoot,
+  startService,
+  testEnv,
+  tokenFor,
+} from '@bible/testing';
+import type { runSeed as RunSeed } from '../../scripts/dist/seed/run-seed';
+
+// dist/ sits one level deeper than this file, so resolve the seed from the repository root.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { runSeed } = require(join(repoRoot, 'scripts', 'dist', 'seed', 'run-seed.js')) as {
+  runSeed: typeof RunSeed;
+};
 
 const MIB = 1024 * 1024;
 const FILE_SIZE = 4 * MIB;
@@ -43,7 +62,14 @@ async function seedBenchDatabase(env: Env): Promise<void> {
   await runSeed({
     databaseUrl: env.DATABASE_URL,
     migrate: true,
-    s3: { S3_ENDPOINT: env.S3_ENDPOINT, S3_REGION: env.S3_REGION, S3_ACCESS_KEY_ID: env.S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY: env.S3_SECRET_ACCESS_KEY, S3_BUCKET: env.S3_BUCKET, S3_FORCE_PATH_STYLE: true },
+    s3: {
+      S3_ENDPOINT: env.S3_ENDPOINT,
+      S3_REGION: env.S3_REGION,
+      S3_ACCESS_KEY_ID: env.S3_ACCESS_KEY_ID,
+      S3_SECRET_ACCESS_KEY: env.S3_SECRET_ACCESS_KEY,
+      S3_BUCKET: env.S3_BUCKET,
+      S3_FORCE_PATH_STYLE: true,
+    },
     log: () => undefined,
   });
 }
@@ -59,11 +85,21 @@ async function syntheticAudio(env: Env, s3: S3Client, db: Client): Promise<{ key
       // Deterministic bytes so reruns skip the upload.
       const seed = createHash('sha256').update(id).digest();
       const body = Buffer.alloc(FILE_SIZE);
-      for (let off = 0; off < FILE_SIZE; off += 32) seed.copy(body, off, 0, Math.min(32, FILE_SIZE - off)), seed[off % 32] ^= off & 0xff;
+      for (let off = 0; off < FILE_SIZE; off += 32)
+        (seed.copy(body, off, 0, Math.min(32, FILE_SIZE - off)), (seed[off % 32] ^= off & 0xff));
       const sha = createHash('sha256').update(body).digest('hex');
-      const head = await s3.send(new HeadObjectCommand({ Bucket: env.S3_BUCKET, Key: key })).catch(() => undefined);
+      const head = await s3
+        .send(new HeadObjectCommand({ Bucket: env.S3_BUCKET, Key: key }))
+        .catch(() => undefined);
       if (head?.ContentLength !== FILE_SIZE || head.Metadata?.sha256 !== sha) {
-        await s3.send(new PutObjectCommand({ Bucket: env.S3_BUCKET, Key: key, Body: body, Metadata: { sha256: sha } }));
+        await s3.send(
+          new PutObjectCommand({
+            Bucket: env.S3_BUCKET,
+            Key: key,
+            Body: body,
+            Metadata: { sha256: sha },
+          }),
+        );
       }
       keys.push(key);
       rows.push([id, key, sha, `${book}-${chapter}`]);
@@ -80,7 +116,13 @@ async function syntheticAudio(env: Env, s3: S3Client, db: Client): Promise<{ key
      SELECT f.id, 'eng', $5, f.key, ${FILE_SIZE}, 262.144, f.sha, 'mp3', 128000, 44100, 'completed', 'published', f.chapter
        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS f(id, key, sha, chapter)
      ON CONFLICT DO NOTHING`,
-    [rows.map((r) => r[0]), rows.map((r) => r[1]), rows.map((r) => r[2]), rows.map((r) => r[3]), AUDIO_VERSION],
+    [
+      rows.map((r) => r[0]),
+      rows.map((r) => r[1]),
+      rows.map((r) => r[2]),
+      rows.map((r) => r[3]),
+      AUDIO_VERSION,
+    ],
   );
   return { keys };
 }
@@ -89,11 +131,17 @@ async function syntheticAudio(env: Env, s3: S3Client, db: Client): Promise<{ key
 async function baselineCopy(env: Env, s3: S3Client, keys: string[]): Promise<number> {
   const started = Date.now();
   const body = new PassThrough({ highWaterMark: 8 * MIB });
-  const upload = new Upload({ client: s3, params: { Bucket: env.S3_BUCKET, Key: 'bench/baseline.bin', Body: body }, queueSize: 2, partSize: 8 * MIB });
+  const upload = new Upload({
+    client: s3,
+    params: { Bucket: env.S3_BUCKET, Key: 'bench/baseline.bin', Body: body },
+    queueSize: 2,
+    partSize: 8 * MIB,
+  });
   const done = upload.done();
   for (const key of keys) {
     const object = await s3.send(new GetObjectCommand({ Bucket: env.S3_BUCKET, Key: key }));
-    for await (const chunk of object.Body as Readable) if (!body.write(chunk)) await new Promise((r) => body.once('drain', r));
+    for await (const chunk of object.Body as Readable)
+      if (!body.write(chunk)) await new Promise((r) => body.once('drain', r));
   }
   body.end();
   await done;
@@ -101,8 +149,15 @@ async function baselineCopy(env: Env, s3: S3Client, keys: string[]): Promise<num
 }
 
 async function main(): Promise<void> {
-  const env = testEnv({ DATABASE_URL: process.env.BENCH_DATABASE_URL ?? testEnv().DATABASE_URL.replace(/\/[^/]+$/, '/bible_bench'), LOG_LEVEL: 'warn' }) as Env;
-  const results: Record<string, unknown> = { date: new Date().toISOString(), machine: `${(await import('node:os')).cpus().length} cores` };
+  const env = testEnv({
+    DATABASE_URL:
+      process.env.BENCH_DATABASE_URL ?? testEnv().DATABASE_URL.replace(/\/[^/]+$/, '/bible_bench'),
+    LOG_LEVEL: 'warn',
+  }) as Env;
+  const results: Record<string, unknown> = {
+    date: new Date().toISOString(),
+    machine: `${(await import('node:os')).cpus().length} cores`,
+  };
   const log = (m: string) => process.stdout.write(`${m}\n`);
   log(`database ${env.DATABASE_URL.replace(/:[^:@]+@/, ':***@')}`);
   await seedBenchDatabase(env);
@@ -111,22 +166,38 @@ async function main(): Promise<void> {
   const s3 = createS3Client({ ...env, S3_FORCE_PATH_STYLE: true } as never);
   const { keys } = await syntheticAudio(env, s3, db);
   const token = await tokenFor(env.JWT_SECRET, 'bench');
-  const limits = { RATE_LIMIT_BUILDS_PER_USER_HOUR: '100000', RATE_LIMIT_BUILDS_PER_IP_HOUR: '100000', RATE_LIMIT_DOWNLOADS_PER_USER_HOUR: '100000', RATE_LIMIT_DOWNLOADS_PER_IP_HOUR: '100000' };
+  const limits = {
+    RATE_LIMIT_BUILDS_PER_USER_HOUR: '100000',
+    RATE_LIMIT_BUILDS_PER_IP_HOUR: '100000',
+    RATE_LIMIT_DOWNLOADS_PER_USER_HOUR: '100000',
+    RATE_LIMIT_DOWNLOADS_PER_IP_HOUR: '100000',
+  };
   const gateway = await startService('api-gateway', { ...env, ...limits });
   const api = apiClient(gateway.url, token);
   const build = async (body: Record<string, unknown>) => {
     const started = Date.now();
     const res = await api.post<{ jobId?: string; packageId?: string }>('/v1/packages', body);
     if (res.status === 200) return { packageId: res.body.packageId as string, seconds: 0 };
-    const job = await eventually(async () => {
-      const s = await api.get<{ status: string; packageId?: string; error?: string }>(`/v1/packages/jobs/${res.body.jobId}`);
-      if (s.body.status === 'failed') throw new Error(s.body.error);
-      return s.body.status === 'completed' ? s.body : undefined;
-    }, 30 * 60_000, 50);
+    const job = await eventually(
+      async () => {
+        const s = await api.get<{ status: string; packageId?: string; error?: string }>(
+          `/v1/packages/jobs/${res.body.jobId}`,
+        );
+        if (s.body.status === 'failed') throw new Error(s.body.error);
+        return s.body.status === 'completed' ? s.body : undefined;
+      },
+      30 * 60_000,
+      50,
+    );
     return { packageId: job.packageId as string, seconds: (Date.now() - started) / 1000 };
   };
-  const withBuilder = async <T>(count: number, fn: (builders: RunningService[]) => Promise<T>): Promise<T> => {
-    const builders = await Promise.all(Array.from({ length: count }, () => startService('package-builder', env)));
+  const withBuilder = async <T>(
+    count: number,
+    fn: (builders: RunningService[]) => Promise<T>,
+  ): Promise<T> => {
+    const builders = await Promise.all(
+      Array.from({ length: count }, () => startService('package-builder', env)),
+    );
     try {
       return await fn(builders);
     } finally {
@@ -137,31 +208,66 @@ async function main(): Promise<void> {
   try {
     // 1. Full WEB text package, request → ready, and database rows/s.
     await withBuilder(1, async ([builder]) => {
-      const text = await build({ packageType: 'text', languageEntityId: 'eng', textVersionId: 'web' });
+      const text = await build({
+        packageType: 'text',
+        languageEntityId: 'eng',
+        textVersionId: 'web',
+      });
       const metrics = await (await fetch(`${builder.url}/metrics`)).text();
-      const rows = Number(/^bible_package_database_rows_total\{[^}]*\} (\d+)/m.exec(metrics)?.[1] ?? 0);
-      const dbSeconds = Number(/^bible_package_build_duration_seconds_sum\{[^}]*stage="database"[^}]*\} ([\d.e+-]+)/m.exec(metrics)?.[1] ?? 0);
-      results.text = { requestToReadySeconds: text.seconds, databaseRows: rows, databaseSeconds: dbSeconds, rowsPerSecond: Math.round(rows / dbSeconds) };
-      log(`text: POST → ready ${text.seconds.toFixed(2)} s; database ${rows} rows in ${dbSeconds.toFixed(2)} s = ${Math.round(rows / dbSeconds)} rows/s`);
+      const rows = Number(
+        /^bible_package_database_rows_total\{[^}]*\} (\d+)/m.exec(metrics)?.[1] ?? 0,
+      );
+      const dbSeconds = Number(
+        /^bible_package_build_duration_seconds_sum\{[^}]*stage="database"[^}]*\} ([\d.e+-]+)/m.exec(
+          metrics,
+        )?.[1] ?? 0,
+      );
+      results.text = {
+        requestToReadySeconds: text.seconds,
+        databaseRows: rows,
+        databaseSeconds: dbSeconds,
+        rowsPerSecond: Math.round(rows / dbSeconds),
+      };
+      log(
+        `text: POST → ready ${text.seconds.toFixed(2)} s; database ${rows} rows in ${dbSeconds.toFixed(2)} s = ${Math.round(rows / dbSeconds)} rows/s`,
+      );
     });
 
     // 2. 1 GiB audio build vs baseline copy; peak RSS for 128 MiB and 1 GiB packages.
     const baseline = await baselineCopy(env, s3, keys);
     const rss: Record<string, number> = {};
     const small = await withBuilder(1, async ([b]) => {
-      const r = await build({ packageType: 'audio', languageEntityId: 'eng', audioVersionId: AUDIO_VERSION, books: ['Gen'] });
+      const r = await build({
+        packageType: 'audio',
+        languageEntityId: 'eng',
+        audioVersionId: AUDIO_VERSION,
+        books: ['Gen'],
+      });
       rss.mib128 = rssOf(b.process.pid as number);
       return r;
     });
     const big = await withBuilder(1, async ([b]) => {
-      const r = await build({ packageType: 'audio', languageEntityId: 'eng', audioVersionId: AUDIO_VERSION });
+      const r = await build({
+        packageType: 'audio',
+        languageEntityId: 'eng',
+        audioVersionId: AUDIO_VERSION,
+      });
       rss.gib1 = rssOf(b.process.pid as number);
       return r;
     });
-    results.audio = { baselineSeconds: baseline, buildSeconds: big.seconds, ratio: baseline / big.seconds, smallBuildSeconds: small.seconds };
+    results.audio = {
+      baselineSeconds: baseline,
+      buildSeconds: big.seconds,
+      ratio: baseline / big.seconds,
+      smallBuildSeconds: small.seconds,
+    };
     results.rss = { ...rss, withinPercent: (Math.abs(rss.gib1 - rss.mib128) / rss.mib128) * 100 };
-    log(`audio 1 GiB: build ${big.seconds.toFixed(1)} s vs baseline copy ${baseline.toFixed(1)} s → ratio ${(baseline / big.seconds).toFixed(2)} (goal ≥ 0.40)`);
-    log(`builder peak RSS: 128 MiB package ${rss.mib128.toFixed(0)} MiB, 1 GiB package ${rss.gib1.toFixed(0)} MiB`);
+    log(
+      `audio 1 GiB: build ${big.seconds.toFixed(1)} s vs baseline copy ${baseline.toFixed(1)} s → ratio ${(baseline / big.seconds).toFixed(2)} (goal ≥ 0.40)`,
+    );
+    log(
+      `builder peak RSS: 128 MiB package ${rss.mib128.toFixed(0)} MiB, 1 GiB package ${rss.gib1.toFixed(0)} MiB`,
+    );
 
     // 3. Scale-out: 8 queued 128 MiB packages (one per book), 1 builder vs 2.
     const scale: Record<string, number> = {};
@@ -170,25 +276,56 @@ async function main(): Promise<void> {
       const variant = count === 1 ? {} : { allowPartial: true };
       scale[`builders${count}`] = await withBuilder(count, async () => {
         const started = Date.now();
-        await Promise.all(BOOKS.map((b) => build({ packageType: 'audio', languageEntityId: 'eng', audioVersionId: AUDIO_VERSION, books: [b], ...variant })));
+        await Promise.all(
+          BOOKS.map((b) =>
+            build({
+              packageType: 'audio',
+              languageEntityId: 'eng',
+              audioVersionId: AUDIO_VERSION,
+              books: [b],
+              ...variant,
+            }),
+          ),
+        );
         return (Date.now() - started) / 1000;
       });
     }
     results.scale = { ...scale, speedup: scale.builders1 / scale.builders2 };
-    log(`8 packages: 1 builder ${scale.builders1.toFixed(1)} s, 2 builders ${scale.builders2.toFixed(1)} s → ${(scale.builders1 / scale.builders2).toFixed(2)}×`);
+    log(
+      `8 packages: 1 builder ${scale.builders1.toFixed(1)} s, 2 builders ${scale.builders2.toFixed(1)} s → ${(scale.builders1 / scale.builders2).toFixed(2)}×`,
+    );
 
     // 4. Downloads: gateway vs direct presigned GET of the 1 GiB package; 50 concurrent.
     const url = `${gateway.url}/v1/packages/${big.packageId}/download`;
-    const redirect = await fetch(`${url}?redirect=1`, { headers: { authorization: `Bearer ${token}` }, redirect: 'manual' });
+    const redirect = await fetch(`${url}?redirect=1`, {
+      headers: { authorization: `Bearer ${token}` },
+      redirect: 'manual',
+    });
     const direct = redirect.headers.get('location') as string;
-    const curl = (args: string[]) => Number(execFileSync('curl', ['-s', '-o', '/dev/null', '-w', '%{time_total}', ...args], { encoding: 'utf8' }));
-    const viaGateway = Math.min(curl(['-H', `authorization: Bearer ${token}`, url]), curl(['-H', `authorization: Bearer ${token}`, url]));
+    const curl = (args: string[]) =>
+      Number(
+        execFileSync('curl', ['-s', '-o', '/dev/null', '-w', '%{time_total}', ...args], {
+          encoding: 'utf8',
+        }),
+      );
+    const viaGateway = Math.min(
+      curl(['-H', `authorization: Bearer ${token}`, url]),
+      curl(['-H', `authorization: Bearer ${token}`, url]),
+    );
     const viaDirect = Math.min(curl([direct]), curl([direct]));
-    const textId = (await api.post<{ packageId: string }>('/v1/packages', { packageType: 'text', languageEntityId: 'eng', textVersionId: 'web' })).body.packageId;
+    const textId = (
+      await api.post<{ packageId: string }>('/v1/packages', {
+        packageType: 'text',
+        languageEntityId: 'eng',
+        textVersionId: 'web',
+      })
+    ).body.packageId;
     const started = Date.now();
     const statuses = await Promise.all(
       Array.from({ length: 50 }, async () => {
-        const res = await fetch(`${gateway.url}/v1/packages/${textId}/download`, { headers: { authorization: `Bearer ${token}` } });
+        const res = await fetch(`${gateway.url}/v1/packages/${textId}/download`, {
+          headers: { authorization: `Bearer ${token}` },
+        });
         const body = Buffer.from(await res.arrayBuffer());
         return `${res.status}:${createHash('sha256').update(body).digest('hex')}`;
       }),
@@ -196,9 +333,21 @@ async function main(): Promise<void> {
     const concurrentSeconds = (Date.now() - started) / 1000;
     const errors = statuses.filter((s) => !s.startsWith('200:')).length;
     const distinct = new Set(statuses).size;
-    results.download = { gatewaySeconds: viaGateway, directSeconds: viaDirect, ratio: viaDirect / viaGateway, concurrent: 50, concurrentErrors: errors, distinctBodies: distinct, concurrentSeconds };
-    log(`download 1 GiB: gateway ${viaGateway.toFixed(2)} s vs direct ${viaDirect.toFixed(2)} s → ratio ${(viaDirect / viaGateway).toFixed(2)} (goal ≥ 0.70)`);
-    log(`50 concurrent downloads of the text package: ${errors} errors, ${distinct} distinct bodies, ${concurrentSeconds.toFixed(1)} s`);
+    results.download = {
+      gatewaySeconds: viaGateway,
+      directSeconds: viaDirect,
+      ratio: viaDirect / viaGateway,
+      concurrent: 50,
+      concurrentErrors: errors,
+      distinctBodies: distinct,
+      concurrentSeconds,
+    };
+    log(
+      `download 1 GiB: gateway ${viaGateway.toFixed(2)} s vs direct ${viaDirect.toFixed(2)} s → ratio ${(viaDirect / viaGateway).toFixed(2)} (goal ≥ 0.70)`,
+    );
+    log(
+      `50 concurrent downloads of the text package: ${errors} errors, ${distinct} distinct bodies, ${concurrentSeconds.toFixed(1)} s`,
+    );
   } finally {
     await gateway.stop('SIGTERM');
     await db.end();
@@ -208,7 +357,6 @@ async function main(): Promise<void> {
   const file = join(dir, `pipeline-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
   writeFileSync(file, JSON.stringify(results, null, 2));
   log(`results: ${file}`);
-  void randomBytes;
 }
 
 main().catch((error: Error) => {

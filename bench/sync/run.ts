@@ -147,8 +147,6 @@ async function main(): Promise<void> {
     },
   };
   try {
-    const editor = apiClient(gateway.url, await tokenFor(env.JWT_SECRET, 'bench-editor', 'editor'));
-
     // ---------------------------------------------------------------- pull of CHANGES changes
     const packageCursor = encodeCursor(await head(db));
     let made = 0;

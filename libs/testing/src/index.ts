@@ -2,3 +2,4 @@ export * from './stack';
 export * from './service-process';
 export * from './local-servers';
 export * from './http';
+export * from './otlp-receiver';

@@ -29,8 +29,15 @@ export function testEnv(
       'TEST_DATABASE_URL is not set: run the tests with `npm test` (it starts the stack)',
     );
   }
+  // Queues and rate limits are namespaced per test database so suites never consume each
+  // other's jobs (or the dev stack's) through the shared Redis.
+  const database = new URL(stack.TEST_DATABASE_URL).pathname
+    .slice(1)
+    .toLowerCase()
+    .replace(/[^a-z0-9_-]/g, '');
   return pickDefined({
     ...stack,
+    QUEUE_PREFIX: `t-${database}`.slice(0, 40),
     DATABASE_URL: stack.TEST_DATABASE_URL,
     NODE_ENV: 'test',
     LOG_LEVEL: stack.TEST_LOG_LEVEL ?? 'warn',

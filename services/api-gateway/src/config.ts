@@ -26,6 +26,23 @@ export const gatewayEnv = {
     .min(60)
     .max(168 * 3600)
     .default(24 * 3600),
+  /** Catalog responses cached in Redis for this long (entries are also versioned on writes). */
+  CONTENT_CACHE_TTL_SECONDS: z.coerce.number().int().min(0).max(86_400).default(60),
+  /** Largest audio file POST /v1/media-files accepts (bytes). */
+  MEDIA_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(200 * 1024 * 1024),
+  /** Object-key prefix of ingested media (`<prefix><audioVersionId>/<file>`). */
+  MEDIA_OBJECT_PREFIX: z
+    .string()
+    .regex(/^([A-Za-z0-9._-]+\/)+$/, 'must be path segments ending in "/", e.g. media/')
+    .default('media/'),
+  /** How often one gateway replica sweeps orphaned media objects (0 disables the sweeper). */
+  MEDIA_SWEEP_INTERVAL_MS: z.coerce.number().int().min(0).default(10 * 60_000),
+  /** Objects younger than this are never swept (an upload may still be committing). */
+  MEDIA_SWEEP_MIN_AGE_SECONDS: z.coerce.number().int().min(0).default(3600),
 };
 
 export type GatewayConfig = z.infer<z.ZodObject<typeof gatewayEnv>>;

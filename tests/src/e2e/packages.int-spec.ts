@@ -13,6 +13,7 @@ import {
   apiClient,
   eventually,
   repoRoot,
+  startOtlpReceiver,
   startService,
   tokenFor,
 } from '@bible/testing';
@@ -533,6 +534,57 @@ describe('package pipeline', { timeout: 15 * 60_000 }, () => {
       assert.equal(third.headers.get('ratelimit-remaining'), '0');
     } finally {
       await limited.stop('SIGKILL');
+    }
+  });
+
+  it('one trace spans POST → job → builder stages → S3 upload', async () => {
+    const receiver = await startOtlpReceiver();
+    const otel = {
+      ...env,
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+      OTEL_BSP_SCHEDULE_DELAY: '100',
+    };
+    const [tracedGateway, tracedBuilder] = await Promise.all([
+      startService('api-gateway', otel),
+      startService('package-builder', otel),
+    ]);
+    try {
+      const traceId = createHash('sha256').update(String(Date.now())).digest('hex').slice(0, 32);
+      const client = apiClient(tracedGateway.url, token);
+      const res = await client.post<{ jobId: string }>(
+        '/v1/packages',
+        { ...TEXT, books: ['Jude'] },
+        { traceparent: `00-${traceId}-${'1'.repeat(16)}-01` },
+      );
+      assert.equal(res.status, 202, res.text);
+      await waitForJob(res.body.jobId);
+      const spans = await eventually(async () => {
+        const inTrace = receiver.spans.filter((s) => s.traceId === traceId);
+        return inTrace.some((s) => s.name === 'build.upload') ? inTrace : undefined;
+      }, 20_000);
+      const byService = (service: string) =>
+        spans.filter((s) => s.service === service).map((s) => s.name);
+      assert.ok(
+        byService('api-gateway').some((n) => /POST/.test(n)),
+        `gateway spans: ${byService('api-gateway').join(', ')}`,
+      );
+      const builderSpans = byService('package-builder');
+      for (const name of ['package.build', 'build.database', 'build.assemble', 'build.upload']) {
+        assert.ok(builderSpans.includes(name), `${name} missing from ${builderSpans.join(', ')}`);
+      }
+      assert.ok(
+        spans.some(
+          (s) => s.service === 'package-builder' && s.kind === 3 && /PUT|POST/.test(s.name),
+        ),
+        'S3 upload requests are client spans in the trace',
+      );
+      assert.ok(
+        spans.some((s) => s.service === 'package-builder' && /pg|SELECT|INSERT/i.test(s.name)),
+        'Postgres queries are in the trace',
+      );
+    } finally {
+      await Promise.all([tracedGateway.stop('SIGKILL'), tracedBuilder.stop('SIGKILL')]);
+      await receiver.close();
     }
   });
 });

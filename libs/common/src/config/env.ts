@@ -36,6 +36,11 @@ export const baseEnv = {
   SERVICE_NAME: z.string().min(1).optional(),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(1000).max(600_000).default(25_000),
   OTEL_EXPORTER_OTLP_ENDPOINT: url(['http', 'https']).optional(),
+  /** Namespace of every Redis key (queues, rate limits): lets several stacks share one Redis. */
+  QUEUE_PREFIX: z
+    .string()
+    .regex(/^[a-z0-9_-]{1,40}$/, 'must be 1-40 characters of [a-z0-9_-]')
+    .default('bible'),
 };
 
 export const databaseEnv = {

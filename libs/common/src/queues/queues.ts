@@ -54,6 +54,11 @@ export interface QueuePayloads {
   [QueueName.Maintenance]: MaintenanceJob;
 }
 
+/** Redis key prefix of every queue (validated at boot as QUEUE_PREFIX). */
+export function queuePrefix(): string {
+  return process.env.QUEUE_PREFIX ?? 'bible';
+}
+
 /** Queue defaults in one place: retries with exponential backoff and bounded retention. */
 export const queueDefaults: Record<QueueName, JobsOptions> = {
   [QueueName.PackageBuild]: {

@@ -10,6 +10,7 @@ import {
   injectTraceCarrier,
   queueDefaults,
   withTimeout,
+  queuePrefix,
 } from '@bible/common';
 
 export type JobState = 'queued' | 'active' | 'completed' | 'failed';
@@ -30,6 +31,7 @@ export class BuildQueue implements OnModuleDestroy {
 
   constructor(@Inject(REDIS) redis: Redis) {
     this.queue = new Queue<PackageBuildJob>(QueueName.PackageBuild, {
+      prefix: queuePrefix(),
       connection: redis,
       defaultJobOptions: queueDefaults[QueueName.PackageBuild],
     });

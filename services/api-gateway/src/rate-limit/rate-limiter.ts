@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Redis } from 'ioredis';
-import { REDIS, getLogger } from '@bible/common';
+import { REDIS, getLogger, queuePrefix } from '@bible/common';
 import type { Limit, LimitState } from './rate-limit.rules';
 
 /**
@@ -52,7 +52,7 @@ export class RateLimiter {
           const [allowed, remaining, resetMs] = (await this.redis.eval(
             SCRIPT,
             1,
-            `rl:${bucket}:${limit.scope}:${subject}`,
+            `${queuePrefix()}:rl:${bucket}:${limit.scope}:${subject}`,
             now,
             windowMs,
             limit.limit,

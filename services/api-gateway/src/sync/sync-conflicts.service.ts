@@ -13,6 +13,7 @@ import {
 import type { AuthUser } from '../auth/auth.types';
 import { inTransaction, pgPool } from './pg';
 import {
+  type AuthDecision,
   type Row,
   WRITE_POLICIES,
   authorizeMutation,
@@ -129,43 +130,40 @@ export class SyncConflictsService {
       }
       const write = resolutionWrite(body.resolution, conflict.client_data, body.data);
       let serverRecord = await this.lockRecord(client, conflict);
+      const field = body.resolution === 'merged' ? 'body.data' : 'body.resolution';
       if (write.kind !== 'none') {
-        const auth =
-          write.kind === 'delete'
-            ? authorizeMutation(user.role, { table: conflict.table_name, operation: 'DELETE' })
-            : authorizeMutation(user.role, {
-                table: conflict.table_name,
-                operation: 'UPDATE',
-                data: write.set,
-              });
-        if (auth.kind !== 'allow') {
-          const message = auth.kind === 'reject' ? auth.message : auth.reason;
-          throw new AppError(403, ErrorCode.Forbidden, `Cannot resolve: ${message}`, [
-            { field: body.resolution === 'merged' ? 'body.data' : 'body.resolution', message },
-          ]);
-        }
-        if (!serverRecord)
+        if (!serverRecord) {
           throw new AppError(409, ErrorCode.Conflict, 'The record no longer exists on the server');
-        const deleted = serverRecord.deleted_at !== null && serverRecord.deleted_at !== undefined;
+        }
+        const record = serverRecord;
+        const deleted = record.deleted_at !== null && record.deleted_at !== undefined;
+        const table = conflict.table_name;
         let statement: ReturnType<typeof writeStatement> | null = null;
+        let auth: AuthDecision = { kind: 'allow' };
         if (write.kind === 'delete') {
-          if (!deleted)
-            statement = writeStatement(conflict.table_name, conflict.record_id, 'delete', {});
+          if (!deleted) {
+            auth = authorizeMutation(user.role, { table, operation: 'DELETE' });
+            statement = writeStatement(table, conflict.record_id, 'delete', {});
+          }
         } else {
-          const record = serverRecord;
+          // Only what differs from the server is written (and authorised): restoring a deleted
+          // record is a create, anything else an update of the changed columns.
           const changed = Object.fromEntries(
             Object.entries(write.set).filter(([k, v]) => !jsonEqual(v, record[k])),
           );
-          if (deleted)
-            statement = writeStatement(
-              conflict.table_name,
-              conflict.record_id,
-              'undelete',
-              changed,
-            );
-          else if (Object.keys(changed).length > 0) {
-            statement = writeStatement(conflict.table_name, conflict.record_id, 'update', changed);
+          if (deleted) {
+            auth = authorizeMutation(user.role, { table, operation: 'INSERT', data: write.set });
+            statement = writeStatement(table, conflict.record_id, 'undelete', changed);
+          } else if (Object.keys(changed).length > 0) {
+            auth = authorizeMutation(user.role, { table, operation: 'UPDATE', data: changed });
+            statement = writeStatement(table, conflict.record_id, 'update', changed);
           }
+        }
+        if (auth.kind !== 'allow') {
+          const message = auth.kind === 'reject' ? auth.message : auth.reason;
+          throw new AppError(403, ErrorCode.Forbidden, `Cannot resolve: ${message}`, [
+            { field, message },
+          ]);
         }
         if (statement) {
           try {
@@ -176,12 +174,7 @@ export class SyncConflictsService {
               400,
               ErrorCode.ValidationFailed,
               `The resolution cannot be written: ${(error as Error).message}`,
-              [
-                {
-                  field: body.resolution === 'merged' ? 'body.data' : 'body.resolution',
-                  message: (error as Error).message,
-                },
-              ],
+              [{ field, message: (error as Error).message }],
             );
           }
         }

@@ -16,6 +16,7 @@ import {
   queueDefaults,
   withSpanFromCarrier,
   workerDefaults,
+  queuePrefix,
 } from '@bible/common';
 import { BUILDER_CONFIG, type BuilderConfig } from '../config';
 import { AudioSourceError } from './audio-fetcher';
@@ -57,6 +58,7 @@ export class BuildWorker implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly repo: PublishRepository,
   ) {
     this.queue = new Queue<PackageBuildJob>(QueueName.PackageBuild, {
+      prefix: queuePrefix(),
       connection: redis,
       defaultJobOptions: queueDefaults[QueueName.PackageBuild],
     });
@@ -89,6 +91,7 @@ export class BuildWorker implements OnApplicationBootstrap, OnModuleDestroy {
       QueueName.PackageBuild,
       (job) => this.process(job),
       {
+        prefix: queuePrefix(),
         // BullMQ needs its own blocking connection per worker.
         connection: this.redis.duplicate(),
         concurrency: this.config.BUILDER_CONCURRENCY,

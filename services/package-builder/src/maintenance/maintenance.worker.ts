@@ -21,6 +21,7 @@ import {
   type S3Handle,
   getLogger,
   queueDefaults,
+  queuePrefix,
 } from '@bible/common';
 import { BUILDER_CONFIG, type BuilderConfig } from '../config';
 
@@ -40,6 +41,7 @@ export class MaintenanceWorker implements OnApplicationBootstrap, OnModuleDestro
     @Inject(BUILDER_CONFIG) private readonly config: BuilderConfig,
   ) {
     this.queue = new Queue<MaintenanceJob>(QueueName.Maintenance, {
+      prefix: queuePrefix(),
       connection: redis,
       defaultJobOptions: queueDefaults[QueueName.Maintenance],
     });
@@ -58,6 +60,7 @@ export class MaintenanceWorker implements OnApplicationBootstrap, OnModuleDestro
       { name: 'prune', data: { task: 'prune-packages' } },
     );
     this.worker = new Worker<MaintenanceJob>(QueueName.Maintenance, (job) => this.run(job), {
+      prefix: queuePrefix(),
       connection: this.redis.duplicate(),
       concurrency: 1,
     });

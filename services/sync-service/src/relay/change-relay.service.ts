@@ -16,8 +16,7 @@ import {
   REDIS,
   getLogger,
   queueDefaults,
-  withTimeout,
-} from '@bible/common';
+  withTimeout, queuePrefix } from '@bible/common';
 import { SYNC_CONFIG, type SyncConfig } from '../config';
 import {
   feedLagSeconds,
@@ -78,6 +77,7 @@ export class ChangeRelay implements OnApplicationBootstrap, OnModuleDestroy {
   ) {
     this.pool = pgPool(dataSource);
     this.queue = new Queue<ChangeEventJob>(QueueName.ChangeEvents, {
+      prefix: queuePrefix(),
       connection: redis,
       defaultJobOptions: queueDefaults[QueueName.ChangeEvents],
     });

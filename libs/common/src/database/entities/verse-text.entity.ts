@@ -19,6 +19,9 @@ import { Verse } from './verse.entity';
 @Unique('uq_verse_texts_text_version_id_verse_id', ['textVersionId', 'verseId'])
 @Check('chk_verse_texts_publish_status', sqlIn('publish_status', PUBLISH_STATUSES))
 @Index('idx_verse_texts_verse_id', ['verseId'])
+// GIN index on to_tsvector('simple', verse_text) for full-text search; an expression index the
+// migration owns (TypeORM cannot express it), so the schema builder leaves it alone.
+@Index('idx_verse_texts_search', { synchronize: false })
 export class VerseText extends ContentRecord {
   @PrimaryColumn('text', { primaryKeyConstraintName: 'pk_verse_texts' })
   id!: string;

@@ -3,6 +3,7 @@ import { ChangeLog1795300100000 } from './1795300100000-ChangeLog';
 import { OperationsSchema1795300200000 } from './1795300200000-OperationsSchema';
 import { SigningKeys1795300300000 } from './1795300300000-SigningKeys';
 import { SyncFeed1795300600000 } from './1795300600000-SyncFeed';
+import { VerseTextSearch1795301000000 } from './1795301000000-VerseTextSearch';
 
 /** All migrations, oldest first. Append new ones; never edit an applied one. */
 export const migrations = [
@@ -11,4 +12,5 @@ export const migrations = [
   OperationsSchema1795300200000,
   SigningKeys1795300300000,
   SyncFeed1795300600000,
+  VerseTextSearch1795301000000,
 ];
