@@ -153,6 +153,7 @@ async function main(): Promise<void> {
     DATABASE_URL:
       process.env.BENCH_DATABASE_URL ?? testEnv().DATABASE_URL.replace(/\/[^/]+$/, '/bible_bench'),
     LOG_LEVEL: 'warn',
+    QUEUE_PREFIX: 'bench-pipeline',
   }) as Env;
   const results: Record<string, unknown> = {
     date: new Date().toISOString(),

@@ -313,7 +313,12 @@ describe('sync through the gateway', { timeout: 10 * 60_000 }, () => {
       await eventually(async () => relayPassed(updates[updates.length - 1]), 30_000, 100);
       for (const p of updates) {
         const job = await queue.getJob(`cl-${p.txid}-${p.id}`);
-        assert.ok(job, `change ${p.txid}:${p.id} relayed`);
+        if (!job) {
+          const counts = await queue.getJobCounts();
+          const some = (await queue.getJobs(['waiting'], 0, 5)).map((j) => j.id);
+          const state = await relayPosition();
+          assert.fail(`change ${p.txid}:${p.id} not relayed: ${JSON.stringify({ counts, some, state })}`);
+        }
         assert.deepEqual(job.data, {
           position: `${p.txid}:${p.id}`,
           table: 'verse_texts',

@@ -1,4 +1,5 @@
 import type { Pool, PoolClient } from 'pg';
+import { AppError, ErrorCode } from '@bible/common';
 import type { DataSource } from 'typeorm';
 
 /**
@@ -32,4 +33,38 @@ export async function inTransaction<T>(
   } finally {
     client.release(broken);
   }
+}
+
+/** Postgres error classes that mean "try again later", not "your request is wrong". */
+const TRANSIENT_SQLSTATE = /^(08|53|57P|58|40001$|40P01$|55P03$|57014$)/;
+const TRANSIENT_NODE = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+]);
+
+/** Turns a database outage or a transient database error into 503 + Retry-After (not a 500). */
+export function translateDbError(error: unknown): never {
+  if (error instanceof AppError) throw error;
+  const e = error as { code?: string; message?: string };
+  const transient =
+    (typeof e.code === 'string' &&
+      (TRANSIENT_SQLSTATE.test(e.code) || TRANSIENT_NODE.has(e.code))) ||
+    /timeout exceeded when trying to connect|Connection terminated|connect ECONNREFUSED/i.test(
+      e.message ?? '',
+    );
+  if (transient) {
+    throw new AppError(
+      503,
+      ErrorCode.ServiceUnavailable,
+      'The database is unavailable, retry shortly',
+      [],
+      {
+        'Retry-After': '2',
+      },
+    );
+  }
+  throw error;
 }

@@ -4,6 +4,7 @@ import type { AuthUser } from '../auth/auth.types';
 import { CurrentUser, RequireRole } from '../auth/decorators';
 import { ZodValidationPipe } from '../common/zod-validation.pipe';
 import { RateLimit } from '../rate-limit/rate-limit.guard';
+import { translateDbError } from './pg';
 import { SyncAdminService } from './sync-admin.service';
 import { SyncConflictsService } from './sync-conflicts.service';
 import { SyncFeedService } from './sync-feed.service';
@@ -45,7 +46,7 @@ export class SyncController {
     @Body(new ZodValidationPipe(createSessionSchema)) body: CreateSessionBody,
     @CurrentUser() user: AuthUser,
   ) {
-    return this.sessions.create(user, body);
+    return this.sessions.create(user, body).catch(translateDbError);
   }
 
   @Get('sessions/:id')
@@ -53,7 +54,7 @@ export class SyncController {
     @Param(new ZodValidationPipe(sessionParamsSchema)) params: { id: string },
     @CurrentUser() user: AuthUser,
   ) {
-    return this.sessions.get(user, params.id);
+    return this.sessions.get(user, params.id).catch(translateDbError);
   }
 
   @Post('sessions/:id/complete')
@@ -63,7 +64,7 @@ export class SyncController {
     @Body(new ZodValidationPipe(completeSessionSchema)) body: CompleteSessionBody,
     @CurrentUser() user: AuthUser,
   ) {
-    return this.sessions.complete(user, params.id, body);
+    return this.sessions.complete(user, params.id, body).catch(translateDbError);
   }
 
   /** Streams the page Postgres assembled as JSON straight into the response. */
@@ -73,7 +74,7 @@ export class SyncController {
     @CurrentUser() user: AuthUser,
     @Res() res: Response,
   ): Promise<void> {
-    const page = await this.feed.pull(user, query);
+    const page = await this.feed.pull(user, query).catch(translateDbError);
     res.status(200).type('application/json').setHeader('Cache-Control', 'no-store').send(page.body);
   }
 
@@ -83,7 +84,7 @@ export class SyncController {
     @Body(new ZodValidationPipe(pushBodySchema)) body: PushBody,
     @CurrentUser() user: AuthUser,
   ) {
-    return this.pushes.push(user, body);
+    return this.pushes.push(user, body).catch(translateDbError);
   }
 
   @Get('conflicts')
@@ -91,7 +92,7 @@ export class SyncController {
     @Query(new ZodValidationPipe(conflictsQuerySchema)) query: ConflictsQuery,
     @CurrentUser() user: AuthUser,
   ) {
-    return this.conflicts.list(user, query);
+    return this.conflicts.list(user, query).catch(translateDbError);
   }
 
   @Post('conflicts/:id/resolve')
@@ -101,7 +102,7 @@ export class SyncController {
     @Body(new ZodValidationPipe(resolveConflictSchema)) body: ResolveConflictBody,
     @CurrentUser() user: AuthUser,
   ) {
-    return this.conflicts.resolve(user, params.id, body);
+    return this.conflicts.resolve(user, params.id, body).catch(translateDbError);
   }
 }
 
@@ -113,11 +114,11 @@ export class SyncAdminController {
 
   @Get('analytics')
   async analytics(@Query(new ZodValidationPipe(analyticsQuerySchema)) query: { days: number }) {
-    return this.admin.analytics(query.days);
+    return this.admin.analytics(query.days).catch(translateDbError);
   }
 
   @Get('health')
   async health() {
-    return this.admin.health();
+    return this.admin.health().catch(translateDbError);
   }
 }

@@ -94,20 +94,26 @@ export class ContentSnapshot {
     return this.q<T>(sql, args);
   }
 
-  /** Streams a large result through a server-side cursor, `batch` rows at a time. */
+  /**
+   * Streams a large result through a server-side cursor, `batch` rows at a time. The next batch
+   * is requested before the current one is handed out, so Postgres works while the caller writes.
+   */
   async *cursor<T extends Row = Row>(
     sql: string,
     args: unknown[],
-    batch = 5_000,
+    batch = 10_000,
   ): AsyncGenerator<T[]> {
     const name = `c_${Math.random().toString(36).slice(2, 10)}`;
     await this.runner.query(`DECLARE ${name} NO SCROLL CURSOR FOR ${sql}`, args);
+    const fetch = () => this.q<T>(`FETCH FORWARD ${batch} FROM ${name}`);
     try {
-      for (;;) {
-        const rows = await this.q<T>(`FETCH FORWARD ${batch} FROM ${name}`);
-        if (rows.length === 0) break;
+      let rows = await fetch();
+      while (rows.length > 0) {
+        const next = rows.length < batch ? Promise.resolve([] as T[]) : fetch();
+        // Attach a handler now so a failed prefetch is not reported as unhandled.
+        next.catch(() => undefined);
         yield rows;
-        if (rows.length < batch) break;
+        rows = await next;
       }
     } finally {
       await this.runner.query(`CLOSE ${name}`);
@@ -122,20 +128,22 @@ export class ContentSnapshot {
     const text = params.packageType === 'audio' ? null : (params.textVersionId ?? null);
     const audio = params.packageType === 'text' ? null : (params.audioVersionId ?? null);
     return this.all<BookRow>(
-      `SELECT b.id, b.osis, b.name, b.book_number, b.testament,
+      `WITH t AS (
+         SELECT c.book_id, sum(octet_length(vt.verse_text) + 120) AS bytes
+           FROM verse_texts vt JOIN verses v ON v.id = vt.verse_id JOIN chapters c ON c.id = v.chapter_id
+          WHERE $2::text IS NOT NULL AND vt.text_version_id = $2
+            AND vt.publish_status = 'published' AND vt.deleted_at IS NULL
+          GROUP BY c.book_id
+       ), a AS (
+         SELECT c.book_id, sum(m.file_size) AS bytes
+           FROM media_files m JOIN chapters c ON c.id = m.chapter_id
+          WHERE $3::text IS NOT NULL AND m.audio_version_id = $3 AND m.deleted_at IS NULL
+            AND m.publish_status = 'published' AND m.upload_status = 'completed'
+          GROUP BY c.book_id
+       )
+       SELECT b.id, b.osis, b.name, b.book_number, b.testament,
               COALESCE(t.bytes, 0)::text AS text_bytes, COALESCE(a.bytes, 0)::text AS audio_bytes
-         FROM books b
-         LEFT JOIN LATERAL (
-           SELECT sum(octet_length(vt.verse_text) + 120) AS bytes
-             FROM chapters c JOIN verses v ON v.chapter_id = c.id
-             JOIN verse_texts vt ON vt.verse_id = v.id
-            WHERE c.book_id = b.id AND vt.text_version_id = $2
-              AND vt.publish_status = 'published' AND vt.deleted_at IS NULL) t ON $2::text IS NOT NULL
-         LEFT JOIN LATERAL (
-           SELECT sum(m.file_size) AS bytes
-             FROM media_files m JOIN chapters c ON c.id = m.chapter_id
-            WHERE c.book_id = b.id AND m.audio_version_id = $3 AND m.deleted_at IS NULL
-              AND m.publish_status = 'published' AND m.upload_status = 'completed') a ON $3::text IS NOT NULL
+         FROM books b LEFT JOIN t ON t.book_id = b.id LEFT JOIN a ON a.book_id = b.id
         WHERE b.bible_version_id = $1 AND b.deleted_at IS NULL
         ORDER BY b.book_number`,
       [bibleVersionId, text, audio],

@@ -28,3 +28,9 @@ export const databaseRows = new Counter({
   help: 'Rows written into package databases.',
   registers: [metricsRegistry],
 });
+
+export const databaseWriteSeconds = new Counter({
+  name: 'bible_package_database_write_seconds_total',
+  help: 'Time spent writing rows into package databases (SQLite inserts only).',
+  registers: [metricsRegistry],
+});

@@ -28,7 +28,7 @@ import { SIGNING_KEY } from '../signing/signing.module';
 import { fetchAudio } from './audio-fetcher';
 import { type PartPlan, planParts } from './chunking';
 import { type BookRow, ContentSnapshot, type MediaFileRow } from './content-snapshot';
-import { buildStageDuration, bytesBuilt, databaseRows } from './metrics';
+import { buildStageDuration, bytesBuilt, databaseRows, databaseWriteSeconds } from './metrics';
 import { writePackageDatabase } from './package-database';
 import { type GenerationDraft, PublishRepository } from './publish.repository';
 
@@ -290,6 +290,7 @@ export class PackageBuildService {
         }),
       );
       databaseRows.inc(dbResult.rows);
+      databaseWriteSeconds.inc(dbResult.writeSeconds);
       endStage();
 
       endStage = buildStageDuration.startTimer({ stage: 'assemble' });

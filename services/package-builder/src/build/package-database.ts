@@ -29,6 +29,8 @@ export interface DatabasePlan {
 
 export interface DatabaseResult {
   rows: number;
+  /** Time spent inside SQLite inserts (the rest is Postgres reads). */
+  writeSeconds: number;
   verseTexts: number;
   timings: number;
 }
@@ -43,6 +45,7 @@ export async function writePackageDatabase(
 ): Promise<DatabaseResult> {
   const db = createPackageDatabase(plan.path, { overwrite: true });
   let rows = 0;
+  let writeNs = 0n;
   let verseTexts = 0;
   let timings = 0;
   try {
@@ -57,7 +60,9 @@ export async function writePackageDatabase(
       });
       let n = 0;
       for await (const batch of snapshot.cursor<PackageRow<T>>(sql, args)) {
+        const started = process.hrtime.bigint();
         tx(batch);
+        writeNs += process.hrtime.bigint() - started;
         n += batch.length;
       }
       rows += n;
@@ -178,5 +183,5 @@ export async function writePackageDatabase(
     if (db.open) db.close();
     throw error;
   }
-  return { rows, verseTexts, timings };
+  return { rows, writeSeconds: Number(writeNs) / 1e9, verseTexts, timings };
 }

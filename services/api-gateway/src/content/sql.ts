@@ -1,0 +1,22 @@
+import type { DataSource, EntityManager } from 'typeorm';
+
+/**
+ * Rows of a data-modifying statement with RETURNING. TypeORM's postgres driver answers UPDATE and
+ * DELETE with `[rows, rowCount]` but INSERT and SELECT with the rows; this evens that out.
+ */
+export async function returning<T>(
+  runner: EntityManager | DataSource,
+  sql: string,
+  params: unknown[],
+): Promise<T[]> {
+  const result: unknown = await runner.query(sql, params);
+  if (
+    Array.isArray(result) &&
+    result.length === 2 &&
+    Array.isArray(result[0]) &&
+    typeof result[1] === 'number'
+  ) {
+    return result[0] as T[];
+  }
+  return result as T[];
+}
