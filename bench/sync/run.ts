@@ -331,7 +331,11 @@ async function main(): Promise<void> {
     for (let i = 0; i < changes.length; i += 5_000) {
       const slice = changes.slice(i, i + 5_000);
       const pipeline = redis.pipeline();
-      for (const c of slice) pipeline.hget(`bull:change-events:cl-${c.txid}-${c.id}`, 'timestamp');
+      for (const c of slice)
+        pipeline.hget(
+          `${env.QUEUE_PREFIX ?? 'bible'}:change-events:cl-${c.txid}-${c.id}`,
+          'timestamp',
+        );
       const replies = (await pipeline.exec()) ?? [];
       replies.forEach(([, ts], k) => {
         if (!ts) return;

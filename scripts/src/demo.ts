@@ -24,36 +24,62 @@ function log(message: string): void {
   process.stdout.write(`${message}\n`);
 }
 
-async function api<T>(token: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
+async function api<T>(
+  token: string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; body: T }> {
   const res = await fetch(`${gateway}${path}`, {
     method,
-    headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(body ? { 'content-type': 'application/json' } : {}),
+    },
     body: body ? JSON.stringify(body) : undefined,
   });
   return { status: res.status, body: (await res.json()) as T };
 }
 
-async function build(token: string, label: string, request: Record<string, unknown>): Promise<{ packageId: string; seconds: number }> {
+async function build(
+  token: string,
+  label: string,
+  request: Record<string, unknown>,
+): Promise<{ packageId: string; seconds: number }> {
   const started = Date.now();
-  const res = await api<{ jobId?: string; packageId?: string; status: string }>(token, 'POST', '/v1/packages', request);
+  const res = await api<{ jobId?: string; packageId?: string; status: string }>(
+    token,
+    'POST',
+    '/v1/packages',
+    request,
+  );
   if (res.status === 200 && res.body.packageId) {
     log(`  ${label}: already built at the current content revision (${res.body.packageId})`);
     return { packageId: res.body.packageId, seconds: (Date.now() - started) / 1000 };
   }
-  if (res.status !== 202 || !res.body.jobId) throw new Error(`${label}: POST /v1/packages answered ${res.status}: ${JSON.stringify(res.body)}`);
+  if (res.status !== 202 || !res.body.jobId)
+    throw new Error(
+      `${label}: POST /v1/packages answered ${res.status}: ${JSON.stringify(res.body)}`,
+    );
   let last = '';
   for (;;) {
     const job = await api<JobStatus>(token, 'GET', `/v1/packages/jobs/${res.body.jobId}`);
     const line = `  ${label}: ${job.body.status} ${job.body.stage} ${job.body.progress}%`;
     if (line !== last) log(line);
     last = line;
-    if (job.body.status === 'completed' && job.body.packageId) return { packageId: job.body.packageId, seconds: (Date.now() - started) / 1000 };
+    if (job.body.status === 'completed' && job.body.packageId)
+      return { packageId: job.body.packageId, seconds: (Date.now() - started) / 1000 };
     if (job.body.status === 'failed') throw new Error(`${label}: build failed: ${job.body.error}`);
     await new Promise((r) => setTimeout(r, 250));
   }
 }
 
-async function download(token: string, packageId: string, file: string, resumeAt?: number): Promise<{ bytes: number; seconds: number; resumed: boolean }> {
+async function download(
+  token: string,
+  packageId: string,
+  file: string,
+  resumeAt?: number,
+): Promise<{ bytes: number; seconds: number; resumed: boolean }> {
   const started = Date.now();
   const url = `${gateway}/v1/packages/${packageId}/download`;
   const headers = { authorization: `Bearer ${token}` };
@@ -68,7 +94,9 @@ async function download(token: string, packageId: string, file: string, resumeAt
   if (first.status !== 206) throw new Error(`partial download answered ${first.status}`);
   const etag = first.headers.get('etag') ?? '';
   writeFileSync(file, Buffer.from(await first.arrayBuffer()));
-  const rest = await fetch(url, { headers: { ...headers, range: `bytes=${statSync(file).size}-`, 'if-range': etag } });
+  const rest = await fetch(url, {
+    headers: { ...headers, range: `bytes=${statSync(file).size}-`, 'if-range': etag },
+  });
   if (rest.status !== 206) throw new Error(`resumed download answered ${rest.status}`);
   writeFileSync(file, Buffer.concat([readFileSync(file), Buffer.from(await rest.arrayBuffer())]));
   return { bytes: statSync(file).size, seconds: (Date.now() - started) / 1000, resumed: true };
@@ -81,39 +109,61 @@ async function main(): Promise<void> {
   const token = await signDevToken({ sub: 'demo-user', role: 'user', ttlSeconds: 3600, secret });
   mkdirSync(out, { recursive: true });
 
-  const keys = (await (await fetch(`${gateway}/v1/packages/keys`)).json()) as { keys: { keyId: string; publicKeyPem: string }[] };
+  const keys = (await (await fetch(`${gateway}/v1/packages/keys`)).json()) as {
+    keys: { keyId: string; publicKeyPem: string }[];
+  };
   if (keys.keys.length === 0) throw new Error('no signing key published at /v1/packages/keys');
   const keyFile = join(out, `${keys.keys[0].keyId}.pem`);
   writeFileSync(keyFile, keys.keys[0].publicKeyPem);
 
   log(`Building packages through ${gateway} ...`);
-  const text = await build(token, 'WEB text (66 books)', { packageType: 'text', languageEntityId: 'eng', textVersionId: 'web' });
-  const audio = await build(token, 'John audio (21 chapters)', { packageType: 'audio', languageEntityId: 'eng', audioVersionId: 'web-audio-john' });
+  const text = await build(token, 'WEB text (66 books)', {
+    packageType: 'text',
+    languageEntityId: 'eng',
+    textVersionId: 'web',
+  });
+  const audio = await build(token, 'John audio (21 chapters)', {
+    packageType: 'audio',
+    languageEntityId: 'eng',
+    audioVersionId: 'web-audio-john',
+  });
 
   log('Downloading ...');
   const textFile = join(out, `${text.packageId}.bible`);
   const audioFile = join(out, `${audio.packageId}.bible`);
   const textDl = await download(token, text.packageId, textFile);
-  const head = await fetch(`${gateway}/v1/packages/${audio.packageId}/download`, { method: 'HEAD', headers: { authorization: `Bearer ${token}` } });
+  const head = await fetch(`${gateway}/v1/packages/${audio.packageId}/download`, {
+    method: 'HEAD',
+    headers: { authorization: `Bearer ${token}` },
+  });
   const audioSize = Number(head.headers.get('content-length'));
   const audioDl = await download(token, audio.packageId, audioFile, Math.floor(audioSize / 2));
 
   log('Verifying offline with bible-package verify ...');
   const cli = join(repoRoot, 'libs', 'package-format', 'dist', 'cli.js');
   for (const file of [textFile, audioFile]) {
-    const result = execFileSync(process.execPath, [cli, 'verify', file, '--public-key', `${keys.keys[0].keyId}=${keyFile}`], { encoding: 'utf8' });
+    const result = execFileSync(
+      process.execPath,
+      [cli, 'verify', file, '--public-key', `${keys.keys[0].keyId}=${keyFile}`],
+      { encoding: 'utf8' },
+    );
     log(`  ${result.trim().split('\n').join('\n  ')}`);
   }
 
-  const sha = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex').slice(0, 16);
+  const sha = (file: string) =>
+    createHash('sha256').update(readFileSync(file)).digest('hex').slice(0, 16);
   const mb = (n: number) => (n / 1024 / 1024).toFixed(2);
   log('');
-  log('package                                         size MB   build s   download s  sha256 (first 16)');
+  log(
+    'package                                         size MB   build s   download s  sha256 (first 16)',
+  );
   for (const [id, file, b, d] of [
     [text.packageId, textFile, text, textDl],
     [audio.packageId, audioFile, audio, audioDl],
   ] as const) {
-    log(`${id.padEnd(46)} ${mb(d.bytes).padStart(8)} ${b.seconds.toFixed(2).padStart(9)} ${d.seconds.toFixed(2).padStart(11)}${d.resumed ? '*' : ' '} ${sha(file)}`);
+    log(
+      `${id.padEnd(46)} ${mb(d.bytes).padStart(8)} ${b.seconds.toFixed(2).padStart(9)} ${d.seconds.toFixed(2).padStart(11)}${d.resumed ? '*' : ' '} ${sha(file)}`,
+    );
   }
   log('(* resumed from a partial file with Range + If-Range)');
   log(`\nPackages are in ${out}`);

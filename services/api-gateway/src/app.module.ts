@@ -10,7 +10,9 @@ import {
 import { AuthGuard } from './auth/auth.guard';
 import { AuthModule } from './auth/auth.module';
 import { ErrorEnvelopeFilter } from './common/error.filter';
+import { ContentModule } from './content/content.module';
 import { GATEWAY_CONFIG, type GatewayConfig } from './config';
+import { MediaFilesModule } from './media-files/media-files.module';
 import { OpenApiModule } from './openapi/openapi.module';
 import { PackagesModule } from './packages/packages.module';
 import { RateLimitGuard } from './rate-limit/rate-limit.guard';
@@ -40,6 +42,8 @@ export class AppModule {
         OpenApiModule,
         PackagesModule,
         SyncModule,
+        ContentModule,
+        MediaFilesModule,
       ],
       providers: [
         { provide: GATEWAY_CONFIG, useValue: config },

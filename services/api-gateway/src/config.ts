@@ -40,7 +40,11 @@ export const gatewayEnv = {
     .regex(/^([A-Za-z0-9._-]+\/)+$/, 'must be path segments ending in "/", e.g. media/')
     .default('media/'),
   /** How often one gateway replica sweeps orphaned media objects (0 disables the sweeper). */
-  MEDIA_SWEEP_INTERVAL_MS: z.coerce.number().int().min(0).default(10 * 60_000),
+  MEDIA_SWEEP_INTERVAL_MS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(10 * 60_000),
   /** Objects younger than this are never swept (an upload may still be committing). */
   MEDIA_SWEEP_MIN_AGE_SECONDS: z.coerce.number().int().min(0).default(3600),
 };

@@ -32,6 +32,14 @@ interface JobStatus {
   error?: string;
 }
 
+/** Limits high enough that a suite's own requests never hit them (the rate-limit test lowers them). */
+const generousLimits = {
+  RATE_LIMIT_BUILDS_PER_USER_HOUR: '1000',
+  RATE_LIMIT_BUILDS_PER_IP_HOUR: '1000',
+  RATE_LIMIT_DOWNLOADS_PER_USER_HOUR: '1000',
+  RATE_LIMIT_DOWNLOADS_PER_IP_HOUR: '1000',
+};
+
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 describe('package pipeline', { timeout: 15 * 60_000 }, () => {
@@ -90,11 +98,8 @@ describe('package pipeline', { timeout: 15 * 60_000 }, () => {
     await db.connect();
     const serviceEnv = {
       ...env,
+      ...generousLimits,
       BUILDER_LOCK_DURATION_MS: '4000',
-      RATE_LIMIT_BUILDS_PER_USER_HOUR: '1000',
-      RATE_LIMIT_BUILDS_PER_IP_HOUR: '1000',
-      RATE_LIMIT_DOWNLOADS_PER_USER_HOUR: '1000',
-      RATE_LIMIT_DOWNLOADS_PER_IP_HOUR: '1000',
     };
     [gateway, builders[0]] = await Promise.all([
       startService('api-gateway', serviceEnv),
@@ -541,6 +546,7 @@ describe('package pipeline', { timeout: 15 * 60_000 }, () => {
     const receiver = await startOtlpReceiver();
     const otel = {
       ...env,
+      ...generousLimits,
       OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
       OTEL_BSP_SCHEDULE_DELAY: '100',
     };

@@ -255,7 +255,10 @@ describe('sync through the gateway', { timeout: 10 * 60_000 }, () => {
         undefined,
         (c) => c.length >= 3,
       );
-      const queue = new Queue('change-events', { connection: stack.redis });
+      const queue = new Queue('change-events', {
+        connection: stack.redis,
+        prefix: stack.env.QUEUE_PREFIX,
+      });
 
       const slow = new Client({ connectionString: stack.env.DATABASE_URL });
       await slow.connect();
@@ -317,7 +320,9 @@ describe('sync through the gateway', { timeout: 10 * 60_000 }, () => {
           const counts = await queue.getJobCounts();
           const some = (await queue.getJobs(['waiting'], 0, 5)).map((j) => j.id);
           const state = await relayPosition();
-          assert.fail(`change ${p.txid}:${p.id} not relayed: ${JSON.stringify({ counts, some, state })}`);
+          assert.fail(
+            `change ${p.txid}:${p.id} not relayed: ${JSON.stringify({ counts, some, state })}`,
+          );
         }
         assert.deepEqual(job.data, {
           position: `${p.txid}:${p.id}`,

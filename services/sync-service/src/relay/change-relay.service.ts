@@ -16,7 +16,9 @@ import {
   REDIS,
   getLogger,
   queueDefaults,
-  withTimeout, queuePrefix } from '@bible/common';
+  withTimeout,
+  queuePrefix,
+} from '@bible/common';
 import { SYNC_CONFIG, type SyncConfig } from '../config';
 import {
   feedLagSeconds,
