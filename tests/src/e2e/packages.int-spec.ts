@@ -547,6 +547,8 @@ describe('package pipeline', { timeout: 15 * 60_000 }, () => {
     const otel = {
       ...env,
       ...generousLimits,
+      // Own queue namespace: the suite's other builder must not take this job.
+      QUEUE_PREFIX: `${env.QUEUE_PREFIX}-traced`.slice(0, 40),
       OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
       OTEL_BSP_SCHEDULE_DELAY: '100',
     };
@@ -563,7 +565,10 @@ describe('package pipeline', { timeout: 15 * 60_000 }, () => {
         { traceparent: `00-${traceId}-${'1'.repeat(16)}-01` },
       );
       assert.equal(res.status, 202, res.text);
-      await waitForJob(res.body.jobId);
+      await eventually(async () => {
+        const job = await client.get<JobStatus>(`/v1/packages/jobs/${res.body.jobId}`);
+        return job.body.status === 'completed';
+      }, 60_000);
       const spans = await eventually(async () => {
         const inTrace = receiver.spans.filter((s) => s.traceId === traceId);
         return inTrace.some((s) => s.name === 'build.upload') ? inTrace : undefined;
