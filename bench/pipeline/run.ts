@@ -148,6 +148,24 @@ async function baselineCopy(env: Env, s3: S3Client, keys: string[]): Promise<num
   return (Date.now() - started) / 1000;
 }
 
+const only = (
+  process.argv.find((a) => a.startsWith('--only='))?.slice(7) ?? 'text,audio,scale,download'
+).split(',');
+
+/** CPU seconds (user + system) a process has used so far. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** Fraction of the machine's CPU time that was busy between two /proc/stat samples. */
+function machineCpu(): { busy: number; total: number } {
+  const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0].split(/\s+/).slice(1).map(Number);
+  const idle = cpu[3] + cpu[4];
+  const total = cpu.reduce((a, b) => a + b, 0);
+  return { busy: total - idle, total };
+}
+
 async function main(): Promise<void> {
   const env = testEnv({
     DATABASE_URL:
@@ -208,147 +226,182 @@ async function main(): Promise<void> {
 
   try {
     // 1. Full WEB text package, request → ready, and database rows/s.
-    await withBuilder(1, async ([builder]) => {
-      const text = await build({
-        packageType: 'text',
-        languageEntityId: 'eng',
-        textVersionId: 'web',
+    if (only.includes('text'))
+      await withBuilder(1, async ([builder]) => {
+        const text = await build({
+          packageType: 'text',
+          languageEntityId: 'eng',
+          textVersionId: 'web',
+        });
+        const metrics = await (await fetch(`${builder.url}/metrics`)).text();
+        const rows = Number(
+          /^bible_package_database_rows_total\{[^}]*\} (\d+)/m.exec(metrics)?.[1] ?? 0,
+        );
+        const writeSeconds = Number(
+          /^bible_package_database_write_seconds_total\{[^}]*\} ([\d.e+-]+)/m.exec(metrics)?.[1] ??
+            0,
+        );
+        const dbSeconds = Number(
+          /^bible_package_build_duration_seconds_sum\{[^}]*stage="database"[^}]*\} ([\d.e+-]+)/m.exec(
+            metrics,
+          )?.[1] ?? 0,
+        );
+        results.text = {
+          requestToReadySeconds: text.seconds,
+          databaseRows: rows,
+          databaseSeconds: dbSeconds,
+          rowsPerSecond: Math.round(rows / dbSeconds),
+          sqliteWriteSeconds: writeSeconds,
+          sqliteRowsPerSecond: Math.round(rows / writeSeconds),
+        };
+        log(
+          `text: POST → ready ${text.seconds.toFixed(2)} s; database ${rows} rows in ${dbSeconds.toFixed(2)} s = ${Math.round(rows / dbSeconds)} rows/s end to end; SQLite inserts ${writeSeconds.toFixed(2)} s = ${Math.round(rows / writeSeconds)} rows/s`,
+        );
       });
-      const metrics = await (await fetch(`${builder.url}/metrics`)).text();
-      const rows = Number(
-        /^bible_package_database_rows_total\{[^}]*\} (\d+)/m.exec(metrics)?.[1] ?? 0,
-      );
-      const dbSeconds = Number(
-        /^bible_package_build_duration_seconds_sum\{[^}]*stage="database"[^}]*\} ([\d.e+-]+)/m.exec(
-          metrics,
-        )?.[1] ?? 0,
-      );
-      results.text = {
-        requestToReadySeconds: text.seconds,
-        databaseRows: rows,
-        databaseSeconds: dbSeconds,
-        rowsPerSecond: Math.round(rows / dbSeconds),
-      };
-      log(
-        `text: POST → ready ${text.seconds.toFixed(2)} s; database ${rows} rows in ${dbSeconds.toFixed(2)} s = ${Math.round(rows / dbSeconds)} rows/s`,
-      );
-    });
 
     // 2. 1 GiB audio build vs baseline copy; peak RSS for 128 MiB and 1 GiB packages.
-    const baseline = await baselineCopy(env, s3, keys);
-    const rss: Record<string, number> = {};
-    const small = await withBuilder(1, async ([b]) => {
-      const r = await build({
-        packageType: 'audio',
-        languageEntityId: 'eng',
-        audioVersionId: AUDIO_VERSION,
-        books: ['Gen'],
+    let bigPackageId = '';
+    if (only.includes('audio')) {
+      const baseline = await baselineCopy(env, s3, keys);
+      const rss: Record<string, number> = {};
+      const small = await withBuilder(1, async ([b]) => {
+        const r = await build({
+          packageType: 'audio',
+          languageEntityId: 'eng',
+          audioVersionId: AUDIO_VERSION,
+          books: ['Gen'],
+        });
+        rss.mib128 = rssOf(b.process.pid as number);
+        return r;
       });
-      rss.mib128 = rssOf(b.process.pid as number);
-      return r;
-    });
-    const big = await withBuilder(1, async ([b]) => {
-      const r = await build({
-        packageType: 'audio',
-        languageEntityId: 'eng',
-        audioVersionId: AUDIO_VERSION,
+      const big = await withBuilder(1, async ([b]) => {
+        const r = await build({
+          packageType: 'audio',
+          languageEntityId: 'eng',
+          audioVersionId: AUDIO_VERSION,
+        });
+        rss.gib1 = rssOf(b.process.pid as number);
+        return r;
       });
-      rss.gib1 = rssOf(b.process.pid as number);
-      return r;
-    });
-    results.audio = {
-      baselineSeconds: baseline,
-      buildSeconds: big.seconds,
-      ratio: baseline / big.seconds,
-      smallBuildSeconds: small.seconds,
-    };
-    results.rss = { ...rss, withinPercent: (Math.abs(rss.gib1 - rss.mib128) / rss.mib128) * 100 };
-    log(
-      `audio 1 GiB: build ${big.seconds.toFixed(1)} s vs baseline copy ${baseline.toFixed(1)} s → ratio ${(baseline / big.seconds).toFixed(2)} (goal ≥ 0.40)`,
-    );
-    log(
-      `builder peak RSS: 128 MiB package ${rss.mib128.toFixed(0)} MiB, 1 GiB package ${rss.gib1.toFixed(0)} MiB`,
-    );
+      results.audio = {
+        baselineSeconds: baseline,
+        buildSeconds: big.seconds,
+        ratio: baseline / big.seconds,
+        smallBuildSeconds: small.seconds,
+      };
+      results.rss = { ...rss, withinPercent: (Math.abs(rss.gib1 - rss.mib128) / rss.mib128) * 100 };
+      log(
+        `audio 1 GiB: build ${big.seconds.toFixed(1)} s vs baseline copy ${baseline.toFixed(1)} s → ratio ${(baseline / big.seconds).toFixed(2)} (goal ≥ 0.40)`,
+      );
+      log(
+        `builder peak RSS: 128 MiB package ${rss.mib128.toFixed(0)} MiB, 1 GiB package ${rss.gib1.toFixed(0)} MiB`,
+      );
+      bigPackageId = big.packageId;
+    }
 
     // 3. Scale-out: 8 queued 128 MiB packages (one per book), 1 builder vs 2.
     const scale: Record<string, number> = {};
-    for (const count of [1, 2]) {
-      // Distinct requests per round (allowPartial changes the key) so nothing is served from cache.
-      const variant = count === 1 ? {} : { allowPartial: true };
-      scale[`builders${count}`] = await withBuilder(count, async () => {
-        const started = Date.now();
-        await Promise.all(
-          BOOKS.map((b) =>
-            build({
-              packageType: 'audio',
-              languageEntityId: 'eng',
-              audioVersionId: AUDIO_VERSION,
-              books: [b],
-              ...variant,
-            }),
-          ),
-        );
-        return (Date.now() - started) / 1000;
-      });
+    if (only.includes('scale')) {
+      for (const count of [1, 2]) {
+        // Distinct requests per round (allowPartial changes the key) so nothing is served from cache.
+        const variant = count === 1 ? {} : { allowPartial: true };
+        scale[`builders${count}`] = await withBuilder(count, async (builders) => {
+          const started = Date.now();
+          const cpu0 = machineCpu();
+          const builderCpu0 = builders.map((b) => cpuSeconds(b.process.pid as number));
+          await Promise.all(
+            BOOKS.map((b) =>
+              build({
+                packageType: 'audio',
+                languageEntityId: 'eng',
+                audioVersionId: AUDIO_VERSION,
+                books: [b],
+                ...variant,
+              }),
+            ),
+          );
+          const wall = (Date.now() - started) / 1000;
+          const cpu1 = machineCpu();
+          scale[`machineCpuBusy${count}`] = (cpu1.busy - cpu0.busy) / (cpu1.total - cpu0.total);
+          scale[`builderCpuSeconds${count}`] = builders.reduce(
+            (sum, b, i) => sum + cpuSeconds(b.process.pid as number) - builderCpu0[i],
+            0,
+          );
+          return wall;
+        });
+      }
+      results.scale = { ...scale, speedup: scale.builders1 / scale.builders2 };
+      log(
+        `  machine CPU busy: ${(scale.machineCpuBusy1 * 100).toFixed(0)}% with 1 builder, ${(scale.machineCpuBusy2 * 100).toFixed(0)}% with 2; builder CPU ${scale.builderCpuSeconds1.toFixed(1)} s / ${scale.builderCpuSeconds2.toFixed(1)} s`,
+      );
+      log(
+        `8 packages: 1 builder ${scale.builders1.toFixed(1)} s, 2 builders ${scale.builders2.toFixed(1)} s → ${(scale.builders1 / scale.builders2).toFixed(2)}×`,
+      );
     }
-    results.scale = { ...scale, speedup: scale.builders1 / scale.builders2 };
-    log(
-      `8 packages: 1 builder ${scale.builders1.toFixed(1)} s, 2 builders ${scale.builders2.toFixed(1)} s → ${(scale.builders1 / scale.builders2).toFixed(2)}×`,
-    );
 
     // 4. Downloads: gateway vs direct presigned GET of the 1 GiB package; 50 concurrent.
-    const url = `${gateway.url}/v1/packages/${big.packageId}/download`;
-    const redirect = await fetch(`${url}?redirect=1`, {
-      headers: { authorization: `Bearer ${token}` },
-      redirect: 'manual',
-    });
-    const direct = redirect.headers.get('location') as string;
-    const curl = (args: string[]) =>
-      Number(
-        execFileSync('curl', ['-s', '-o', '/dev/null', '-w', '%{time_total}', ...args], {
-          encoding: 'utf8',
+    if (only.includes('download')) {
+      if (!bigPackageId) {
+        bigPackageId = (
+          await withBuilder(1, () =>
+            build({ packageType: 'audio', languageEntityId: 'eng', audioVersionId: AUDIO_VERSION }),
+          )
+        ).packageId;
+      }
+      const url = `${gateway.url}/v1/packages/${bigPackageId}/download`;
+      const redirect = await fetch(`${url}?redirect=1`, {
+        headers: { authorization: `Bearer ${token}` },
+        redirect: 'manual',
+      });
+      const direct = redirect.headers.get('location') as string;
+      const curl = (args: string[]) =>
+        Number(
+          execFileSync('curl', ['-s', '-o', '/dev/null', '-w', '%{time_total}', ...args], {
+            encoding: 'utf8',
+          }),
+        );
+      const viaGateway = Math.min(
+        curl(['-H', `authorization: Bearer ${token}`, url]),
+        curl(['-H', `authorization: Bearer ${token}`, url]),
+      );
+      const viaDirect = Math.min(curl([direct]), curl([direct]));
+      const textId = (
+        await withBuilder(1, () =>
+          build({ packageType: 'text', languageEntityId: 'eng', textVersionId: 'web' }),
+        )
+      ).packageId;
+      const started = Date.now();
+      const statuses = await Promise.all(
+        Array.from({ length: 50 }, async () => {
+          const res = await fetch(`${gateway.url}/v1/packages/${textId}/download`, {
+            headers: { authorization: `Bearer ${token}` },
+          });
+          const body = Buffer.from(await res.arrayBuffer());
+          return `${res.status}:${createHash('sha256').update(body).digest('hex')}`;
         }),
       );
-    const viaGateway = Math.min(
-      curl(['-H', `authorization: Bearer ${token}`, url]),
-      curl(['-H', `authorization: Bearer ${token}`, url]),
-    );
-    const viaDirect = Math.min(curl([direct]), curl([direct]));
-    const textId = (
-      await api.post<{ packageId: string }>('/v1/packages', {
-        packageType: 'text',
-        languageEntityId: 'eng',
-        textVersionId: 'web',
-      })
-    ).body.packageId;
-    const started = Date.now();
-    const statuses = await Promise.all(
-      Array.from({ length: 50 }, async () => {
-        const res = await fetch(`${gateway.url}/v1/packages/${textId}/download`, {
-          headers: { authorization: `Bearer ${token}` },
-        });
-        const body = Buffer.from(await res.arrayBuffer());
-        return `${res.status}:${createHash('sha256').update(body).digest('hex')}`;
-      }),
-    );
-    const concurrentSeconds = (Date.now() - started) / 1000;
-    const errors = statuses.filter((s) => !s.startsWith('200:')).length;
-    const distinct = new Set(statuses).size;
-    results.download = {
-      gatewaySeconds: viaGateway,
-      directSeconds: viaDirect,
-      ratio: viaDirect / viaGateway,
-      concurrent: 50,
-      concurrentErrors: errors,
-      distinctBodies: distinct,
-      concurrentSeconds,
-    };
-    log(
-      `download 1 GiB: gateway ${viaGateway.toFixed(2)} s vs direct ${viaDirect.toFixed(2)} s → ratio ${(viaDirect / viaGateway).toFixed(2)} (goal ≥ 0.70)`,
-    );
-    log(
-      `50 concurrent downloads of the text package: ${errors} errors, ${distinct} distinct bodies, ${concurrentSeconds.toFixed(1)} s`,
-    );
+      const concurrentSeconds = (Date.now() - started) / 1000;
+      const errors = statuses.filter((s) => !s.startsWith('200:')).length;
+      const distinct = new Set(statuses).size;
+      results.download = {
+        gatewaySeconds: viaGateway,
+        directSeconds: viaDirect,
+        ratio: viaDirect / viaGateway,
+        concurrent: 50,
+        concurrentErrors: errors,
+        distinctBodies: distinct,
+        concurrentSeconds,
+      };
+      log(
+        `download 1 GiB: gateway ${viaGateway.toFixed(2)} s vs direct ${viaDirect.toFixed(2)} s → ratio ${(viaDirect / viaGateway).toFixed(2)} (goal ≥ 0.70)`,
+      );
+      log(
+        `50 concurrent downloads of the text package: ${errors} errors, ${distinct} distinct bodies, ${concurrentSeconds.toFixed(1)} s`,
+      );
+    }
+  } catch (error) {
+    process.stderr.write(`gateway output:\n${gateway.output().slice(-3000)}\n`);
+    throw error;
   } finally {
     await gateway.stop('SIGTERM');
     await db.end();

@@ -335,6 +335,31 @@ describe('package pipeline', { timeout: 15 * 60_000 }, () => {
       assert.equal(tooLong.status, 400);
     });
 
+    it('aborted downloads release their object-store connections', async () => {
+      // More aborted transfers than the gateway's object-store socket pool (64): a leak would
+      // leave no socket for the download that follows.
+      for (let round = 0; round < 3; round++) {
+        await Promise.all(
+          Array.from({ length: 30 }, async () => {
+            const controller = new AbortController();
+            const res = await fetch(`${gateway.url}/v1/packages/${textPackageId}/download`, {
+              headers: { authorization: `Bearer ${token}` },
+              signal: controller.signal,
+            });
+            const reader = res.body?.getReader();
+            await reader?.read();
+            controller.abort();
+            await reader?.cancel().catch(() => undefined);
+          }),
+        );
+      }
+      const started = Date.now();
+      const { res, body } = await download(textPackageId);
+      assert.equal(res.status, 200);
+      assert.equal(sha256(body), sha256(textBytes));
+      assert.ok(Date.now() - started < 10_000, 'a download after 90 aborted ones is still served promptly');
+    });
+
     it('download by content serves the current package', async () => {
       const res = await fetch(
         `${gateway.url}/v1/packages/download?packageType=text&languageEntityId=eng&textVersionId=web`,

@@ -64,7 +64,8 @@ interface Catalog {
   versionSlug: string;
 }
 
-const PART_SIZE = 8 * 1024 * 1024;
+/** S3's minimum part size: two parts in flight bound upload memory to ~15 MiB. */
+const PART_SIZE = 5 * 1024 * 1024;
 
 /**
  * Builds the package(s) of one request: gather from a consistent snapshot, write the SQLite
@@ -370,6 +371,10 @@ export class PackageBuildService {
           audio,
           signingKey: this.signingKey,
           tempDir: dir,
+          // One hashing thread and 1 MiB reads: a builder's memory stays flat and small; replicas,
+          // not threads, are how builds scale.
+          parallelHashing: false,
+          chunkSize: 1024 * 1024,
           onProgress: (p) =>
             void progress('assemble', p.bytesTotal > 0 ? p.bytesDone / p.bytesTotal : 1).catch(
               () => undefined,
@@ -393,7 +398,6 @@ export class PackageBuildService {
             ContentLength: prepared.size,
             Metadata: { 'content-sha256': prepared.contentSha256, 'package-id': packageId },
           },
-          // Two 8 MiB parts in flight bound upload memory whatever the package size.
           queueSize: 2,
           partSize: PART_SIZE,
           leavePartsOnError: false,
