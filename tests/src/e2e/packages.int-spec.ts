@@ -8,6 +8,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
+import { Redis } from 'ioredis';
+import { CreateMultipartUploadCommand, ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
+import { type S3Config, createS3Client } from '@bible/common';
 import {
   type RunningService,
   apiClient,
@@ -357,7 +360,10 @@ describe('package pipeline', { timeout: 15 * 60_000 }, () => {
       const { res, body } = await download(textPackageId);
       assert.equal(res.status, 200);
       assert.equal(sha256(body), sha256(textBytes));
-      assert.ok(Date.now() - started < 10_000, 'a download after 90 aborted ones is still served promptly');
+      assert.ok(
+        Date.now() - started < 10_000,
+        'a download after 90 aborted ones is still served promptly',
+      );
     });
 
     it('download by content serves the current package', async () => {
@@ -527,6 +533,36 @@ describe('package pipeline', { timeout: 15 * 60_000 }, () => {
     assert.equal(manifest.supersedes, rows.rows[0].package_id);
   });
 
+  it('abandoned multipart uploads are aborted by the sweeper', async () => {
+    const s3 = createS3Client({ ...env, S3_FORCE_PATH_STYLE: true } as unknown as S3Config);
+    const key = `packages/abandoned-${Date.now()}.bible`;
+    const created = await s3.send(
+      new CreateMultipartUploadCommand({ Bucket: env.S3_BUCKET, Key: key }),
+    );
+    const listed = async () =>
+      (await s3.send(new ListMultipartUploadsCommand({ Bucket: env.S3_BUCKET, Prefix: key })))
+        .Uploads ?? [];
+    assert.equal((await listed()).length, 1);
+    // What a builder records before its multipart upload; a crash leaves the entry behind.
+    const prefix = `${env.QUEUE_PREFIX}-sweep`.slice(0, 40);
+    const redis = new Redis(env.REDIS_URL);
+    await redis.zadd(`${prefix}:uploads-in-flight`, Date.now() - 60_000, key);
+    await redis.quit();
+    const sweeper = await startService('package-builder', {
+      ...env,
+      QUEUE_PREFIX: prefix,
+      MULTIPART_SWEEP_AGE_MS: '1000',
+      MAINTENANCE_INTERVAL_MS: '1000',
+    });
+    try {
+      await eventually(async () => (await listed()).length === 0, 30_000, 500);
+      assert.ok(created.UploadId);
+    } finally {
+      await sweeper.stop('SIGKILL');
+      s3.destroy();
+    }
+  });
+
   it('exposes build and download metrics', async () => {
     const builderMetrics = await (await fetch(`${builders[1].url}/metrics`)).text();
     assert.match(
@@ -596,7 +632,9 @@ describe('package pipeline', { timeout: 15 * 60_000 }, () => {
       }, 60_000);
       const spans = await eventually(async () => {
         const inTrace = receiver.spans.filter((s) => s.traceId === traceId);
-        return inTrace.some((s) => s.name === 'build.upload') ? inTrace : undefined;
+        return ['build.upload', 'package.build'].every((n) => inTrace.some((s) => s.name === n))
+          ? inTrace
+          : undefined;
       }, 20_000);
       const byService = (service: string) =>
         spans.filter((s) => s.service === service).map((s) => s.name);

@@ -59,6 +59,15 @@ export function queuePrefix(): string {
   return process.env.QUEUE_PREFIX ?? 'bible';
 }
 
+/**
+ * Redis sorted set of package objects being uploaded (member: object key, score: start time).
+ * A builder adds its key before a multipart upload and removes it after; the sweeper aborts
+ * uploads of keys left behind by crashed builders (MinIO lists multipart uploads per exact key only).
+ */
+export function uploadsInFlightKey(): string {
+  return `${queuePrefix()}:uploads-in-flight`;
+}
+
 /** Queue defaults in one place: retries with exponential backoff and bounded retention. */
 export const queueDefaults: Record<QueueName, JobsOptions> = {
   [QueueName.PackageBuild]: {

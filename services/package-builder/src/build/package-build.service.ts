@@ -2,10 +2,13 @@ import { Inject, Injectable } from '@nestjs/common';
 import { Upload } from '@aws-sdk/lib-storage';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Redis } from 'ioredis';
 import type { DataSource } from 'typeorm';
 import {
   DATA_SOURCE,
   type FeedPosition,
+  REDIS,
+  uploadsInFlightKey,
   type PackageParams,
   S3,
   type S3Handle,
@@ -78,6 +81,7 @@ export class PackageBuildService {
   constructor(
     @Inject(DATA_SOURCE) private readonly db: DataSource,
     @Inject(S3) private readonly s3: S3Handle,
+    @Inject(REDIS) private readonly redis: Redis,
     @Inject(BUILDER_CONFIG) private readonly config: BuilderConfig,
     @Inject(SIGNING_KEY) private readonly signingKey: SigningKey | undefined,
     private readonly publisher: PublishRepository,
@@ -406,11 +410,13 @@ export class PackageBuildService {
           'httpUploadProgress',
           (p) => void progress('upload', (p.loaded ?? 0) / prepared.size).catch(() => undefined),
         );
+        await this.redis.zadd(uploadsInFlightKey(), Date.now(), objectKey);
         const abort = () => void upload.abort().catch(() => undefined);
         ctx.signal?.addEventListener('abort', abort, { once: true });
         try {
           await upload.done();
         } finally {
+          await this.redis.zrem(uploadsInFlightKey(), objectKey).catch(() => undefined);
           ctx.signal?.removeEventListener('abort', abort);
           body.destroy();
           await prepared.dispose();

@@ -22,6 +22,7 @@ import {
   getLogger,
   queueDefaults,
   queuePrefix,
+  uploadsInFlightKey,
 } from '@bible/common';
 import { BUILDER_CONFIG, type BuilderConfig } from '../config';
 
@@ -80,40 +81,48 @@ export class MaintenanceWorker implements OnApplicationBootstrap, OnModuleDestro
     }
   }
 
-  /** Aborts incomplete multipart uploads of packages older than the sweep age. */
+  /**
+   * Aborts incomplete multipart uploads of packages older than the sweep age: every upload a
+   * listing of `packages/` shows (S3), plus those of keys builders registered and never cleared
+   * (MinIO only lists the uploads of one exact key).
+   */
   async sweepMultipartUploads(): Promise<number> {
     const cutoff = Date.now() - this.config.MULTIPART_SWEEP_AGE_MS;
+    const tracked = await this.redis.zrangebyscore(uploadsInFlightKey(), 0, cutoff);
     let removed = 0;
-    let keyMarker: string | undefined;
-    let uploadIdMarker: string | undefined;
-    do {
-      const page = await this.s3.client.send(
-        new ListMultipartUploadsCommand({
-          Bucket: this.s3.bucket,
-          Prefix: 'packages/',
-          KeyMarker: keyMarker,
-          UploadIdMarker: uploadIdMarker,
-        }),
-      );
-      for (const upload of page.Uploads ?? []) {
-        if (
-          !upload.Key ||
-          !upload.UploadId ||
-          (upload.Initiated && upload.Initiated.getTime() > cutoff)
-        )
-          continue;
-        await this.s3.client.send(
-          new AbortMultipartUploadCommand({
+    for (const prefix of ['packages/', ...tracked]) {
+      let keyMarker: string | undefined;
+      let uploadIdMarker: string | undefined;
+      do {
+        const page = await this.s3.client.send(
+          new ListMultipartUploadsCommand({
             Bucket: this.s3.bucket,
-            Key: upload.Key,
-            UploadId: upload.UploadId,
+            Prefix: prefix,
+            KeyMarker: keyMarker,
+            UploadIdMarker: uploadIdMarker,
           }),
         );
-        removed++;
-      }
-      keyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;
-      uploadIdMarker = page.IsTruncated ? page.NextUploadIdMarker : undefined;
-    } while (keyMarker);
+        for (const upload of page.Uploads ?? []) {
+          if (
+            !upload.Key ||
+            !upload.UploadId ||
+            (upload.Initiated && upload.Initiated.getTime() > cutoff)
+          )
+            continue;
+          await this.s3.client.send(
+            new AbortMultipartUploadCommand({
+              Bucket: this.s3.bucket,
+              Key: upload.Key,
+              UploadId: upload.UploadId,
+            }),
+          );
+          removed++;
+        }
+        keyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;
+        uploadIdMarker = page.IsTruncated ? page.NextUploadIdMarker : undefined;
+      } while (keyMarker);
+    }
+    if (tracked.length > 0) await this.redis.zrem(uploadsInFlightKey(), ...tracked);
     if (removed > 0) getLogger().info({ removed }, 'aborted abandoned multipart uploads');
     return removed;
   }
