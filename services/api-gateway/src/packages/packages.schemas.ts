@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { CHUNKING_STRATEGIES, PACKAGE_TYPES } from '@bible/common';
+import { ManifestBaseSchema } from '@bible/package-format';
 
 const id = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 characters of [A-Za-z0-9._-]');
 
@@ -107,9 +108,10 @@ export const downloadQuerySchema = z.strictObject({
 
 // ---- responses (documentation; the handlers build these shapes) ----
 
-export const manifestSchema = z
-  .record(z.string(), z.unknown())
-  .describe('The package manifest (see docs/package-format.md)');
+/** The manifest schema of the format library, so the API documents exactly what packages carry. */
+export const manifestSchema = ManifestBaseSchema.describe(
+  'The package manifest (see docs/package-format.md)',
+);
 
 export const partSchema = z.object({
   packageId: z.string(),
