@@ -62,7 +62,7 @@ export async function throwawayRedis(): Promise<ThrowawayServer> {
       await waitForTcp(port);
     },
     async stop() {
-      if (!child || child.exitCode !== null) return;
+      if (!child || child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise((r) => child?.once('exit', r));
       child.kill('SIGKILL');
       await exited;

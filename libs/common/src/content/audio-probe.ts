@@ -5,6 +5,7 @@
  */
 import type { Readable } from 'node:stream';
 import type { AudioFormat } from '../database/constants';
+import { AudioIntegrity, type IntegrityResult } from './audio-integrity';
 
 /** Bytes the sniffer wants to see (fewer is fine for short inputs). */
 export const SNIFF_BYTES = 4096;
@@ -24,7 +25,17 @@ export const DECLARABLE_TYPES: Record<string, AudioFormat | null> = {
   'application/octet-stream': null,
 };
 
-const M4A_BRANDS = new Set(['M4A ', 'M4B ', 'mp41', 'mp42', 'isom', 'iso2', 'iso5', 'iso6', 'dash']);
+const M4A_BRANDS = new Set([
+  'M4A ',
+  'M4B ',
+  'mp41',
+  'mp42',
+  'isom',
+  'iso2',
+  'iso5',
+  'iso6',
+  'dash',
+]);
 
 /** An MPEG-1/2/2.5 Layer III frame header at `offset` (sync, valid version, bitrate, rate). */
 function isMp3Frame(head: Buffer, offset: number): boolean {
@@ -92,7 +103,11 @@ export function checkMeasurement(
   format: AudioFormat,
   parsed: ParsedFormat,
   sizeBytes: number,
+  integrity?: IntegrityResult,
 ): AudioMeasurement {
+  if (integrity && !integrity.ok) {
+    throw new CorruptAudioError(integrity.message ?? 'corrupt audio');
+  }
   const { duration, sampleRate, codec = '' } = parsed;
   if (!duration || !Number.isFinite(duration) || duration <= 0 || !sampleRate) {
     throw new CorruptAudioError('no decodable audio frames (cannot determine the duration)');
@@ -112,6 +127,13 @@ export function checkMeasurement(
   if (format === 'mp3' && parsed.bitrate && sizeBytes < (duration * parsed.bitrate) / 8 / 2) {
     throw new CorruptAudioError(
       `truncated: ${sizeBytes} bytes cannot hold ${duration.toFixed(2)} s at ${parsed.bitrate} bit/s`,
+    );
+  }
+  // The header's duration must match what the frames hold (a Xing header survives truncation).
+  const frames = integrity?.frameSeconds;
+  if (frames !== undefined && Math.abs(frames - duration) > Math.max(0.5, duration * 0.05)) {
+    throw new CorruptAudioError(
+      `the header says ${duration.toFixed(2)} s but the frames hold ${frames.toFixed(2)} s (truncated or corrupt)`,
     );
   }
   return { durationSeconds: duration, bitrate, sampleRate, codec };
@@ -141,12 +163,24 @@ export async function parseAudioStream(
   }
 }
 
-/** Measures an audio file on disk. */
+/** Integrity of a file on disk (streamed through AudioIntegrity). */
+export async function checkFileIntegrity(
+  file: string,
+  format: AudioFormat,
+): Promise<IntegrityResult> {
+  const { createReadStream } = await import('node:fs');
+  const integrity = new AudioIntegrity(format);
+  for await (const chunk of createReadStream(file)) integrity.update(chunk as Buffer);
+  return integrity.finish();
+}
+
+/** Measures an audio file on disk (metadata plus the structural integrity check). */
 export async function measureAudioFile(
   file: string,
   format: AudioFormat,
   sizeBytes: number,
 ): Promise<AudioMeasurement> {
+  const integrity = await checkFileIntegrity(file, format);
   const { parseFile } = await import('music-metadata');
   let parsed: ParsedFormat;
   try {
@@ -154,5 +188,5 @@ export async function measureAudioFile(
   } catch (error) {
     throw new CorruptAudioError(`unreadable ${format}: ${(error as Error).message}`);
   }
-  return checkMeasurement(format, parsed, sizeBytes);
+  return checkMeasurement(format, parsed, sizeBytes, integrity);
 }

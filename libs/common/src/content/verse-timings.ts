@@ -136,8 +136,9 @@ function rowFrom(
 
   const row: Partial<TimingRow> = { at, ...(line !== undefined && { line }) };
   if (requireFile) {
-    if (blank(values.file)) problem('file', 'is required');
-    else row.file = String(values.file).trim();
+    if (typeof values.file !== 'string' || values.file.trim() === '')
+      problem('file', 'is required');
+    else row.file = values.file.trim();
   }
   const hasId = !blank(values.verseId);
   const hasNumber = !blank(values.verse);
@@ -267,7 +268,9 @@ export function parseTimingsJson(value: unknown, options: { requireFile?: boolea
   if (!shape.success) {
     return {
       rows,
-      issues: [{ field: 'timings', message: `expected an array of at most ${MAX_TIMING_ROWS} timings` }],
+      issues: [
+        { field: 'timings', message: `expected an array of at most ${MAX_TIMING_ROWS} timings` },
+      ],
     };
   }
   shape.data.forEach((item, i) => {

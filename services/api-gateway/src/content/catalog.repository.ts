@@ -30,6 +30,9 @@ export class SqlBuilder {
   }
 }
 
+/** Minimum pg_trgm word similarity of a fuzzy match (the `<%` operator). */
+export const WORD_SIMILARITY_THRESHOLD = 0.4;
+
 /** `%text%` for ILIKE with the pattern characters escaped. */
 export function containsPattern(text: string): string {
   return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
@@ -124,7 +127,9 @@ export interface SearchRow {
 }
 
 const published = (alias: string, all: boolean) =>
-  all ? `${alias}.deleted_at IS NULL` : `${alias}.deleted_at IS NULL AND ${alias}.publish_status = 'published'`;
+  all
+    ? `${alias}.deleted_at IS NULL`
+    : `${alias}.deleted_at IS NULL AND ${alias}.publish_status = 'published'`;
 
 /** SQL behind the catalog: set-based, index-backed, one page (limit + 1 rows) per query. */
 @Injectable()
@@ -161,17 +166,26 @@ export class CatalogRepository {
     }
     const limitParam = sql.param(spec.limit + 1);
     const offsetParam = sql.param(offset);
-    const [rows, count] = await Promise.all([
-      this.db.query<R[]>(
+    const run = async (runner: Pick<DataSource, 'query'>) => {
+      const rows = await runner.query<R[]>(
         `SELECT ${select} FROM ${from} ${sql.whereSql} ${order} LIMIT ${limitParam} OFFSET ${offsetParam}`,
         sql.args,
-      ),
-      this.db.query<{ total: number }[]>(
+      );
+      const count = await runner.query<{ total: number }[]>(
         `SELECT count(*)::int AS total FROM ${from} ${counting.whereSql}`,
         counting.args,
-      ),
-    ]);
-    return { rows, total: count[0].total };
+      );
+      return { rows, total: count[0].total };
+    };
+    if (!score) return run(this.db);
+    // The `<%` operator (index-backed) uses this threshold; pg_trgm's default 0.6 misses
+    // ordinary typos ("englsh"). Transaction-local, so pooled connections keep the default.
+    return this.db.transaction(async (manager) => {
+      await manager.query(`SELECT set_config('pg_trgm.word_similarity_threshold', $1, true)`, [
+        String(WORD_SIMILARITY_THRESHOLD),
+      ]);
+      return run(manager);
+    });
   }
 
   async languages(
@@ -265,7 +279,10 @@ export class CatalogRepository {
     );
   }
 
-  async textVersionStats(id: string, all: boolean): Promise<{ verse_count: number; book_count: number }> {
+  async textVersionStats(
+    id: string,
+    all: boolean,
+  ): Promise<{ verse_count: number; book_count: number }> {
     const rows = await this.db.query<{ verse_count: number; book_count: number }[]>(
       `SELECT count(*)::int AS verse_count, count(DISTINCT c.book_id)::int AS book_count
          FROM verse_texts vt JOIN verses v ON v.id = vt.verse_id JOIN chapters c ON c.id = v.chapter_id

@@ -113,7 +113,10 @@ export class CatalogService {
     throw new AppError(404, ErrorCode.NotFound, `${what} ${id} not found`);
   }
 
-  async languages(query: LanguagesQuery, user: AuthUser): Promise<Page<ReturnType<typeof languageView>>> {
+  async languages(
+    query: LanguagesQuery,
+    user: AuthUser,
+  ): Promise<Page<ReturnType<typeof languageView>>> {
     const all = canSeeDrafts(user, query.includeUnpublished);
     const filters = { ...query, includeUnpublished: all };
     const cursor = cursorFromQuery(query.cursor, filters);
@@ -175,27 +178,31 @@ export class CatalogService {
     const all = canSeeDrafts(user, query.includeUnpublished);
     const filters = { ...query, includeUnpublished: all };
     const cursor = cursorFromQuery(query.cursor, filters);
-    return this.cache.read(`${kind}-versions`, { filters, cursor, limit: query.limit }, async () => {
-      const { rows, total } = await this.repo.versions(
-        kind,
-        {
-          q: query.q,
-          all,
-          publishStatus: all ? query.publishStatus : undefined,
-          languageEntityId: query.languageEntityId,
-          bibleVersionId: query.bibleVersionId,
-        },
-        { limit: query.limit, cursor },
-      );
-      return toPage(
-        rows,
-        query.limit,
-        filters,
-        versionView,
-        query.q ? { offset: cursor?.o ?? 0 } : { keyOf: (r) => [r.name, r.id] },
-        total,
-      );
-    });
+    return this.cache.read(
+      `${kind}-versions`,
+      { filters, cursor, limit: query.limit },
+      async () => {
+        const { rows, total } = await this.repo.versions(
+          kind,
+          {
+            q: query.q,
+            all,
+            publishStatus: all ? query.publishStatus : undefined,
+            languageEntityId: query.languageEntityId,
+            bibleVersionId: query.bibleVersionId,
+          },
+          { limit: query.limit, cursor },
+        );
+        return toPage(
+          rows,
+          query.limit,
+          filters,
+          versionView,
+          query.q ? { offset: cursor?.o ?? 0 } : { keyOf: (r) => [r.name, r.id] },
+          total,
+        );
+      },
+    );
   }
 
   /** The version row if the caller may see it (404 otherwise: never leak drafts). */
@@ -204,14 +211,23 @@ export class CatalogService {
     return rows[0] ?? this.notFound(`${kind === 'text' ? 'Text' : 'Audio'} version`, id);
   }
 
-  async version(kind: VersionKind, id: string, includeUnpublished: boolean | undefined, user: AuthUser) {
+  async version(
+    kind: VersionKind,
+    id: string,
+    includeUnpublished: boolean | undefined,
+    user: AuthUser,
+  ) {
     const all = canSeeDrafts(user, includeUnpublished);
     const view = await this.cache.read(`${kind}-version`, { id, all }, async () => {
       const { rows } = await this.repo.versions(kind, { id, all }, { limit: 1 });
       if (!rows[0]) return null;
       if (kind === 'text') {
         const stats = await this.repo.textVersionStats(id, all);
-        return { ...versionView(rows[0]), verseCount: stats.verse_count, bookCount: stats.book_count };
+        return {
+          ...versionView(rows[0]),
+          verseCount: stats.verse_count,
+          bookCount: stats.book_count,
+        };
       }
       const stats = await this.repo.audioVersionStats(id, all);
       return {
@@ -227,15 +243,26 @@ export class CatalogService {
     const all = canSeeDrafts(user, query.includeUnpublished);
     const filters = { kind, id, includeUnpublished: all };
     const cursor = cursorFromQuery(query.cursor, filters);
-    const page = await this.cache.read(`${kind}-books`, { filters, cursor, limit: query.limit }, async () => {
-      const version = await this.repo.versions(kind, { id, all }, { limit: 1 });
-      if (!version.rows[0]) return null;
-      const { rows, total } = await this.repo.books(kind, version.rows[0], all, {
-        limit: query.limit,
-        cursor,
-      });
-      return toPage(rows, query.limit, filters, bookView, { keyOf: (r) => [r.book_number] }, total);
-    });
+    const page = await this.cache.read(
+      `${kind}-books`,
+      { filters, cursor, limit: query.limit },
+      async () => {
+        const version = await this.repo.versions(kind, { id, all }, { limit: 1 });
+        if (!version.rows[0]) return null;
+        const { rows, total } = await this.repo.books(kind, version.rows[0], all, {
+          limit: query.limit,
+          cursor,
+        });
+        return toPage(
+          rows,
+          query.limit,
+          filters,
+          bookView,
+          { keyOf: (r) => [r.book_number] },
+          total,
+        );
+      },
+    );
     return page ?? this.notFound(`${kind === 'text' ? 'Text' : 'Audio'} version`, id);
   }
 
@@ -254,7 +281,14 @@ export class CatalogService {
           limit: query.limit,
           cursor,
         });
-        return toPage(rows, query.limit, filters, chapterView, { keyOf: (r) => [r.chapter_number] }, total);
+        return toPage(
+          rows,
+          query.limit,
+          filters,
+          chapterView,
+          { keyOf: (r) => [r.chapter_number] },
+          total,
+        );
       },
     );
     return page ?? this.notFound('Book', bookId);
@@ -264,22 +298,26 @@ export class CatalogService {
     const all = canSeeDrafts(user, query.includeUnpublished);
     const filters = { id, q: query.q, book: query.book, includeUnpublished: all };
     const cursor = cursorFromQuery(query.cursor, filters);
-    const page = await this.cache.read('search', { filters, cursor, limit: query.limit }, async () => {
-      const { rows: versions } = await this.repo.versions('text', { id, all }, { limit: 1 });
-      if (!versions[0]) return null;
-      if (!(await this.repo.searchable(query.q))) {
-        throw new AppError(400, ErrorCode.ValidationFailed, 'Nothing to search for', [
-          { field: 'query.q', message: 'has no searchable words' },
-        ]);
-      }
-      const { rows, total } = await this.repo.search(
-        id,
-        query.q,
-        { book: query.book, all },
-        { limit: query.limit, cursor },
-      );
-      return toPage(rows, query.limit, filters, searchView, { offset: cursor?.o ?? 0 }, total);
-    });
+    const page = await this.cache.read(
+      'search',
+      { filters, cursor, limit: query.limit },
+      async () => {
+        const { rows: versions } = await this.repo.versions('text', { id, all }, { limit: 1 });
+        if (!versions[0]) return null;
+        if (!(await this.repo.searchable(query.q))) {
+          throw new AppError(400, ErrorCode.ValidationFailed, 'Nothing to search for', [
+            { field: 'query.q', message: 'has no searchable words' },
+          ]);
+        }
+        const { rows, total } = await this.repo.search(
+          id,
+          query.q,
+          { book: query.book, all },
+          { limit: query.limit, cursor },
+        );
+        return toPage(rows, query.limit, filters, searchView, { offset: cursor?.o ?? 0 }, total);
+      },
+    );
     return page ?? this.notFound('Text version', id);
   }
 }

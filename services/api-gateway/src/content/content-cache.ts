@@ -3,6 +3,7 @@ import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { Counter } from 'prom-client';
 import { getLogger, metricsRegistry } from '@bible/common';
+import { contentCachePrefix } from '@bible/common/content/cache-keys';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config';
 
 const cacheResults = new Counter({
@@ -11,8 +12,6 @@ const cacheResults = new Counter({
   labelNames: ['result'] as const,
   registers: [metricsRegistry],
 });
-
-const GENERATION_KEY = 'content:cache:generation';
 
 /**
  * Read-through cache for hot catalog reads (JSON in Redis with a short TTL). Keys embed a
@@ -25,11 +24,13 @@ const GENERATION_KEY = 'content:cache:generation';
 export class ContentCache implements OnModuleDestroy {
   private readonly client: Redis;
   private readonly ttl: number;
+  private readonly prefix: string;
   private connectedBefore = false;
   private warned = false;
 
   constructor(@Inject(GATEWAY_CONFIG) config: GatewayConfig) {
     this.ttl = config.CONTENT_CACHE_TTL_SECONDS;
+    this.prefix = contentCachePrefix(config.DATABASE_URL);
     this.client = new Redis(config.REDIS_URL, {
       connectionName: 'api-gateway:content-cache',
       enableOfflineQueue: false,
@@ -40,7 +41,10 @@ export class ContentCache implements OnModuleDestroy {
     this.client.on('error', (error: Error) => {
       if (!this.warned) {
         this.warned = true;
-        getLogger().warn({ err: error.message }, 'content cache unavailable, serving from Postgres');
+        getLogger().warn(
+          { err: error.message },
+          'content cache unavailable, serving from Postgres',
+        );
       }
     });
     this.client.on('ready', () => {
@@ -69,13 +73,13 @@ export class ContentCache implements OnModuleDestroy {
   /** The cached value of `parts` in `namespace`, or `load()` (then cached). */
   async read<T>(namespace: string, parts: unknown, load: () => Promise<T>): Promise<T> {
     if (this.ttl === 0) return load();
-    const generation = await this.safely(() => this.client.get(GENERATION_KEY));
+    const generation = await this.safely(() => this.client.get(`${this.prefix}:generation`));
     if (generation === undefined) {
       cacheResults.inc({ result: 'bypass' });
       return load();
     }
     const digest = createHash('sha256').update(JSON.stringify(parts)).digest('base64url');
-    const key = `content:cache:${generation ?? '0'}:${namespace}:${digest}`;
+    const key = `${this.prefix}:${generation ?? '0'}:${namespace}:${digest}`;
     const cached = await this.safely(() => this.client.get(key));
     if (typeof cached === 'string') {
       try {
@@ -94,7 +98,7 @@ export class ContentCache implements OnModuleDestroy {
 
   /** Makes every cached entry unreachable (they expire by TTL). Never throws. */
   async invalidate(): Promise<void> {
-    await this.safely(() => this.client.incr(GENERATION_KEY));
+    await this.safely(() => this.client.incr(`${this.prefix}:generation`));
   }
 
   /**
@@ -103,7 +107,7 @@ export class ContentCache implements OnModuleDestroy {
    */
   async tryLock(name: string, ttlMs: number): Promise<boolean> {
     const result = await this.safely(() =>
-      this.client.set(`lock:${name}`, String(process.pid), 'PX', ttlMs, 'NX'),
+      this.client.set(`${this.prefix}:lock:${name}`, String(process.pid), 'PX', ttlMs, 'NX'),
     );
     return result === 'OK';
   }

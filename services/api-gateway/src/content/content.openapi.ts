@@ -57,7 +57,10 @@ documentRoute({
   tags,
   params: idParamsSchema,
   query: detailQuerySchema,
-  responses: { 200: { description: 'The Bible version', schema: bibleVersionSchema }, 404: notFound },
+  responses: {
+    200: { description: 'The Bible version', schema: bibleVersionSchema },
+    404: notFound,
+  },
 });
 for (const kind of ['text', 'audio'] as const) {
   const base = `/v1/${kind}-versions`;

@@ -49,9 +49,14 @@ export function decodeCursor(text: string, fingerprint: string): PageCursor | nu
       k.length > 0 &&
       k.length <= 4 &&
       k.every((p) => typeof p === 'string' || (typeof p === 'number' && Number.isFinite(p))));
-  const offsetOk = o === undefined || (Number.isInteger(o) && (o as number) > 0 && (o as number) <= MAX_OFFSET);
+  const offsetOk =
+    o === undefined || (Number.isInteger(o) && (o as number) > 0 && (o as number) <= MAX_OFFSET);
   if (!keyOk || !offsetOk || (k === undefined) === (o === undefined)) return null;
-  return { ...(k !== undefined && { k: k as CursorKey }), ...(o !== undefined && { o: o as number }), f };
+  return {
+    ...(k !== undefined && { k: k as CursorKey }),
+    ...(o !== undefined && { o: o as number }),
+    f,
+  };
 }
 
 /** decodeCursor for a request: absent → undefined, invalid → 400 naming query.cursor. */
@@ -96,7 +101,8 @@ export function toPage<R, T>(
   if (more) {
     const f = queryFingerprint(filters);
     if ('keyOf' in next) nextCursor = encodeCursor({ k: next.keyOf(page[page.length - 1]), f });
-    else if (next.offset + limit <= MAX_OFFSET) nextCursor = encodeCursor({ o: next.offset + limit, f });
+    else if (next.offset + limit <= MAX_OFFSET)
+      nextCursor = encodeCursor({ o: next.offset + limit, f });
   }
   return { items: page.map(view), nextCursor, ...(total !== undefined && { total }) };
 }

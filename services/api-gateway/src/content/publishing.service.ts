@@ -55,7 +55,11 @@ export class PublishingService {
           updatedAt: new Date(current.updated_at).toISOString(),
         };
       }
-      if (kind === 'media-files' && status === 'published' && current.upload_status !== 'completed') {
+      if (
+        kind === 'media-files' &&
+        status === 'published' &&
+        current.upload_status !== 'completed'
+      ) {
         throw new AppError(409, ErrorCode.Conflict, `${label} ${id} has no completed upload`, [
           { field: 'id', message: `upload status is ${current.upload_status}` },
         ]);

@@ -25,6 +25,7 @@ import {
   parseAudioStream,
   sniffAudioFormat,
 } from '@bible/common/content/audio-probe';
+import { AudioIntegrity } from '@bible/common/content/audio-integrity';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config';
 import { ContentCache } from '../content/content-cache';
 import type { IngestQuery } from './media-files.schemas';
@@ -67,7 +68,9 @@ export class IngestService {
       ingests.inc({ result: 'stored' });
       return file;
     } catch (error) {
-      ingests.inc({ result: error instanceof AppError && error.status < 500 ? 'rejected' : 'failed' });
+      ingests.inc({
+        result: error instanceof AppError && error.status < 500 ? 'rejected' : 'failed',
+      });
       throw error;
     }
   }
@@ -86,9 +89,12 @@ export class IngestService {
     const limit = this.config.MEDIA_MAX_BYTES;
     const length = req.header('content-length');
     if (length !== undefined && Number(length) > limit) {
-      throw new AppError(413, ErrorCode.PayloadTooLarge, `Audio files may be at most ${limit} bytes`, [
-        { field: 'body', message: `${length} bytes is more than the limit of ${limit}` },
-      ]);
+      throw new AppError(
+        413,
+        ErrorCode.PayloadTooLarge,
+        `Audio files may be at most ${limit} bytes`,
+        [{ field: 'body', message: `${length} bytes is more than the limit of ${limit}` }],
+      );
     }
     const target = await this.resolveTarget(query);
 
@@ -102,23 +108,34 @@ export class IngestService {
     const format = sniffAudioFormat(head);
     if (!format) {
       throw new AppError(415, ErrorCode.UnsupportedMediaType, 'Not an mp3 or m4a file', [
-        { field: 'body', message: 'the bytes are neither MPEG Layer III (mp3) nor MPEG-4 audio (m4a)' },
+        {
+          field: 'body',
+          message: 'the bytes are neither MPEG Layer III (mp3) nor MPEG-4 audio (m4a)',
+        },
       ]);
     }
     const expected = DECLARABLE_TYPES[declared];
     if (expected && expected !== format) {
-      throw new AppError(415, ErrorCode.UnsupportedMediaType, 'Content-Type does not match the bytes', [
-        { field: 'header.content-type', message: `declared ${declared} but the bytes are ${format}` },
-      ]);
+      throw new AppError(
+        415,
+        ErrorCode.UnsupportedMediaType,
+        'Content-Type does not match the bytes',
+        [
+          {
+            field: 'header.content-type',
+            message: `declared ${declared} but the bytes are ${format}`,
+          },
+        ],
+      );
     }
 
     // 3. Stream to the object store and the metadata parser at once.
     const key = `${this.config.MEDIA_OBJECT_PREFIX}${target.audioVersionId}/${target.chapterId}-${randomUUID()}.${format}`;
-    const { bytes, sha256, parsed } = await this.stream(req, key, format, limit);
+    const { bytes, sha256, parsed, integrity } = await this.stream(req, key, format, limit);
 
     // 4. Check, record, and only then keep the object.
     try {
-      const measured = checkMeasurement(format, parsed, bytes);
+      const measured = checkMeasurement(format, parsed, bytes, integrity);
       const stored = await this.repo.db.transaction(async (manager) => {
         await setChangeContext(manager, { userId, changeSource: 'api' });
         const current = await this.repo.lock(manager, target.id);
@@ -133,7 +150,10 @@ export class IngestService {
           bitrate: measured.bitrate,
           sampleRate: measured.sampleRate,
         });
-        return { previous: current?.remote_path ?? null, row: await this.repo.find(target.id, manager) };
+        return {
+          previous: current?.remote_path ?? null,
+          row: await this.repo.find(target.id, manager),
+        };
       });
       if (stored.previous && stored.previous !== key) await this.deleteObject(stored.previous);
       await this.cache.invalidate();
@@ -146,12 +166,17 @@ export class IngestService {
         ]);
       }
       if ((error as { constraint?: string }).constraint === 'media_files_verses_within_file') {
-        throw new AppError(409, ErrorCode.Conflict, 'Existing verse timings do not fit the new audio', [
-          {
-            field: 'body',
-            message: `the new audio is shorter than the chapter's verse timings: replace the timings first (PUT /v1/media-files/${target.id}/verse-timings)`,
-          },
-        ]);
+        throw new AppError(
+          409,
+          ErrorCode.Conflict,
+          'Existing verse timings do not fit the new audio',
+          [
+            {
+              field: 'body',
+              message: `the new audio is shorter than the chapter's verse timings: replace the timings first (PUT /v1/media-files/${target.id}/verse-timings)`,
+            },
+          ],
+        );
       }
       throw error;
     }
@@ -159,7 +184,10 @@ export class IngestService {
 
   private exists(file: MediaFileRow): AppError {
     return new AppError(409, ErrorCode.Conflict, `The chapter already has media file ${file.id}`, [
-      { field: 'query.chapterId', message: `has ${file.id}; add replace=true to replace its audio` },
+      {
+        field: 'query.chapterId',
+        message: `has ${file.id}; add replace=true to replace its audio`,
+      },
     ]);
   }
 
@@ -167,9 +195,12 @@ export class IngestService {
   private async resolveTarget(query: IngestQuery) {
     const version = await this.repo.audioVersion(query.audioVersionId);
     if (!version) {
-      throw new AppError(404, ErrorCode.NotFound, `Audio version ${query.audioVersionId} not found`, [
-        { field: 'query.audioVersionId', message: 'not found' },
-      ]);
+      throw new AppError(
+        404,
+        ErrorCode.NotFound,
+        `Audio version ${query.audioVersionId} not found`,
+        [{ field: 'query.audioVersionId', message: 'not found' }],
+      );
     }
     const chapter = await this.repo.chapterVerses(version.bible_version_id, query.chapterId);
     if (!chapter) {
@@ -181,9 +212,12 @@ export class IngestService {
       ]);
     }
     if (chapter.verses.length === 0) {
-      throw new AppError(400, ErrorCode.ValidationFailed, `Chapter ${query.chapterId} has no verses`, [
-        { field: 'query.chapterId', message: 'has no verses' },
-      ]);
+      throw new AppError(
+        400,
+        ErrorCode.ValidationFailed,
+        `Chapter ${query.chapterId} has no verses`,
+        [{ field: 'query.chapterId', message: 'has no verses' }],
+      );
     }
     const position = (field: 'startVerseId' | 'endVerseId', fallback: number) => {
       const id = query[field];
@@ -222,7 +256,8 @@ export class IngestService {
    * deleted before the error is rethrown as an API error.
    */
   private async stream(req: Request, key: string, format: AudioFormat, limit: number) {
-    const meter = new MeteredStream(limit);
+    const integrity = new AudioIntegrity(format);
+    const meter = new MeteredStream(limit, (chunk) => integrity.update(chunk));
     const toStore = new PassThrough();
     const toParse = new PassThrough();
     const fail = (error: Error) => {
@@ -232,6 +267,10 @@ export class IngestService {
       toParse.destroy(error);
     };
     meter.on('error', fail);
+    // Consumers see the failure through their reads; these keep it from being "unhandled" when a
+    // consumer has not attached yet (or has already finished).
+    toStore.on('error', () => undefined);
+    toParse.on('error', () => undefined);
     req.once('aborted', () => meter.destroy(new Error('the client aborted the upload')));
     req.once('error', (error) => meter.destroy(error));
     meter.pipe(toStore);
@@ -258,9 +297,12 @@ export class IngestService {
       const reason = uploaded.reason as Error;
       const cause = meter.destroyed && meter.errored ? meter.errored : reason;
       if (cause instanceof BodyTooLargeError) {
-        throw new AppError(413, ErrorCode.PayloadTooLarge, `Audio files may be at most ${limit} bytes`, [
-          { field: 'body', message: cause.message },
-        ]);
+        throw new AppError(
+          413,
+          ErrorCode.PayloadTooLarge,
+          `Audio files may be at most ${limit} bytes`,
+          [{ field: 'body', message: cause.message }],
+        );
       }
       if (/aborted|ECONNRESET|premature close/i.test(cause.message)) {
         throw new AppError(400, ErrorCode.ValidationFailed, 'The upload was interrupted', [
@@ -280,7 +322,12 @@ export class IngestService {
         { field: 'body', message: reason.message },
       ]);
     }
-    return { bytes: meter.bytes, sha256, parsed: parsed.value satisfies ParsedFormat };
+    return {
+      bytes: meter.bytes,
+      sha256,
+      parsed: parsed.value satisfies ParsedFormat,
+      integrity: integrity.finish(),
+    };
   }
 
   private async deleteObject(key: string): Promise<void> {

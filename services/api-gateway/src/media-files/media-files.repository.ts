@@ -71,7 +71,9 @@ export class MediaFilesRepository {
 
   /** The chapter (in the given Bible structure) and its verses in order; null if unknown. */
   async chapterVerses(bibleVersionId: string, chapterId: string): Promise<ChapterVerses | null> {
-    const rows = await this.db.query<{ chapter_id: string; id: string | null; number: number | null }[]>(
+    const rows = await this.db.query<
+      { chapter_id: string; id: string | null; number: number | null }[]
+    >(
       `SELECT c.id AS chapter_id, v.id, v.verse_number AS number
          FROM chapters c JOIN books b ON b.id = c.book_id
          LEFT JOIN verses v ON v.chapter_id = c.id AND v.deleted_at IS NULL
@@ -88,7 +90,10 @@ export class MediaFilesRepository {
     };
   }
 
-  async find(id: string, manager: EntityManager | DataSource = this.db): Promise<MediaFileRow | null> {
+  async find(
+    id: string,
+    manager: EntityManager | DataSource = this.db,
+  ): Promise<MediaFileRow | null> {
     const rows = await manager.query<MediaFileRow[]>(
       `SELECT m.*, (SELECT count(*)::int FROM media_files_verses t
                      WHERE t.media_file_id = m.id AND t.deleted_at IS NULL) AS timing_count
@@ -172,7 +177,12 @@ export class MediaFilesRepository {
 
   async timings(id: string) {
     return this.db.query<
-      { verse_id: string; verse_number: number; start_time_seconds: number; duration_seconds: number }[]
+      {
+        verse_id: string;
+        verse_number: number;
+        start_time_seconds: number;
+        duration_seconds: number;
+      }[]
     >(
       `SELECT t.verse_id, v.verse_number, t.start_time_seconds, t.duration_seconds
          FROM media_files_verses t JOIN verses v ON v.id = t.verse_id

@@ -8,8 +8,12 @@ export { timingsJsonSchema };
 export const ingestQuerySchema = z.strictObject({
   audioVersionId: idSchema.describe('The audio version the file belongs to'),
   chapterId: idSchema.describe('The chapter the file narrates (e.g. "john-3")'),
-  startVerseId: idSchema.optional().describe('First verse in the file (default: the first of the chapter)'),
-  endVerseId: idSchema.optional().describe('Last verse in the file (default: the last of the chapter)'),
+  startVerseId: idSchema
+    .optional()
+    .describe('First verse in the file (default: the first of the chapter)'),
+  endVerseId: idSchema
+    .optional()
+    .describe('Last verse in the file (default: the last of the chapter)'),
   replace: z
     .enum(['true', 'false', '1', '0'])
     .optional()

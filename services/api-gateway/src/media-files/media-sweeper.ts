@@ -16,6 +16,15 @@ import { GATEWAY_CONFIG, type GatewayConfig } from '../config';
 import { ContentCache } from '../content/content-cache';
 import { MediaFilesRepository } from './media-files.repository';
 
+/**
+ * Only keys this system's uploaders generate are candidates: `<chapter>-<uuid>.<ext>` (API ingest)
+ * and `<chapter>-<sha256 prefix>.<ext>` (import CLI). Objects named otherwise (e.g. the seed's
+ * `media/<version>/<chapter>.mp3`, or another environment's objects in a shared bucket) are never
+ * touched.
+ */
+export const SWEEPABLE_KEY =
+  /-(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{16})\.(?:mp3|m4a)$/;
+
 const swept = new Counter({
   name: 'bible_media_swept_total',
   help: 'Orphaned media removed by the sweeper: objects without a row, abandoned multipart uploads.',
@@ -78,7 +87,13 @@ export class MediaSweeper implements OnApplicationBootstrap, OnModuleDestroy {
       );
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
       const old = (page.Contents ?? [])
-        .filter((o) => o.Key && o.LastModified && o.LastModified.getTime() < cutoff)
+        .filter(
+          (o) =>
+            o.Key &&
+            SWEEPABLE_KEY.test(o.Key) &&
+            o.LastModified &&
+            o.LastModified.getTime() < cutoff,
+        )
         .map((o) => o.Key as string);
       if (old.length === 0) continue;
       const referenced = await this.repo.referencedKeys(old);
@@ -101,9 +116,14 @@ export class MediaSweeper implements OnApplicationBootstrap, OnModuleDestroy {
         }),
       );
       for (const upload of page.Uploads ?? []) {
-        if (!upload.Key || !upload.UploadId || (upload.Initiated?.getTime() ?? now) >= cutoff) continue;
+        if (!upload.Key || !upload.UploadId || (upload.Initiated?.getTime() ?? now) >= cutoff)
+          continue;
         await client.send(
-          new AbortMultipartUploadCommand({ Bucket: bucket, Key: upload.Key, UploadId: upload.UploadId }),
+          new AbortMultipartUploadCommand({
+            Bucket: bucket,
+            Key: upload.Key,
+            UploadId: upload.UploadId,
+          }),
         );
         uploads++;
       }

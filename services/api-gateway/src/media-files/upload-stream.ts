@@ -57,7 +57,11 @@ export class MeteredStream extends Transform {
   bytes = 0;
   private readonly hash = createHash('sha256');
 
-  constructor(private readonly limit: number) {
+  /** `inspect` sees every byte too (e.g. an integrity check). */
+  constructor(
+    private readonly limit: number,
+    private readonly inspect?: (chunk: Buffer) => void,
+  ) {
     super();
   }
 
@@ -68,6 +72,7 @@ export class MeteredStream extends Transform {
       return;
     }
     this.hash.update(chunk);
+    this.inspect?.(chunk);
     callback(null, chunk);
   }
 

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Redis } from 'ioredis';
-import { REDIS, getLogger, queuePrefix } from '@bible/common';
+import { REDIS, getLogger, queuePrefix, withTimeout } from '@bible/common';
 import type { Limit, LimitState } from './rate-limit.rules';
 
 /**
@@ -45,26 +45,31 @@ export class RateLimiter {
     const now = Date.now();
     try {
       if (this.redis.status !== 'ready') return null;
-      return await Promise.all(
-        subjects.map(async ({ limit, subject }) => {
-          const windowMs = limit.windowSeconds * 1000;
-          const member = `${now}:${process.pid}:${this.sequence++}`;
-          const [allowed, remaining, resetMs] = (await this.redis.eval(
-            SCRIPT,
-            1,
-            `${queuePrefix()}:rl:${bucket}:${limit.scope}:${subject}`,
-            now,
-            windowMs,
-            limit.limit,
-            member,
-          )) as [number, number, number];
-          return {
-            allowed: allowed === 1,
-            limit: limit.limit,
-            remaining,
-            resetSeconds: Math.ceil(resetMs / 1000),
-          };
-        }),
+      // The shared connection queues commands while reconnecting; never let a request wait on it.
+      return await withTimeout(
+        Promise.all(
+          subjects.map(async ({ limit, subject }) => {
+            const windowMs = limit.windowSeconds * 1000;
+            const member = `${now}:${process.pid}:${this.sequence++}`;
+            const [allowed, remaining, resetMs] = (await this.redis.eval(
+              SCRIPT,
+              1,
+              `${queuePrefix()}:rl:${bucket}:${limit.scope}:${subject}`,
+              now,
+              windowMs,
+              limit.limit,
+              member,
+            )) as [number, number, number];
+            return {
+              allowed: allowed === 1,
+              limit: limit.limit,
+              remaining,
+              resetSeconds: Math.ceil(resetMs / 1000),
+            };
+          }),
+        ),
+        500,
+        'the rate limiter',
       );
     } catch (error) {
       getLogger().warn(
