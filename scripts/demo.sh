@@ -7,8 +7,8 @@ ROOT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 cd "$ROOT_DIR"
 
 if [[ ! -d node_modules || package-lock.json -nt node_modules/.package-lock.json ]]; then
-  echo "Installing dependencies (npm ci) ..."
-  npm ci --no-audit --no-fund
+  echo "Installing dependencies (npm install) ..."
+  npm install --no-audit --no-fund
 fi
 echo "Building ..."
 npm run build --silent
