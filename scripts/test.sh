@@ -41,8 +41,13 @@ count_step() { # name logfile command...
   fi
 }
 
-gate() { # a prerequisite step: counted as one check
-  if step "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+gate() { # a prerequisite step: counted as one check; returns its status so `|| finish` stops
+  if step "$@"; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1))
+    return 1
+  fi
 }
 
 finish() {
