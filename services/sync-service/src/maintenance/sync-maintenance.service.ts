@@ -9,7 +9,7 @@ import type { DataSource } from 'typeorm';
 import { DATA_SOURCE, getLogger } from '@bible/common';
 import { SYNC_CONFIG, type SyncConfig } from '../config';
 import { compactedChangesTotal } from '../metrics';
-import { inTransaction, pgPool } from '../pg';
+import { inTransaction, pgPool } from '@bible/common';
 import { RELAY_NAME } from '../relay/relay-rules';
 
 /** Transaction advisory locks: each task runs on one replica at a time. */

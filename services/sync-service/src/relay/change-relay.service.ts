@@ -29,7 +29,7 @@ import {
   relayLeader,
   relayedChangesTotal,
 } from '../metrics';
-import { pgPool } from '../pg';
+import { pgPool } from '@bible/common';
 import {
   type FeedRow,
   RELAY_NAME,

@@ -17,7 +17,7 @@ import {
   pendingMutations,
   relayLagSeconds,
 } from '../metrics';
-import { pgPool } from '../pg';
+import { pgPool } from '@bible/common';
 import { RELAY_NAME } from '../relay/relay-rules';
 
 export interface SyncHealthFigures {

@@ -2,7 +2,7 @@ import type { Pool, PoolClient } from 'pg';
 import type { DataSource } from 'typeorm';
 
 /**
- * The pg pool behind the TypeORM DataSource. Sync talks to Postgres through it directly: raw
+ * The pg pool behind the TypeORM DataSource, for hot paths (sync push/pull, relay) that use raw
  * parameterised SQL with `{ rows, rowCount }` results and explicit transactions, without ORM
  * overhead on the hot push/pull paths.
  */
