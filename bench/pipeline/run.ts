@@ -360,11 +360,19 @@ async function main(): Promise<void> {
             encoding: 'utf8',
           }),
         );
-      const viaGateway = Math.min(
-        curl(['-H', `authorization: Bearer ${token}`, url]),
-        curl(['-H', `authorization: Bearer ${token}`, url]),
+      // Alternating pairs so drift in machine load hits both sides alike; medians of 5.
+      const gatewayRuns: number[] = [];
+      const directRuns: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        gatewayRuns.push(curl(['-H', `authorization: Bearer ${token}`, url]));
+        directRuns.push(curl([direct]));
+      }
+      const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+      const viaGateway = median(gatewayRuns);
+      const viaDirect = median(directRuns);
+      log(
+        `  gateway runs ${gatewayRuns.map((x) => x.toFixed(2)).join(' ')} s; direct runs ${directRuns.map((x) => x.toFixed(2)).join(' ')} s`,
       );
-      const viaDirect = Math.min(curl([direct]), curl([direct]));
       const textId = (
         await withBuilder(1, () =>
           build({ packageType: 'text', languageEntityId: 'eng', textVersionId: 'web' }),
@@ -386,17 +394,20 @@ async function main(): Promise<void> {
       results.download = {
         gatewaySeconds: viaGateway,
         directSeconds: viaDirect,
+        gatewayRuns,
+        directRuns,
         ratio: viaDirect / viaGateway,
         concurrent: 50,
         concurrentErrors: errors,
         distinctBodies: distinct,
         concurrentSeconds,
+        gatewayPeakRssMiB: rssOf(gateway.process.pid as number),
       };
       log(
         `download 1 GiB: gateway ${viaGateway.toFixed(2)} s vs direct ${viaDirect.toFixed(2)} s → ratio ${(viaDirect / viaGateway).toFixed(2)} (goal ≥ 0.70)`,
       );
       log(
-        `50 concurrent downloads of the text package: ${errors} errors, ${distinct} distinct bodies, ${concurrentSeconds.toFixed(1)} s`,
+        `50 concurrent downloads of the text package: ${errors} errors, ${distinct} distinct bodies, ${concurrentSeconds.toFixed(1)} s; gateway peak RSS ${rssOf(gateway.process.pid as number).toFixed(0)} MiB`,
       );
     }
   } catch (error) {

@@ -31,6 +31,7 @@ DB_USER=bible
 DB_PASSWORD=bible # local development only
 DB_NAME=bible
 DB_TEST_NAME=bible_test
+DB_BENCH_NAME=bible_bench # benchmarks reset and seed their own database
 PG_EXTENSIONS=(pg_trgm pgcrypto)
 
 MINIO_MODULE=github.com/minio/minio

@@ -262,17 +262,17 @@ SELECT 'CREATE ROLE $DB_USER LOGIN CREATEDB'
  WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$DB_USER') \gexec
 ALTER ROLE $DB_USER WITH LOGIN CREATEDB PASSWORD '$DB_PASSWORD';
 SELECT format('CREATE DATABASE %I OWNER $DB_USER ENCODING ''UTF8''', d)
-  FROM unnest(ARRAY['$DB_NAME', '$DB_TEST_NAME']) AS d
+  FROM unnest(ARRAY['$DB_NAME', '$DB_TEST_NAME', '$DB_BENCH_NAME']) AS d
  WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = d) \gexec
 SQL
   local db ext
-  for db in "$DB_NAME" "$DB_TEST_NAME"; do
+  for db in "$DB_NAME" "$DB_TEST_NAME" "$DB_BENCH_NAME"; do
     for ext in "${PG_EXTENSIONS[@]}"; do
       as_pg "${psql[@]}" -d "$db" -c "SET client_min_messages = warning; CREATE EXTENSION IF NOT EXISTS $ext;" >/dev/null ||
         die "could not create extension $ext in database $db"
     done
   done
-  ok "postgres ready: role $DB_USER, databases $DB_NAME + $DB_TEST_NAME, extensions ${PG_EXTENSIONS[*]}"
+  ok "postgres ready: role $DB_USER, databases $DB_NAME + $DB_TEST_NAME + $DB_BENCH_NAME, extensions ${PG_EXTENSIONS[*]}"
 }
 
 # -----------------------------------------------------------------------------------------------

@@ -26,6 +26,14 @@ export const gatewayEnv = {
     .min(60)
     .max(168 * 3600)
     .default(24 * 3600),
+  /** Object-store connections one gateway keeps open for downloads; beyond it, 503 + Retry-After. */
+  DOWNLOAD_MAX_UPSTREAM_STREAMS: z.coerce.number().int().min(1).default(256),
+  /**
+   * A download whose client takes none of the gateway's next read buffer (at most 1 MiB) for this
+   * long is closed, releasing its object-store connection; the client resumes with Range.
+   * 120 s keeps clients down to about 9 KB/s.
+   */
+  DOWNLOAD_CLIENT_STALL_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(3600).default(120),
   /** Catalog responses cached in Redis for this long (entries are also versioned on writes). */
   CONTENT_CACHE_TTL_SECONDS: z.coerce.number().int().min(0).max(86_400).default(60),
   /** Largest audio file POST /v1/media-files accepts (bytes). */

@@ -3,7 +3,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -41,6 +42,17 @@ const generousLimits = {
   RATE_LIMIT_BUILDS_PER_IP_HOUR: '1000',
   RATE_LIMIT_DOWNLOADS_PER_USER_HOUR: '1000',
   RATE_LIMIT_DOWNLOADS_PER_IP_HOUR: '1000',
+};
+
+/** Short, so the stalled-client test is quick; normal test downloads read continuously. */
+const STALL_TIMEOUT_SECONDS = 4;
+
+/** The gateway's gauge of object-store connections open for downloads. */
+const openUpstreamStreams = async (gatewayUrl: string): Promise<number> => {
+  const metrics = await (await fetch(`${gatewayUrl}/metrics`)).text();
+  return Number(
+    /^bible_package_download_upstream_streams(?:\{[^}]*\})? (\d+)$/m.exec(metrics)?.[1],
+  );
 };
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -103,6 +115,7 @@ describe('package pipeline', { timeout: 15 * 60_000 }, () => {
       ...env,
       ...generousLimits,
       BUILDER_LOCK_DURATION_MS: '4000',
+      DOWNLOAD_CLIENT_STALL_TIMEOUT_SECONDS: String(STALL_TIMEOUT_SECONDS),
     };
     [gateway, builders[0]] = await Promise.all([
       startService('api-gateway', serviceEnv),
@@ -339,8 +352,8 @@ describe('package pipeline', { timeout: 15 * 60_000 }, () => {
     });
 
     it('aborted downloads release their object-store connections', async () => {
-      // More aborted transfers than the gateway's object-store socket pool (64): a leak would
-      // leave no socket for the download that follows.
+      // 90 transfers aborted after their first bytes: every object-store connection they opened
+      // must be closed again (the gateway's gauge of open upstream streams returns to 0).
       for (let round = 0; round < 3; round++) {
         await Promise.all(
           Array.from({ length: 30 }, async () => {
@@ -356,6 +369,7 @@ describe('package pipeline', { timeout: 15 * 60_000 }, () => {
           }),
         );
       }
+      await eventually(async () => (await openUpstreamStreams(gateway.url)) === 0, 5_000);
       const started = Date.now();
       const { res, body } = await download(textPackageId);
       assert.equal(res.status, 200);
@@ -364,6 +378,44 @@ describe('package pipeline', { timeout: 15 * 60_000 }, () => {
         Date.now() - started < 10_000,
         'a download after 90 aborted ones is still served promptly',
       );
+    });
+
+    it('a client that stops reading is dropped and its object-store connection released', async () => {
+      // Node cannot shrink a socket's receive buffer; without that the kernel would take in the
+      // whole 12 MB package. A 4 KiB SO_RCVBUF client stalls the gateway after a few MB.
+      const client = spawn(
+        'python3',
+        [
+          '-c',
+          [
+            'import socket, sys',
+            's = socket.socket()',
+            's.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)',
+            "s.connect(('127.0.0.1', int(sys.argv[1])))",
+            "s.sendall(('GET /v1/packages/%s/download HTTP/1.1\\r\\nHost: gw\\r\\n'",
+            "           'Authorization: Bearer %s\\r\\n\\r\\n' % (sys.argv[2], sys.argv[3])).encode())",
+            "print(s.recv(64).split(b'\\r\\n')[0].decode(), flush=True)",
+            'sys.stdin.read()  # hold the connection open, reading nothing, until told to go',
+          ].join('\n'),
+          new URL(gateway.url).port,
+          textPackageId,
+          token,
+        ],
+        { stdio: ['pipe', 'pipe', 'inherit'] },
+      );
+      try {
+        const [statusLine] = (await once(client.stdout, 'data')) as [Buffer];
+        assert.match(statusLine.toString(), /^HTTP\/1\.1 200/);
+        assert.equal(await openUpstreamStreams(gateway.url), 1, 'the download is in progress');
+        const stalledAt = Date.now();
+        await eventually(
+          async () => (await openUpstreamStreams(gateway.url)) === 0,
+          (STALL_TIMEOUT_SECONDS + 10) * 1000,
+        );
+        assert.ok(Date.now() - stalledAt >= (STALL_TIMEOUT_SECONDS - 1) * 1000);
+      } finally {
+        client.kill();
+      }
     });
 
     it('download by content serves the current package', async () => {
