@@ -102,6 +102,34 @@ void describe('writer', () => {
     );
   });
 
+  void it("takes a caller's verified sha256 instead of hashing the file again", async () => {
+    const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+    const withHints = (hint: (i: number) => string): PackageWriteInput => ({
+      ...input(),
+      audio: files.map((f, i) => ({
+        entry: sampleAudioEntry(`${i}.mp3`, i + 1),
+        source: f,
+        sha256: hint(i),
+      })),
+    });
+    const plain: PackageWriteInput = {
+      ...input(),
+      audio: files.map((f, i) => ({ entry: sampleAudioEntry(`${i}.mp3`, i + 1), source: f })),
+    };
+    // The right hashes give the same bytes as hashing, on both strategies and both threads.
+    const expected = await writePackageToBuffer(plain);
+    const hinted = withHints((i) => sha(audio[i]));
+    assert.ok((await writePackageToBuffer(hinted)).equals(expected));
+    assert.ok((await writePackageToBuffer({ ...hinted, parallelHashing: true })).equals(expected));
+    const out = path.join(tmp.dir, 'hinted.bible');
+    await writePackageToFile(hinted, out);
+    assert.ok(fs.readFileSync(out).equals(expected));
+    // The hint is used as given (no second hash), so a wrong one shows up at verification.
+    const wrong = await writePackageToBuffer(withHints((i) => sha(audio[(i + 1) % 3])));
+    await expectCode(verifyPackage(wrong), 'AUDIO_FILE_HASH_MISMATCH');
+    await expectCode(writePackageToBuffer(withHints(() => 'abc')), 'INVALID_INPUT');
+  });
+
   void it('preparePackage exposes size and ETag before the body; signing adds the trailer', async () => {
     const keys = generateSigningKeyPair();
     const prepared = await preparePackage(
@@ -118,6 +146,47 @@ void describe('writer', () => {
     });
     assert.deepEqual(report.signature, { present: true, keyId: 'k1', verified: true });
     assert.deepEqual(fs.readdirSync(spool), []);
+  });
+
+  void it('readInto gives random access to the same bytes as the stream', async () => {
+    const keys = generateSigningKeyPair();
+    const signed = input({ signingKey: { keyId: 'k1', privateKey: keys.privateKeyPem } });
+    const expected = await writePackageToBuffer({ ...signed, audio: input().audio });
+    const prepared = await preparePackage({ ...signed, audio: input().audio });
+    try {
+      assert.equal(prepared.size, expected.length);
+      // Reads that start and end inside, across and exactly at section boundaries, concurrently.
+      const starts = [0, 1, 127, 128, 129, 1000, expected.length - 200, expected.length - 1];
+      for (let i = 0; i < 40; i++) starts.push(Math.floor(Math.random() * expected.length));
+      await Promise.all(
+        starts.map(async (start) => {
+          for (const len of [1, 97, 4096, 1024 * 1024 + 3]) {
+            const target = Buffer.alloc(len);
+            const n = await prepared.readInto(target, start);
+            assert.equal(n, Math.min(len, expected.length - start));
+            assert.ok(
+              target.subarray(0, n).equals(expected.subarray(start, start + n)),
+              `${start}+${len}`,
+            );
+          }
+        }),
+      );
+      // Whole package in part-sized reads into one reused buffer.
+      const part = Buffer.alloc(700_001);
+      const parts: Buffer[] = [];
+      for (let pos = 0; pos < prepared.size;) {
+        const n = await prepared.readInto(part, pos);
+        parts.push(Buffer.from(part.subarray(0, n)));
+        pos += n;
+      }
+      assert.ok(Buffer.concat(parts).equals(expected));
+      assert.equal(await prepared.readInto(part, prepared.size), 0);
+      await assert.rejects(prepared.readInto(part, prepared.size + 1), RangeError);
+    } finally {
+      await prepared.dispose();
+    }
+    await assert.rejects(prepared.readInto(Buffer.alloc(1), 0), /after dispose/);
+    assert.deepEqual(fs.readdirSync(spool), [], 'temp files removed');
   });
 
   void it('cleans up when the consumer destroys the stream early', async () => {

@@ -57,6 +57,12 @@ export interface AudioSource {
   source: string | Readable;
   /** Size in bytes if known; checked against the actual bytes. Lets `writePackageToFile` skip spooling a stream. */
   size?: number;
+  /**
+   * The file's hex SHA-256 when the caller has just computed it from these very bytes (e.g. while
+   * downloading and checking it): the writer then takes it as the index entry's sha256 instead of
+   * hashing the file once more. A wrong value yields a package that fails verification.
+   */
+  sha256?: string;
 }
 
 export type WritePhase = 'spool' | 'hash' | 'content-hash' | 'write';
@@ -101,7 +107,13 @@ export interface PackageInfo {
 export interface PreparedPackage extends PackageInfo {
   /** The package bytes; may be called once. Temp files are removed when it ends or is destroyed. */
   createReadStream(): Readable;
-  /** Removes temp files if the stream is never consumed. Idempotent. */
+  /**
+   * Random access to the package bytes: fills `target` from `position` (up to the end of the
+   * package) and resolves with the bytes read. Concurrent calls are allowed, so a multipart
+   * upload can read its parts into reused buffers. Call `dispose()` when done.
+   */
+  readInto(target: Buffer, position: number): Promise<number>;
+  /** Removes temp files and closes files opened by `readInto`. Idempotent. */
   dispose(): Promise<void>;
 }
 
@@ -121,6 +133,7 @@ const PLACEHOLDER_HASH = '0'.repeat(64);
 interface ResolvedAudio {
   entry: AudioFileEntryInput;
   size: number;
+  sha256?: string;
   path?: string;
   stream?: Readable;
 }
@@ -169,6 +182,9 @@ function validateInput(input: PackageWriteInput): void {
     names.add(a.entry.fileName);
     if (a.size !== undefined && (!Number.isSafeInteger(a.size) || a.size < 0)) {
       throw invalid(`invalid size for ${a.entry.fileName}`);
+    }
+    if (a.sha256 !== undefined && !/^[0-9a-f]{64}$/.test(a.sha256)) {
+      throw invalid(`sha256 of ${a.entry.fileName} must be 64 lowercase hex digits`);
     }
   }
   if (input.signingKey) {
@@ -226,9 +242,9 @@ async function resolveAudio(
       if (a.size !== undefined && a.size !== size) {
         throw invalid(`${a.entry.fileName}: declared size ${a.size}, file has ${size} bytes`);
       }
-      out.push({ entry: a.entry, size, path: a.source });
+      out.push({ entry: a.entry, size, path: a.source, sha256: a.sha256 });
     } else if (keepSizedStreams && a.size !== undefined) {
-      out.push({ entry: a.entry, size: a.size, stream: a.source });
+      out.push({ entry: a.entry, size: a.size, stream: a.source, sha256: a.sha256 });
     } else {
       const file = await temp.file(`audio-${idx}`);
       let size: number;
@@ -245,7 +261,7 @@ async function resolveAudio(
         bytesDone: idx + 1,
         bytesTotal: input.audio?.length ?? 0,
       });
-      out.push({ entry: a.entry, size, path: file });
+      out.push({ entry: a.entry, size, path: file, sha256: a.sha256 });
     }
   }
   return out;
@@ -453,13 +469,14 @@ async function hashSections(
     const fileHashes: string[] = [];
     for (const [i, a] of audio.entries()) {
       const remoteFile = i % 2 === 1;
+      const known = a.sha256;
       await forEachChunk(a, ring, async (c) => {
         hashes.update('audio', c, true);
-        hashes.update(`file-${i}`, c, remoteFile);
+        if (known === undefined) hashes.update(`file-${i}`, c, remoteFile);
         hashes.update('total', c);
         await done(c);
       });
-      fileHashes.push(await hashes.digest(`file-${i}`, remoteFile));
+      fileHashes.push(known ?? (await hashes.digest(`file-${i}`, remoteFile)));
     }
     const audioDataHash = await hashes.digest('audio', true);
     return {
@@ -552,6 +569,61 @@ export async function preparePackage(input: PackageWriteInput): Promise<Prepared
     }
   }
 
+  // The package as consecutive sections, for readInto.
+  const sections: { start: number; size: number; bytes?: Buffer; path?: string }[] = [];
+  const addSection = (section: { size: number; bytes?: Buffer; path?: string }) => {
+    const last = sections.at(-1);
+    sections.push({ ...section, start: last ? last.start + last.size : 0 });
+  };
+  addSection({ size: p.headerBytes.length, bytes: p.headerBytes });
+  addSection({ size: p.manifestBytes.length, bytes: p.manifestBytes });
+  addSection({ size: p.databaseSize, path: input.databasePath });
+  for (const a of p.audio) if (a.size > 0) addSection({ size: a.size, path: a.path });
+  if (p.trailer) addSection({ size: p.trailer.length, bytes: p.trailer });
+  const open = new Map<string, Promise<FileSource>>();
+  let disposed = false;
+  const sectionAt = (position: number): number => {
+    let lo = 0;
+    let hi = sections.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (sections[mid].start <= position) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  };
+  const readInto = async (target: Buffer, position: number): Promise<number> => {
+    if (disposed) throw new Error('readInto() after dispose()');
+    if (!Number.isSafeInteger(position) || position < 0 || position > p.size) {
+      throw new RangeError(`position ${position} is outside the ${p.size}-byte package`);
+    }
+    let done = 0;
+    const wanted = Math.min(target.length, p.size - position);
+    for (let i = sectionAt(position); done < wanted; i++) {
+      const s = sections[i];
+      const from = position + done - s.start;
+      const n = Math.min(s.size - from, wanted - done);
+      if (s.bytes) {
+        s.bytes.copy(target, done, from, from + n);
+      } else {
+        const file = s.path as string;
+        if (!open.has(file)) open.set(file, FileSource.open(file));
+        const src = await (open.get(file) as Promise<FileSource>);
+        if (src.size !== s.size) throw invalid(`${file} changed size while writing`);
+        await src.readInto(target.subarray(done, done + n), from, n);
+      }
+      done += n;
+    }
+    return done;
+  };
+  const dispose = async (): Promise<void> => {
+    disposed = true;
+    const files = [...open.values()];
+    open.clear();
+    await Promise.allSettled(files.map(async (f) => (await f).close()));
+    await temp.remove();
+  };
+
   return {
     header,
     headerBytes: p.headerBytes,
@@ -563,7 +635,8 @@ export async function preparePackage(input: PackageWriteInput): Promise<Prepared
       used = true;
       return Readable.from(emit(), { objectMode: false, highWaterMark: EMIT_CHUNK });
     },
-    dispose: () => temp.remove(),
+    readInto,
+    dispose,
   };
 }
 
