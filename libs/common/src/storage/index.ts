@@ -1,1 +1,4 @@
 export * from './s3';
+export * from './object-socket';
+export * from './open-object';
+export * from './multipart-upload';

@@ -15,7 +15,7 @@ import {
   openObjectSocket,
   openObjectSocketCount,
   parseResponseHead,
-} from './object-socket-stream';
+} from './object-socket';
 
 /** A TCP server standing in for the object store: each test scripts the raw bytes it answers. */
 async function fakeStore(

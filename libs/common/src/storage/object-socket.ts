@@ -7,10 +7,12 @@ import type { Writable } from 'node:stream';
  *
  * Why not the SDK or `http.request`: Node's HTTP client reads 64 KiB at a time, allocates a buffer
  * per read and runs every chunk through its parser and stream machinery. On a 2-core machine that
- * made a 1 GiB pass-through ~3× slower than a direct GET; reading 1 MiB per syscall into reused
- * buffers and writing them on as they are is within ~25 % of it (docs/benchmarks.md). The URL is
- * presigned by the SDK, so authentication stays the SDK's job; this only speaks HTTP/1.1 for one
- * GET with a `Content-Length` body, which is what S3 and S3-compatible stores answer.
+ * made a 1 GiB gateway pass-through ~3× slower than a direct GET; reading up to 1 MiB per syscall
+ * into reused buffers and writing them on as they are is within ~25 % of it (docs/benchmarks.md).
+ * The URL is presigned by the SDK (see open-object.ts), so authentication stays the SDK's job;
+ * this only speaks HTTP/1.1 for one GET with a `Content-Length` body, which is what S3 and
+ * S3-compatible stores answer. A buffer handed to `dest.write` goes back to the pool in that
+ * write's callback, so a destination must not keep a reference to it after calling back.
  */
 export interface ObjectSocketOptions {
   /** Sent as the `Range` header (e.g. `bytes=0-99`); unsigned headers are allowed on presigned URLs. */

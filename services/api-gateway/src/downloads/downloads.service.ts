@@ -6,23 +6,21 @@ import { Counter, Gauge } from 'prom-client';
 import type { DataSource } from 'typeorm';
 import {
   AppError,
+  ClientStalledError,
   DATA_SOURCE,
   ErrorCode,
   S3,
   type S3Handle,
   getLogger,
   metricsRegistry,
+  type ObjectSocketResponse,
+  openObjectSocketCount,
+  openS3Object,
   withSpan,
 } from '@bible/common';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config';
 import type { GenerationRow } from '../packages/packages.repository';
 import { decideRange, etagMatches, ifRangeAllowsPartial } from './http-range';
-import {
-  ClientStalledError,
-  type ObjectSocketResponse,
-  openObjectSocket,
-  openObjectSocketCount,
-} from './object-socket-stream';
 
 const downloadsTotal = new Counter({
   name: 'bible_package_downloads_total',
@@ -157,18 +155,11 @@ export class DownloadsService {
     res.once('close', onClose);
     let object: ObjectSocketResponse | undefined;
     try {
-      // A short-lived presigned URL keeps request signing in the SDK; the bytes then flow over a
-      // plain socket (object-socket-stream.ts explains why not through the SDK's HTTP client).
-      const url = await getSignedUrl(
-        this.s3.client,
-        new GetObjectCommand({ Bucket: this.s3.bucket, Key: generation.object_key }),
-        { expiresIn: 300 },
-      );
       // Open the object first: a failure here is still a clean JSON error, not a truncated body.
       object = await withSpan(
         's3.GetObject',
         () =>
-          openObjectSocket(new URL(url), {
+          openS3Object(this.s3.client, this.s3.bucket, generation.object_key, {
             range: `bytes=${start}-${end}`,
             signal: abort.signal,
             stallTimeoutMs: this.config.DOWNLOAD_CLIENT_STALL_TIMEOUT_SECONDS * 1000,

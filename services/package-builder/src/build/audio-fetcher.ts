@@ -1,10 +1,56 @@
-import { GetObjectCommand, NoSuchKey, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
+import { close, open, write } from 'node:fs';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { Writable } from 'node:stream';
+import { ObjectStoreHttpError, type ObjectSocketResponse, openS3Object } from '@bible/common';
 import type { MediaFileRow } from './content-snapshot';
+
+/** 1 MiB socket reads: a few of them per file, each hashed and written as it arrives. */
+const READ_BUFFER = 1024 * 1024;
+
+/**
+ * Hashes each chunk and writes it to `path`, calling back only once the bytes are on disk: the
+ * object reader recycles its buffer in that callback, so nothing is copied on the way.
+ */
+class HashingFileSink extends Writable {
+  size = 0;
+  private readonly hash = createHash('sha256');
+  private fd?: number;
+
+  constructor(private readonly path: string) {
+    super({ highWaterMark: 4 * READ_BUFFER });
+  }
+
+  /** Hex SHA-256 of everything written; call once, after the last write. */
+  digest(): string {
+    return this.hash.digest('hex');
+  }
+
+  override _construct(callback: (error?: Error | null) => void): void {
+    open(this.path, 'w', (error, fd) => {
+      this.fd = fd;
+      callback(error);
+    });
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (e?: Error | null) => void) {
+    this.hash.update(chunk);
+    this.size += chunk.length;
+    const writeAll = (offset: number): void =>
+      write(this.fd as number, chunk, offset, chunk.length - offset, null, (error, written) => {
+        if (error) callback(error);
+        else if (offset + written < chunk.length) writeAll(offset + written);
+        else callback();
+      });
+    writeAll(0);
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    if (this.fd === undefined) callback(error);
+    else close(this.fd, (closeError) => callback(error ?? closeError));
+  }
+}
 
 export class AudioSourceError extends Error {
   constructor(
@@ -47,17 +93,14 @@ export async function fetchAudio(options: {
   const fetchOne = async (index: number): Promise<void> => {
     const file = options.files[index];
     const path = join(options.dir, `audio-${String(index).padStart(5, '0')}`);
-    let body: Readable;
+    let object: ObjectSocketResponse;
     try {
-      const object = await options.s3.send(
-        new GetObjectCommand({ Bucket: options.bucket, Key: file.remote_path }),
-        {
-          abortSignal: options.signal,
-        },
-      );
-      body = object.Body as Readable;
+      object = await openS3Object(options.s3, options.bucket, file.remote_path, {
+        signal: options.signal,
+        bufferSize: READ_BUFFER,
+      });
     } catch (error) {
-      if (error instanceof NoSuchKey || (error as { name?: string }).name === 'NoSuchKey') {
+      if (error instanceof ObjectStoreHttpError && error.status === 404) {
         throw new AudioSourceError(
           file.id,
           'missing',
@@ -70,14 +113,20 @@ export async function fetchAudio(options: {
         `media file ${file.id} (${file.remote_path}) could not be read: ${(error as Error).message}`,
       );
     }
-    const hash = createHash('sha256');
-    let size = 0;
-    body.on('data', (chunk: Buffer) => {
-      hash.update(chunk);
-      size += chunk.length;
-    });
-    await pipeline(body, createWriteStream(path));
-    const sha256 = hash.digest('hex');
+    const sink = new HashingFileSink(path);
+    try {
+      await object.pipeTo(sink);
+    } catch (error) {
+      sink.destroy();
+      if (options.signal?.aborted) throw error;
+      throw new AudioSourceError(
+        file.id,
+        'unreadable',
+        `media file ${file.id} (${file.remote_path}) could not be read: ${(error as Error).message}`,
+      );
+    }
+    const size = sink.size;
+    const sha256 = sink.digest();
     if (size !== Number(file.file_size)) {
       throw new AudioSourceError(
         file.id,

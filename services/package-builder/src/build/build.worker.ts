@@ -138,6 +138,7 @@ export class BuildWorker implements OnApplicationBootstrap, OnModuleDestroy {
         const abort = new AbortController();
         this.aborts.set(jobId, abort);
         let lastWrite = 0;
+        let lastReported = '';
         try {
           const result = await this.builder.build({
             requestId: job.data.requestId,
@@ -146,7 +147,11 @@ export class BuildWorker implements OnApplicationBootstrap, OnModuleDestroy {
             requestedBy: request.requested_by ?? 'system',
             signal: abort.signal,
             onProgress: async (stage, percent) => {
-              await job.updateProgress({ stage, percent: Math.round(percent) });
+              // Stages report per chunk; Redis (and SSE clients) only hear of visible changes.
+              const rounded = Math.round(percent);
+              if (`${stage}:${rounded}` === lastReported) return;
+              lastReported = `${stage}:${rounded}`;
+              await job.updateProgress({ stage, percent: rounded });
               // Postgres keeps a durable copy, written at most twice a second.
               if (Date.now() - lastWrite > 500) {
                 lastWrite = Date.now();

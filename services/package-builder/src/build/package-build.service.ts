@@ -1,5 +1,4 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { Upload } from '@aws-sdk/lib-storage';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
@@ -18,6 +17,7 @@ import {
   packageKey,
   packageTypeNumber,
   revisionOf,
+  uploadMultipart,
   withSpan,
 } from '@bible/common';
 import {
@@ -67,8 +67,8 @@ interface Catalog {
   versionSlug: string;
 }
 
-/** S3's minimum part size: two parts in flight bound upload memory to ~15 MiB. */
-const PART_SIZE = 5 * 1024 * 1024;
+/** Two parts in flight, each read into its own reused buffer: upload memory is 16 MiB. */
+const PART_SIZE = 8 * 1024 * 1024;
 
 /**
  * Builds the package(s) of one request: gather from a consistent snapshot, write the SQLite
@@ -353,6 +353,8 @@ export class PackageBuildService {
       const audio = fetched.map((f) => ({
         source: f.path,
         size: f.size,
+        // Hashed while downloading and checked against the catalog: the writer need not re-hash it.
+        sha256: f.sha256,
         entry: {
           fileName: fileNames.get(f.mediaFile.id) as string,
           mediaFileId: f.mediaFile.id,
@@ -391,34 +393,25 @@ export class PackageBuildService {
       await progress('upload', 0);
       const objectKey = `packages/${packageId}.bible`;
       await withSpan('build.upload', async () => {
-        const body = prepared.createReadStream();
-        const upload = new Upload({
-          client: this.s3.client,
-          params: {
-            Bucket: this.s3.bucket,
-            Key: objectKey,
-            Body: body,
-            ContentType: 'application/octet-stream',
-            ContentLength: prepared.size,
-            Metadata: { 'content-sha256': prepared.contentSha256, 'package-id': packageId },
-          },
-          queueSize: 2,
-          partSize: PART_SIZE,
-          leavePartsOnError: false,
-        });
-        upload.on(
-          'httpUploadProgress',
-          (p) => void progress('upload', (p.loaded ?? 0) / prepared.size).catch(() => undefined),
-        );
+        // Registered before the multipart upload exists, so the sweeper can abort it should this
+        // process die before it aborts or completes it.
         await this.redis.zadd(uploadsInFlightKey(), Date.now(), objectKey);
-        const abort = () => void upload.abort().catch(() => undefined);
-        ctx.signal?.addEventListener('abort', abort, { once: true });
         try {
-          await upload.done();
+          await uploadMultipart({
+            client: this.s3.client,
+            bucket: this.s3.bucket,
+            key: objectKey,
+            source: prepared,
+            partSize: PART_SIZE,
+            queueSize: 2,
+            contentType: 'application/octet-stream',
+            metadata: { 'content-sha256': prepared.contentSha256, 'package-id': packageId },
+            signal: ctx.signal,
+            onProgress: (uploaded) =>
+              void progress('upload', uploaded / prepared.size).catch(() => undefined),
+          });
         } finally {
           await this.redis.zrem(uploadsInFlightKey(), objectKey).catch(() => undefined);
-          ctx.signal?.removeEventListener('abort', abort);
-          body.destroy();
           await prepared.dispose();
         }
       });
