@@ -137,6 +137,7 @@ class ObjectSocketStream {
   private readonly idleTimeoutMs: number;
   private readonly stallTimeoutMs: number;
   private stallTimer?: NodeJS.Timeout;
+  private detachSignal?: () => void;
   private headChunks: Buffer[] = [];
   private headBytes = 0;
   private headDone = false;
@@ -208,7 +209,13 @@ class ObjectSocketStream {
     });
     const signal = options.signal;
     if (signal?.aborted) this.fail(abortError());
-    else signal?.addEventListener('abort', () => this.fail(abortError()), { once: true });
+    else if (signal) {
+      // Removed once settled: a long-lived signal (a whole build's) must not keep every finished
+      // stream, and the read buffer its socket still holds, reachable.
+      const onAbort = () => this.fail(abortError());
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.detachSignal = () => signal.removeEventListener('abort', onAbort);
+    }
   }
 
   /** The `onread` callback: returning false stops reading until `socket.resume()`. */
@@ -360,6 +367,7 @@ class ObjectSocketStream {
     (this.dest as Writable).end(() => {
       if (this.settled) return;
       this.settled = true;
+      this.detachSignal?.();
       this.resolveBody?.(this.written);
     });
   }
@@ -368,6 +376,7 @@ class ObjectSocketStream {
     if (this.settled) return;
     this.settled = true;
     clearTimeout(this.stallTimer);
+    this.detachSignal?.();
     this.socket.destroy();
     this.rejectOpen(error);
     this.rejectBody?.(error);

@@ -19,7 +19,8 @@ class HashingFileSink extends Writable {
   private fd?: number;
 
   constructor(private readonly path: string) {
-    super({ highWaterMark: 4 * READ_BUFFER });
+    // One chunk queued at most: with the one being read, two pooled buffers per file in flight.
+    super({ highWaterMark: READ_BUFFER });
   }
 
   /** Hex SHA-256 of everything written; call once, after the last write. */
