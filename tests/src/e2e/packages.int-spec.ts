@@ -655,6 +655,30 @@ describe('package pipeline', { timeout: 15 * 60_000 }, () => {
     }
   });
 
+  it('health and metrics keep answering when the per-IP default limit is spent', async () => {
+    // Its own key namespace, so spending this IP's budget leaves the suite's gateway alone.
+    const limited = await startService('api-gateway', {
+      ...env,
+      QUEUE_PREFIX: `${env.QUEUE_PREFIX}-rl`,
+      RATE_LIMIT_DEFAULT_PER_IP_HOUR: '3',
+    });
+    try {
+      const statuses = [];
+      for (let i = 0; i < 4; i++)
+        statuses.push((await fetch(`${limited.url}/v1/packages/keys`)).status);
+      assert.deepEqual(statuses, [200, 200, 200, 429]);
+      for (let i = 0; i < 5; i++) {
+        for (const path of ['/health/live', '/health/ready', '/metrics']) {
+          const res = await fetch(`${limited.url}${path}`);
+          assert.equal(res.status, 200, path);
+          assert.equal(res.headers.get('ratelimit-limit'), null, `${path} is not rate limited`);
+        }
+      }
+    } finally {
+      await limited.stop('SIGKILL');
+    }
+  });
+
   it('one trace spans POST → job → builder stages → S3 upload', async () => {
     const receiver = await startOtlpReceiver();
     const otel = {

@@ -1,5 +1,5 @@
 import { Controller, Get, Inject, ServiceUnavailableException } from '@nestjs/common';
-import { Public } from './public';
+import { OperabilityRoute, Public } from './public';
 import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
 import { DEPENDENCY_PROBES, type DependencyProbe, withTimeout } from './probes';
 import { isShuttingDown } from './lifecycle';
@@ -8,6 +8,7 @@ import { isShuttingDown } from './lifecycle';
 const PROBE_TIMEOUT_MS = 2_000;
 
 @Public()
+@OperabilityRoute()
 @Controller('health')
 export class HealthController {
   constructor(

@@ -1,8 +1,9 @@
 import { Controller, Get, Header } from '@nestjs/common';
 import { metricsRegistry } from '../telemetry/metrics';
-import { Public } from './public';
+import { OperabilityRoute, Public } from './public';
 
 @Public()
+@OperabilityRoute()
 @Controller('metrics')
 export class MetricsController {
   @Get()

@@ -7,7 +7,7 @@ import {
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { Request, Response } from 'express';
-import { AppError, ErrorCode } from '@bible/common';
+import { AppError, ErrorCode, IS_OPERABILITY } from '@bible/common';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config';
 import { RateLimiter } from './rate-limiter';
 import {
@@ -47,6 +47,8 @@ export class RateLimitGuard implements CanActivate {
   }
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
+    const targets = [context.getHandler(), context.getClass()];
+    if (this.reflector.getAllAndOverride<boolean>(IS_OPERABILITY, targets)) return true;
     const bucket =
       this.reflector.getAllAndOverride<RateLimitBucket | undefined>(RATE_LIMIT, [
         context.getHandler(),
