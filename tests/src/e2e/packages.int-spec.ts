@@ -44,7 +44,7 @@ const generousLimits = {
   RATE_LIMIT_DOWNLOADS_PER_IP_HOUR: '1000',
 };
 
-/** Short, so the stalled-client test is quick; normal test downloads read continuously. */
+/** Short, so the stalled-client test is quick (its own gateway). */
 const STALL_TIMEOUT_SECONDS = 4;
 
 /** The gateway's gauge of object-store connections open for downloads. */
@@ -115,7 +115,6 @@ describe('package pipeline', { timeout: 15 * 60_000 }, () => {
       ...env,
       ...generousLimits,
       BUILDER_LOCK_DURATION_MS: '4000',
-      DOWNLOAD_CLIENT_STALL_TIMEOUT_SECONDS: String(STALL_TIMEOUT_SECONDS),
     };
     [gateway, builders[0]] = await Promise.all([
       startService('api-gateway', serviceEnv),
@@ -380,7 +379,14 @@ describe('package pipeline', { timeout: 15 * 60_000 }, () => {
       );
     });
 
-    it('a client that stops reading is dropped and its object-store connection released', async () => {
+    it('a client that stops reading is dropped; upstream streams are capped per gateway', async () => {
+      // Its own gateway: a short stall timeout and room for one object-store stream.
+      const small = await startService('api-gateway', {
+        ...env,
+        ...generousLimits,
+        DOWNLOAD_CLIENT_STALL_TIMEOUT_SECONDS: String(STALL_TIMEOUT_SECONDS),
+        DOWNLOAD_MAX_UPSTREAM_STREAMS: '1',
+      });
       // Node cannot shrink a socket's receive buffer; without that the kernel would take in the
       // whole 12 MB package. A 4 KiB SO_RCVBUF client stalls the gateway after a few MB.
       const client = spawn(
@@ -397,7 +403,7 @@ describe('package pipeline', { timeout: 15 * 60_000 }, () => {
             "print(s.recv(64).split(b'\\r\\n')[0].decode(), flush=True)",
             'sys.stdin.read()  # hold the connection open, reading nothing, until told to go',
           ].join('\n'),
-          new URL(gateway.url).port,
+          String(small.port),
           textPackageId,
           token,
         ],
@@ -406,15 +412,28 @@ describe('package pipeline', { timeout: 15 * 60_000 }, () => {
       try {
         const [statusLine] = (await once(client.stdout, 'data')) as [Buffer];
         assert.match(statusLine.toString(), /^HTTP\/1\.1 200/);
-        assert.equal(await openUpstreamStreams(gateway.url), 1, 'the download is in progress');
         const stalledAt = Date.now();
+        assert.equal(await openUpstreamStreams(small.url), 1, 'the download is in progress');
+        // The one upstream stream is taken: the next download is turned away, not queued.
+        const busy = await fetch(`${small.url}/v1/packages/${textPackageId}/download`, {
+          headers: { authorization: `Bearer ${token}` },
+        });
+        assert.equal(busy.status, 503);
+        assert.equal(busy.headers.get('retry-after'), '2');
         await eventually(
-          async () => (await openUpstreamStreams(gateway.url)) === 0,
+          async () => (await openUpstreamStreams(small.url)) === 0,
           (STALL_TIMEOUT_SECONDS + 10) * 1000,
         );
         assert.ok(Date.now() - stalledAt >= (STALL_TIMEOUT_SECONDS - 1) * 1000);
+        // Released: the next client is served in full.
+        const res = await fetch(`${small.url}/v1/packages/${textPackageId}/download`, {
+          headers: { authorization: `Bearer ${token}` },
+        });
+        assert.equal(res.status, 200);
+        assert.equal(sha256(Buffer.from(await res.arrayBuffer())), sha256(textBytes));
       } finally {
         client.kill();
+        await small.stop('SIGKILL');
       }
     });
 
@@ -656,10 +675,11 @@ describe('package pipeline', { timeout: 15 * 60_000 }, () => {
   });
 
   it('health and metrics keep answering when the per-IP default limit is spent', async () => {
-    // Its own key namespace, so spending this IP's budget leaves the suite's gateway alone.
+    // A fresh key namespace (limits count for an hour, across runs), so spending this IP's
+    // budget leaves the suite's gateway and later runs alone.
     const limited = await startService('api-gateway', {
       ...env,
-      QUEUE_PREFIX: `${env.QUEUE_PREFIX}-rl`,
+      QUEUE_PREFIX: `rl-${Date.now().toString(36)}-${env.QUEUE_PREFIX}`.slice(0, 40),
       RATE_LIMIT_DEFAULT_PER_IP_HOUR: '3',
     });
     try {

@@ -95,6 +95,9 @@ documentRoute({
       headers: downloadHeaders,
     },
     202: { description: 'Building; retry after Retry-After seconds', schema: jobAcceptedSchema },
+    503: {
+      description: 'The object store cannot be read or too many downloads are open (Retry-After)',
+    },
   },
 });
 documentRoute({
@@ -132,6 +135,10 @@ for (const method of ['get', 'head'] as const) {
       304: { description: 'If-None-Match matched' },
       404: { description: 'Unknown package' },
       416: { description: 'Range not satisfiable' },
+      503: {
+        description:
+          'The object store cannot be read, or this gateway has its maximum of object-store streams open (Retry-After)',
+      },
     },
   });
 }

@@ -3,7 +3,12 @@ import { createHash } from 'node:crypto';
 import { close, open, write } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { ObjectStoreHttpError, type ObjectSocketResponse, openS3Object } from '@bible/common';
+import {
+  ObjectStoreHttpError,
+  type ObjectSocketResponse,
+  openS3Object,
+  withSpan,
+} from '@bible/common';
 import type { MediaFileRow } from './content-snapshot';
 
 /** 1 MiB socket reads: a few of them per file, each hashed and written as it arrives. */
@@ -148,8 +153,13 @@ export async function fetchAudio(options: {
   const worker = async (): Promise<void> => {
     while (next < options.files.length) {
       const index = next++;
+      const file = options.files[index];
       try {
-        await fetchOne(index);
+        // One span per media file (the socket reader is not seen by the HTTP instrumentation).
+        await withSpan('s3.GetObject', () => fetchOne(index), {
+          'bible.media_file_id': file.id,
+          'bible.object_key': file.remote_path,
+        });
       } catch (error) {
         if (
           !(error instanceof AudioSourceError) ||
