@@ -1,6 +1,6 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
-import { close, open, write } from 'node:fs';
+import { type WriteStream, createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import {
@@ -15,17 +15,19 @@ import type { MediaFileRow } from './content-snapshot';
 const READ_BUFFER = 1024 * 1024;
 
 /**
- * Hashes each chunk and writes it to `path`, calling back only once the bytes are on disk: the
- * object reader recycles its buffer in that callback, so nothing is copied on the way.
+ * Hashes each chunk and hands it to a file stream, calling back only once that chunk is written:
+ * the object reader recycles its buffer in that callback, so nothing is copied on the way.
  */
 class HashingFileSink extends Writable {
   size = 0;
   private readonly hash = createHash('sha256');
-  private fd?: number;
+  private readonly file: WriteStream;
 
-  constructor(private readonly path: string) {
+  constructor(path: string) {
     // One chunk queued at most: with the one being read, two pooled buffers per file in flight.
     super({ highWaterMark: READ_BUFFER });
+    this.file = createWriteStream(path);
+    this.file.once('error', (error) => this.destroy(error));
   }
 
   /** Hex SHA-256 of everything written; call once, after the last write. */
@@ -33,28 +35,19 @@ class HashingFileSink extends Writable {
     return this.hash.digest('hex');
   }
 
-  override _construct(callback: (error?: Error | null) => void): void {
-    open(this.path, 'w', (error, fd) => {
-      this.fd = fd;
-      callback(error);
-    });
-  }
-
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (e?: Error | null) => void) {
     this.hash.update(chunk);
     this.size += chunk.length;
-    const writeAll = (offset: number): void =>
-      write(this.fd as number, chunk, offset, chunk.length - offset, null, (error, written) => {
-        if (error) callback(error);
-        else if (offset + written < chunk.length) writeAll(offset + written);
-        else callback();
-      });
-    writeAll(0);
+    this.file.write(chunk, callback);
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    this.file.end(callback);
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    if (this.fd === undefined) callback(error);
-    else close(this.fd, (closeError) => callback(error ?? closeError));
+    this.file.destroy();
+    callback(error);
   }
 }
 
