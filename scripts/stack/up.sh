@@ -19,6 +19,8 @@
 set -euo pipefail
 # shellcheck source=scripts/stack/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source=scripts/runtime.sh
+. "$ROOT_DIR/scripts/runtime.sh"
 
 usage() { print_header "${BASH_SOURCE[0]}"; }
 
@@ -404,7 +406,7 @@ start_service() {
   local svc="$1" port pid
   port="$(service_port "$svc")"
   if pid="$(component_pid "$svc" "$(service_main "$svc")")"; then
-    if ((RESTART)); then
+    if ((RESTART)) || [[ "$(readlink "/proc/$pid/exe" 2>/dev/null)" != "$PROJECT_NODE_BIN/node" ]]; then
       log "$svc: restarting (pid $pid)"
       stop_pid "$svc" "$pid" 15 || die "could not stop $svc (pid $pid)"
       rm -f "$(pid_file "$svc")"
@@ -440,7 +442,11 @@ wait_service_ready() {
 }
 
 start_app() {
-  [[ -d "$ROOT_DIR/node_modules" ]] || run_npm npm-ci ci
+  # Services, migrations and the seed run on the project's pinned Node, with native modules
+  # built for it (a service found running on another node is restarted).
+  use_project_node || die "could not install Node $PROJECT_NODE_VERSION into $PROJECT_NODE_DIR"
+  log "node $(node --version) ($(command -v node))"
+  (cd "$ROOT_DIR" && ensure_node_modules 9>&-) || die "npm install failed"
   local svc need_build=0
   for svc in "${SERVICES[@]}"; do
     [[ -f "$(service_main "$svc")" ]] || need_build=1
