@@ -1,7 +1,7 @@
 import { context, propagation, trace, type Span } from '@opentelemetry/api';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { BatchSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { BatchSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { ExpressInstrumentation } from '@opentelemetry/instrumentation-express';
 import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
@@ -19,9 +19,6 @@ let sdk: NodeSDK | undefined;
  */
 export function startTelemetry(serviceName: string): void {
   if (sdk) return;
-  // We pin Node 20 and SDK releases that support it (docs/architecture.md); the SDK's notice about
-  // future releases would otherwise be a non-JSON line on stderr at every start.
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   // Metrics go through prom-client and logs through pino; without these the SDK would start OTLP
   // metric and log exporters to localhost that retry for seconds at shutdown.
   process.env.OTEL_METRICS_EXPORTER ??= 'none';
@@ -29,9 +26,9 @@ export function startTelemetry(serviceName: string): void {
   const endpoint = process.env.OTEL_EXPORTER_OTLP_ENDPOINT;
   const spanProcessors: SpanProcessor[] = endpoint
     ? [
-        new BatchSpanProcessor(
-          new OTLPTraceExporter({ url: `${endpoint.replace(/\/$/, '')}/v1/traces` }),
-        ),
+        new BatchSpanProcessor({
+          exporter: new OTLPTraceExporter({ url: `${endpoint.replace(/\/$/, '')}/v1/traces` }),
+        }),
       ]
     : [];
   sdk = new NodeSDK({
