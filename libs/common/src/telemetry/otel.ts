@@ -1,7 +1,11 @@
-import { context, propagation, trace, type Span } from '@opentelemetry/api';
+import { context, isSpanContextValid, propagation, trace, type Span } from '@opentelemetry/api';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { BatchSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace';
+import {
+  BatchSpanProcessor,
+  NoopSpanProcessor,
+  type SpanProcessor,
+} from '@opentelemetry/sdk-trace';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { ExpressInstrumentation } from '@opentelemetry/instrumentation-express';
 import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
@@ -24,13 +28,15 @@ export function startTelemetry(serviceName: string): void {
   process.env.OTEL_METRICS_EXPORTER ??= 'none';
   process.env.OTEL_LOGS_EXPORTER ??= 'none';
   const endpoint = process.env.OTEL_EXPORTER_OTLP_ENDPOINT;
+  // Without any span processor the SDK registers no tracer provider at all: spans would be
+  // non-recording with all-zero ids. A no-op processor keeps ids real when nothing is exported.
   const spanProcessors: SpanProcessor[] = endpoint
     ? [
         new BatchSpanProcessor({
           exporter: new OTLPTraceExporter({ url: `${endpoint.replace(/\/$/, '')}/v1/traces` }),
         }),
       ]
-    : [];
+    : [new NoopSpanProcessor()];
   sdk = new NodeSDK({
     resource: resourceFromAttributes({
       'service.name': serviceName,
@@ -94,8 +100,7 @@ export async function withSpan<T>(
 }
 
 export function currentTraceIds(): { trace_id?: string; span_id?: string } {
-  const span = trace.getSpan(context.active());
-  if (!span) return {};
-  const ctx = span.spanContext();
+  const ctx = trace.getSpan(context.active())?.spanContext();
+  if (!ctx || !isSpanContextValid(ctx)) return {};
   return { trace_id: ctx.traceId, span_id: ctx.spanId };
 }
