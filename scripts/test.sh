@@ -81,6 +81,8 @@ export TEST_LOG_LEVEL=${TEST_LOG_LEVEL:-warn}
 
 count_step "unit tests" "$logs/unit.log" node scripts/run-tests.mjs unit
 count_step "integration tests" "$logs/integration.log" node scripts/run-tests.mjs integration
+# A report, never a failure: what has a newer release (docs/dependencies.md says what is held back).
+step "dependency report (npm outdated)" bash -c 'npm outdated; true'
 if [[ -f scripts/deploy-checks.sh ]]; then
   gate "deploy manifests (helm lint, kubeconform)" bash scripts/deploy-checks.sh
 fi
