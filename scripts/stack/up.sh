@@ -15,7 +15,8 @@
 # State lives in <repo>/.stack (override with STACK_DIR): stack.env, keys/, logs/<name>.log,
 # run/<name>.pid, pg/, redis/, minio/, bin/minio. Ports are fixed by stack.env once generated;
 # before that PGPORT, REDIS_PORT, S3_PORT, S3_CONSOLE_PORT, GATEWAY_PORT, BUILDER_PORT, SYNC_PORT,
-# NOTIFIER_PORT choose them. Missing Debian packages are apt-installed, MinIO is `go install`ed.
+# NOTIFIER_PORT choose them. Missing Debian packages are apt-installed, MinIO is `go install`ed;
+# migrations, the seed and the services run on the project's Node (scripts/runtime.sh, .stack/node).
 set -euo pipefail
 # shellcheck source=scripts/stack/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
