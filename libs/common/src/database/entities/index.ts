@@ -3,6 +3,7 @@ import { BibleVersion } from './bible-version.entity';
 import { Book } from './book.entity';
 import { ChangeLog } from './change-log.entity';
 import { Chapter } from './chapter.entity';
+import { EventRecord } from './event.entity';
 import { LanguageEntity } from './language-entity.entity';
 import { MediaFileTag } from './media-file-tag.entity';
 import { MediaFileTarget } from './media-file-target.entity';
@@ -33,6 +34,7 @@ export {
   Book,
   ChangeLog,
   Chapter,
+  EventRecord,
   LanguageEntity,
   MediaFile,
   MediaFileTag,
@@ -88,4 +90,5 @@ export const entities = [
   WebhookDelivery,
   SyncRelayState,
   ChangeLogHorizon,
+  EventRecord,
 ];

@@ -1,0 +1,5 @@
+export * from './types';
+export * from './record';
+export * from './envelope';
+export * from './cursor';
+export * from './feed';
