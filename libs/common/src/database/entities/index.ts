@@ -24,6 +24,7 @@ import { TextVersion } from './text-version.entity';
 import { User } from './user.entity';
 import { VerseText } from './verse-text.entity';
 import { Verse } from './verse.entity';
+import { WebhookDeliveryAttempt } from './webhook-delivery-attempt.entity';
 import { WebhookDelivery } from './webhook-delivery.entity';
 import { WebhookSubscription } from './webhook-subscription.entity';
 
@@ -57,6 +58,7 @@ export {
   Verse,
   VerseText,
   WebhookDelivery,
+  WebhookDeliveryAttempt,
   WebhookSubscription,
 };
 
@@ -88,6 +90,7 @@ export const entities = [
   Notification,
   WebhookSubscription,
   WebhookDelivery,
+  WebhookDeliveryAttempt,
   SyncRelayState,
   ChangeLogHorizon,
   EventRecord,

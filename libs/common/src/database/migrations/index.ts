@@ -5,6 +5,7 @@ import { SigningKeys1795300300000 } from './1795300300000-SigningKeys';
 import { SyncFeed1795300600000 } from './1795300600000-SyncFeed';
 import { VerseTextSearch1795301000000 } from './1795301000000-VerseTextSearch';
 import { Events1795301100000 } from './1795301100000-Events';
+import { WebhookDeliveries1795301200000 } from './1795301200000-WebhookDeliveries';
 
 /** All migrations, oldest first. Append new ones; never edit an applied one. */
 export const migrations = [
@@ -15,4 +16,5 @@ export const migrations = [
   SyncFeed1795300600000,
   VerseTextSearch1795301000000,
   Events1795301100000,
+  WebhookDeliveries1795301200000,
 ];
