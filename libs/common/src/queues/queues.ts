@@ -37,8 +37,19 @@ export interface NotificationJob {
 }
 
 export interface WebhookDeliveryJob {
+  /** webhook_deliveries row: one per (event, subscription). */
   deliveryId: string;
+  /** The attempt this job makes (1-based); a job whose attempt is already recorded is a no-op. */
+  attempt: number;
   trace?: TraceCarrier;
+}
+
+/**
+ * Job id of one delivery attempt. Deterministic, so whoever enqueues an attempt again (the
+ * dispatcher after a crash, the notifier's recovery pass) adds nothing when it exists.
+ */
+export function webhookJobId(deliveryId: string, attempt: number): string {
+  return `wh-${deliveryId}-${attempt}`;
 }
 
 export interface MaintenanceJob {
