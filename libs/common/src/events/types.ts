@@ -87,6 +87,8 @@ export type NewEvent = {
   [T in EventType]: { type: T; data: EventData[T]; userId?: string | null; trace?: TraceCarrier };
 }[EventType];
 
+export type NewEventOf<T extends EventType> = Extract<NewEvent, { type: T }>;
+
 /** A stored event as the feed reads it. */
 export interface StoredEvent {
   id: string;
