@@ -52,6 +52,30 @@ export function webhookJobId(deliveryId: string, attempt: number): string {
   return `wh-${deliveryId}-${attempt}`;
 }
 
+export interface WebhookAttempt {
+  deliveryId: string;
+  attempt: number;
+  /** Not before this many ms from now (a scheduled retry). */
+  delayMs?: number;
+  trace?: TraceCarrier | null;
+}
+
+/** The BullMQ job (name, data, options) of one delivery attempt, for `add`/`addBulk`. */
+export function webhookAttemptJob(a: WebhookAttempt) {
+  return {
+    name: 'deliver',
+    data: {
+      deliveryId: a.deliveryId,
+      attempt: a.attempt,
+      ...(a.trace?.traceparent && { trace: a.trace }),
+    } satisfies WebhookDeliveryJob,
+    opts: {
+      jobId: webhookJobId(a.deliveryId, a.attempt),
+      ...(a.delayMs !== undefined && a.delayMs > 0 && { delay: a.delayMs }),
+    },
+  };
+}
+
 export interface MaintenanceJob {
   task: 'sweep-multipart-uploads' | 'prune-packages' | 'prune-sync-queue';
   trace?: TraceCarrier;

@@ -4,19 +4,12 @@ import type { Redis } from 'ioredis';
 import {
   QueueName,
   REDIS,
-  type TraceCarrier,
+  type WebhookAttempt,
   type WebhookDeliveryJob,
   queueDefaults,
   queuePrefix,
-  webhookJobId,
+  webhookAttemptJob,
 } from '@bible/common';
-
-export interface AttemptToQueue {
-  deliveryId: string;
-  attempt: number;
-  delayMs?: number;
-  trace?: TraceCarrier | null;
-}
 
 /** The `webhooks` queue as the dispatcher, the worker and the recovery pass add to it. */
 @Injectable()
@@ -33,22 +26,9 @@ export class WebhookQueue implements OnModuleDestroy {
   }
 
   /** Adds attempts; an attempt whose job already exists is left as it is (deterministic ids). */
-  async add(attempts: readonly AttemptToQueue[]): Promise<void> {
+  async add(attempts: readonly WebhookAttempt[]): Promise<void> {
     if (attempts.length === 0) return;
-    await this.queue.addBulk(
-      attempts.map((a) => ({
-        name: 'deliver',
-        data: {
-          deliveryId: a.deliveryId,
-          attempt: a.attempt,
-          ...(a.trace?.traceparent && { trace: a.trace }),
-        },
-        opts: {
-          jobId: webhookJobId(a.deliveryId, a.attempt),
-          ...(a.delayMs && a.delayMs > 0 && { delay: a.delayMs }),
-        },
-      })),
-    );
+    await this.queue.addBulk(attempts.map(webhookAttemptJob));
   }
 
   /** Jobs ready to run (the dispatcher's back-pressure signal; scheduled retries do not count). */
