@@ -10,6 +10,7 @@ import {
 import { AuthGuard } from './auth/auth.guard';
 import { AuthModule } from './auth/auth.module';
 import { ErrorEnvelopeFilter } from './common/error.filter';
+import { EventsModule } from './events/events.module';
 import { ContentModule } from './content/content.module';
 import { GATEWAY_CONFIG, type GatewayConfig } from './config';
 import { MediaFilesModule } from './media-files/media-files.module';
@@ -18,6 +19,7 @@ import { PackagesModule } from './packages/packages.module';
 import { RateLimitGuard } from './rate-limit/rate-limit.guard';
 import { RateLimitModule } from './rate-limit/rate-limit.module';
 import { SyncModule } from './sync/sync.module';
+import { WebhooksModule } from './webhooks/webhooks.module';
 
 @Module({})
 export class AppModule {
@@ -44,6 +46,8 @@ export class AppModule {
         SyncModule,
         ContentModule,
         MediaFilesModule,
+        WebhooksModule,
+        EventsModule,
       ],
       providers: [
         { provide: GATEWAY_CONFIG, useValue: config },

@@ -8,7 +8,8 @@ export interface RouteDoc {
   path: string;
   summary: string;
   tags: string[];
-  auth?: 'none' | 'user' | 'editor' | 'admin';
+  /** Who may call it; `admin or service` also admits internal services' machine tokens. */
+  auth?: 'none' | 'user' | 'editor' | 'admin' | 'admin or service';
   params?: z.ZodObject;
   query?: z.ZodObject;
   body?: z.ZodType;
@@ -36,6 +37,20 @@ export function documentRoute(route: RouteDoc): void {
 
 export function documentedRoutes(): readonly RouteDoc[] {
   return routes;
+}
+
+export interface WebhookDoc {
+  summary: string;
+  description?: string;
+  /** The request body the receiver gets. */
+  schema: z.ZodType;
+}
+
+/** Requests the platform sends (OpenAPI 3.1 `webhooks`), keyed by event type. */
+const webhooks = new Map<string, WebhookDoc>();
+
+export function documentWebhook(name: string, doc: WebhookDoc): void {
+  webhooks.set(name, doc);
 }
 
 const errorSchema = z.object({
@@ -133,5 +148,22 @@ export function buildOpenApiDocument(version: string): Record<string, unknown> {
       schemas: { Error: jsonSchema(errorSchema, 'output') },
     },
     paths,
+    webhooks: Object.fromEntries(
+      [...webhooks].map(([name, doc]) => [
+        name,
+        {
+          post: {
+            summary: doc.summary,
+            ...(doc.description && { description: doc.description }),
+            operationId: `webhook${name.replace(/(^|[^A-Za-z0-9]+)(.)/g, (_, _s, c: string) => c.toUpperCase())}`,
+            requestBody: {
+              required: true,
+              content: { 'application/json': { schema: jsonSchema(doc.schema, 'output') } },
+            },
+            responses: { '2XX': { description: 'Received; any other answer is retried' } },
+          },
+        },
+      ]),
+    ),
   };
 }
