@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { baseEnv, databaseEnv, jwtEnv, loadConfig, port, redisEnv, s3Env } from '@bible/common';
+import { webhookEnv } from '@bible/common/webhooks/secrets';
 
 export const gatewayEnv = {
   ...baseEnv,
@@ -7,6 +8,7 @@ export const gatewayEnv = {
   ...redisEnv,
   ...s3Env,
   ...jwtEnv,
+  ...webhookEnv,
   GATEWAY_PORT: port.default(3000),
   /** Comma-separated CIDRs/addresses of proxies whose X-Forwarded-For is trusted (per-IP limits). */
   TRUST_PROXY: z.string().default('loopback'),
