@@ -3,3 +3,4 @@ export * from './service-process';
 export * from './local-servers';
 export * from './http';
 export * from './otlp-receiver';
+export * from './tcp-proxy';

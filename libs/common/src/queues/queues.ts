@@ -95,9 +95,9 @@ export function queuePrefix(): string {
 }
 
 /**
- * Redis sorted set of package objects being uploaded (member: object key, score: start time).
- * A builder adds its key before a multipart upload and removes it after; the sweeper aborts
- * uploads of keys left behind by crashed builders (MinIO lists multipart uploads per exact key only).
+ * Redis sorted set of multipart uploads in flight, one member per attempt (object key and upload
+ * id, see storage/uploads-in-flight.ts; score: start time). The sweeper aborts the uploads of
+ * attempts left behind by crashed builders (MinIO lists multipart uploads per exact key only).
  */
 export function uploadsInFlightKey(): string {
   return `${queuePrefix()}:uploads-in-flight`;
