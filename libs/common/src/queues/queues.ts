@@ -3,10 +3,10 @@ import type { JobsOptions } from 'bullmq';
 /** Every BullMQ queue in the system. Payload types below are keyed by these names. */
 export enum QueueName {
   PackageBuild = 'package-build',
-  ChangeEvents = 'change-events',
   Notifications = 'notifications',
   Webhooks = 'webhooks',
   Maintenance = 'maintenance',
+  NotifierMaintenance = 'notifier-maintenance',
 }
 
 /** W3C trace context carried inside job data so a trace crosses the queue. */
@@ -20,14 +20,6 @@ export interface PackageBuildJob {
   packageKey: string;
   /** package_requests row the worker reloads; payloads carry ids only. */
   requestId: string;
-  trace?: TraceCarrier;
-}
-
-export interface ChangeEventJob {
-  /** Position in the change feed (`xid:seq`) of the relayed change. */
-  position: string;
-  table: string;
-  recordId: string;
   trace?: TraceCarrier;
 }
 
@@ -81,12 +73,18 @@ export interface MaintenanceJob {
   trace?: TraceCarrier;
 }
 
+/** Housekeeping of the notifier (job schedulers; one replica runs each occurrence). */
+export interface NotifierMaintenanceJob {
+  task: 'prune-events';
+  trace?: TraceCarrier;
+}
+
 export interface QueuePayloads {
   [QueueName.PackageBuild]: PackageBuildJob;
-  [QueueName.ChangeEvents]: ChangeEventJob;
   [QueueName.Notifications]: NotificationJob;
   [QueueName.Webhooks]: WebhookDeliveryJob;
   [QueueName.Maintenance]: MaintenanceJob;
+  [QueueName.NotifierMaintenance]: NotifierMaintenanceJob;
 }
 
 /** Redis key prefix of every queue (validated at boot as QUEUE_PREFIX). */
@@ -111,12 +109,6 @@ export const queueDefaults: Record<QueueName, JobsOptions> = {
     removeOnComplete: { count: 1_000, age: 7 * 24 * 3600 },
     removeOnFail: { count: 5_000, age: 30 * 24 * 3600 },
   },
-  [QueueName.ChangeEvents]: {
-    attempts: 10,
-    backoff: { type: 'exponential', delay: 1_000 },
-    removeOnComplete: { count: 10_000 },
-    removeOnFail: { count: 10_000 },
-  },
   [QueueName.Notifications]: {
     attempts: 8,
     backoff: { type: 'exponential', delay: 5_000 },
@@ -130,6 +122,12 @@ export const queueDefaults: Record<QueueName, JobsOptions> = {
     removeOnFail: { count: 10_000 },
   },
   [QueueName.Maintenance]: {
+    attempts: 3,
+    backoff: { type: 'exponential', delay: 10_000 },
+    removeOnComplete: { count: 100 },
+    removeOnFail: { count: 100 },
+  },
+  [QueueName.NotifierMaintenance]: {
     attempts: 3,
     backoff: { type: 'exponential', delay: 10_000 },
     removeOnComplete: { count: 100 },
