@@ -4,3 +4,4 @@ export * from './local-servers';
 export * from './http';
 export * from './otlp-receiver';
 export * from './tcp-proxy';
+export * from './webhook-receiver';
