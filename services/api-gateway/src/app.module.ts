@@ -37,6 +37,8 @@ export class AppModule {
             statementTimeoutMs: config.DATABASE_STATEMENT_TIMEOUT_MS,
           },
           redisUrl: config.REDIS_URL,
+          // Request paths answer 503 at once during a Redis outage; nothing waits to run later.
+          redisFailFast: true,
           s3: config,
         }),
         OperabilityModule.register({ probes: [POSTGRES_PROBE, REDIS_PROBE, S3_PROBE] }),
