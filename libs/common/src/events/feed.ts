@@ -33,11 +33,12 @@ export async function readEvents(
   const after = options.after ?? { txid: 0n, seq: 0n };
   const types = options.types && options.types.length > 0 ? [...options.types] : null;
   const result = await db.query(
-    `SELECT id, seq::text, txid::text, type, data, user_id, trace, created_at
-       FROM events
-      WHERE (txid, seq) > ($1::bigint, $2::bigint) AND txid < change_log_safe_xmin()
-        AND ($3::text[] IS NULL OR type = ANY($3::text[]))
-      ORDER BY txid, seq
+    // Qualified: unqualified names in ORDER BY would sort by the text output columns.
+    `SELECT e.id, e.seq::text, e.txid::text, e.type, e.data, e.user_id, e.trace, e.created_at
+       FROM events e
+      WHERE (e.txid, e.seq) > ($1::bigint, $2::bigint) AND e.txid < change_log_safe_xmin()
+        AND ($3::text[] IS NULL OR e.type = ANY($3::text[]))
+      ORDER BY e.txid, e.seq
       LIMIT $4`,
     [after.txid.toString(), after.seq.toString(), types, options.limit],
   );

@@ -3,3 +3,4 @@ export * from './record';
 export * from './envelope';
 export * from './cursor';
 export * from './feed';
+export * from './retention';

@@ -13,7 +13,7 @@ export interface Queryable {
 export function rowsOf<T>(result: unknown): T[] {
   // pg answers { rows }, TypeORM's EntityManager the rows themselves.
   if (Array.isArray(result)) return result as T[];
-  return ((result as { rows?: T[] } | undefined)?.rows ?? []);
+  return (result as { rows?: T[] } | undefined)?.rows ?? [];
 }
 
 /**
