@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { baseEnv, databaseEnv, loadConfig, port, redisEnv } from '@bible/common';
 import { webhookEnv } from '@bible/common/webhooks/secrets';
+import { retentionEnv } from './retention/retention.config';
 import { DEFAULT_SCHEDULE, parseDuration, parseSchedule } from './webhooks/schedule';
 
 const parsed =
@@ -19,6 +20,7 @@ export const notifierEnv = {
   ...databaseEnv,
   ...redisEnv,
   ...webhookEnv,
+  ...retentionEnv,
   NOTIFIER_PORT: port.default(3003),
   /** A delivery succeeds on a 2xx within this time (connect, headers and body). */
   WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(15_000),
