@@ -17,6 +17,7 @@ import {
   withSpanFromCarrier,
   workerDefaults,
   queuePrefix,
+  lockRenewTime,
 } from '@bible/common';
 import { BUILDER_CONFIG, type BuilderConfig } from '../config';
 import { failureCode, isPermanent } from './build-events';
@@ -88,6 +89,7 @@ export class BuildWorker implements OnApplicationBootstrap, OnModuleDestroy {
         connection: this.redis.duplicate(),
         concurrency: this.config.BUILDER_CONCURRENCY,
         lockDuration: this.config.BUILDER_LOCK_DURATION_MS,
+        lockRenewTime: lockRenewTime(this.config.BUILDER_LOCK_DURATION_MS),
         stalledInterval: Math.min(
           workerDefaults.stalledInterval,
           this.config.BUILDER_LOCK_DURATION_MS,
@@ -111,6 +113,11 @@ export class BuildWorker implements OnApplicationBootstrap, OnModuleDestroy {
     this.worker.on('error', (error) =>
       getLogger().error({ err: error.message }, 'build worker error'),
     );
+    // An outage outlasted the lock: the job goes back to the queue, so stop this copy of the
+    // build now instead of finishing work whose result BullMQ will refuse ("Missing lock").
+    this.worker.on('lockRenewalFailed', (jobIds) => {
+      for (const jobId of jobIds) this.aborts.get(jobId)?.abort(new Error('lost the job lock'));
+    });
   }
 
   private async process(job: Job<PackageBuildJob>): Promise<BuildResult> {
