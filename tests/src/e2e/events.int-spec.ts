@@ -355,7 +355,7 @@ describe('event producers and the event feed', { timeout: 10 * 60_000 }, () => {
           if (seen > 0) early = true;
           return undefined;
         },
-        180_000,
+        300_000,
         200,
       );
       assert.equal(job.status, 'failed');
