@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Pool } from 'pg';
 import type { DataSource } from 'typeorm';
 import { DATA_SOURCE, type TraceCarrier, pgPool } from '@bible/common';
+import { Batcher } from './batcher';
 
 /** What the worker needs to make one attempt (reloaded per job: payloads carry ids only). */
 export interface DeliveryRow {
@@ -17,6 +18,7 @@ export interface DeliveryRow {
   secret_encrypted: string;
   previous_secret_encrypted: string | null;
   previous_secret_expires_at: Date | null;
+  failing_since: Date | null;
   event_data: Record<string, unknown> | null;
   event_created_at: Date | null;
   event_trace: TraceCarrier | null;
@@ -44,19 +46,69 @@ export class DeliveryRepository {
     this.pool = pgPool(dataSource);
   }
 
-  async load(deliveryId: string): Promise<DeliveryRow | undefined> {
+  /** One delivery with what its attempt needs; concurrent loads share one query. */
+  load(deliveryId: string): Promise<DeliveryRow | undefined> {
+    return this.loads.add(deliveryId);
+  }
+
+  private readonly loads = new Batcher<string, DeliveryRow | undefined>(async (ids) => {
     const { rows } = await this.pool.query<DeliveryRow>(
       `SELECT d.id, d.subscription_id, d.event_id, d.event_type, d.status, d.attempts, d.payload,
               s.url, s.active, s.secret_encrypted, s.previous_secret_encrypted, s.previous_secret_expires_at,
-              e.data AS event_data, e.created_at AS event_created_at, e.trace AS event_trace
+              s.failing_since, e.data AS event_data, e.created_at AS event_created_at, e.trace AS event_trace
          FROM webhook_deliveries d
          JOIN webhook_subscriptions s ON s.id = d.subscription_id
          LEFT JOIN events e ON e.id = d.event_id
-        WHERE d.id = $1`,
-      [deliveryId],
+        WHERE d.id = ANY ($1::uuid[])`,
+      [ids],
     );
-    return rows[0];
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    return ids.map((id) => byId.get(id));
+  });
+
+  /**
+   * Records a successful attempt of an endpoint that is not failing (the common case, so batched:
+   * concurrent successes share one statement). Returns false when the attempt was already
+   * recorded (a job run twice).
+   */
+  recordSuccess(
+    a: Omit<
+      AttemptRecord,
+      'subscriptionId' | 'disableAfterMs' | 'success' | 'status' | 'nextAttemptAt' | 'error'
+    >,
+  ): Promise<boolean> {
+    return this.successes.add(a);
   }
+
+  private readonly successes = new Batcher<
+    Pick<AttemptRecord, 'deliveryId' | 'attempt' | 'statusCode' | 'durationMs'>,
+    boolean
+  >(async (items) => {
+    const { rows } = await this.pool.query<{ id: string; attempt: number }>(
+      `WITH input AS (
+         SELECT * FROM unnest($1::uuid[], $2::int[], $3::int[], $4::int[])
+                    AS t(delivery_id, attempt, status_code, duration_ms)
+       ), attempt AS (
+         INSERT INTO webhook_delivery_attempts (delivery_id, attempt, status_code, duration_ms)
+         SELECT delivery_id, attempt, status_code, duration_ms FROM input
+         ON CONFLICT (delivery_id, attempt) DO NOTHING
+         RETURNING delivery_id, attempt, status_code
+       )
+       UPDATE webhook_deliveries d
+          SET attempts = a.attempt, status = 'delivered', response_status = a.status_code, error = NULL,
+              next_attempt_at = NULL, delivered_at = now()
+         FROM attempt a WHERE d.id = a.delivery_id
+       RETURNING d.id, a.attempt`,
+      [
+        items.map((i) => i.deliveryId),
+        items.map((i) => i.attempt),
+        items.map((i) => i.statusCode),
+        items.map((i) => i.durationMs),
+      ],
+    );
+    const done = new Set(rows.map((r) => `${r.id}/${r.attempt}`));
+    return items.map((i) => done.has(`${i.deliveryId}/${i.attempt}`));
+  });
 
   /**
    * Records one attempt and its consequences in one statement (so one round trip and one

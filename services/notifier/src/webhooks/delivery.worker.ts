@@ -47,6 +47,8 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
   private worker?: Worker<WebhookDeliveryJob, Result>;
   private readonly sender: WebhookSender;
   private readonly limiter: EndpointLimiter;
+  /** Lease commands of concurrent attempts go to Redis in one pipeline. */
+  private readonly limiterRedis: Redis;
 
   constructor(
     @Inject(REDIS) private readonly redis: Redis,
@@ -59,8 +61,9 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
       timeoutMs: config.WEBHOOK_TIMEOUT_MS,
       maxSocketsPerOrigin: config.WEBHOOK_ENDPOINT_CONCURRENCY,
     });
+    this.limiterRedis = redis.duplicate({ enableAutoPipelining: true });
     this.limiter = new EndpointLimiter(
-      redis,
+      this.limiterRedis,
       config.WEBHOOK_ENDPOINT_CONCURRENCY,
       config.WEBHOOK_TIMEOUT_MS + 30_000,
     );
@@ -140,18 +143,28 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
         const outcome = decideNext(attempt, sent, this.config.WEBHOOK_RETRY_SCHEDULE);
         const nextAttemptAt =
           outcome.kind === 'retry' ? new Date(Date.now() + outcome.delayMs) : null;
-        const recorded = await this.repo.recordAttempt({
-          deliveryId,
-          subscriptionId: delivery.subscription_id,
-          attempt,
-          statusCode: sent.statusCode,
-          durationMs: sent.durationMs,
-          error: sent.error,
-          status: outcome.kind === 'retry' ? 'pending' : outcome.kind,
-          nextAttemptAt,
-          success: outcome.kind === 'delivered',
-          disableAfterMs: this.config.WEBHOOK_DISABLE_AFTER,
-        });
+        const recorded =
+          outcome.kind === 'delivered' && !delivery.failing_since
+            ? (await this.repo.recordSuccess({
+                deliveryId,
+                attempt,
+                statusCode: sent.statusCode,
+                durationMs: sent.durationMs,
+              }))
+              ? { disabled: false }
+              : null
+            : await this.repo.recordAttempt({
+                deliveryId,
+                subscriptionId: delivery.subscription_id,
+                attempt,
+                statusCode: sent.statusCode,
+                durationMs: sent.durationMs,
+                error: sent.error,
+                status: outcome.kind === 'retry' ? 'pending' : outcome.kind,
+                nextAttemptAt,
+                success: outcome.kind === 'delivered',
+                disableAfterMs: this.config.WEBHOOK_DISABLE_AFTER,
+              });
         if (!recorded) return 'done';
         span.setAttribute('http.response.status_code', sent.statusCode ?? 0);
         webhookDeliveriesTotal.inc({ result: outcome.kind });
@@ -197,6 +210,7 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
   async onModuleDestroy(): Promise<void> {
     await this.worker?.close();
     this.sender.close();
+    this.limiterRedis.disconnect();
   }
 }
 
