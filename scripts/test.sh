@@ -80,6 +80,11 @@ export TEST_LOG_LEVEL=${TEST_LOG_LEVEL:-warn}
 
 count_step "unit tests" "$logs/unit.log" node scripts/run-tests.mjs unit
 count_step "integration tests" "$logs/integration.log" node scripts/run-tests.mjs integration
+# Container images: build with buildah, run the platform from them, compose up/down (issue 17).
+if [[ ${IMAGES_SMOKE_SKIP:-0} != 1 ]]; then
+  count_step "container images (build, smoke, compose)" "$logs/images.log" \
+    bash scripts/images/smoke.sh --build --compose
+fi
 if [[ -f scripts/deploy-checks.sh ]]; then
   gate "deploy manifests (helm lint, kubeconform)" bash scripts/deploy-checks.sh
 fi
