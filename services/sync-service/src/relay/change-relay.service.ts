@@ -134,19 +134,22 @@ export class ChangeRelay implements OnApplicationBootstrap, OnModuleDestroy {
     const from = this.position ?? (await this.loadPosition());
     const end = relayBatchDuration.startTimer();
     // The book of a row comes from its verse (verse texts, timings) or chapter (media files),
-    // looked up for the batch only.
+    // looked up for the batch only; only those two keys are taken from the row images.
     const { rows } = await this.pool.query<FeedRow>(
       `WITH batch AS MATERIALIZED (
          SELECT c.txid, c.id, c.table_name, c.operation, c.record_id, c.audio_version_id,
-                c.text_version_id, c.changed_at, coalesce(c.new_data, c.old_data) AS r
+                c.text_version_id, c.changed_at,
+                coalesce(c.new_data->>'verse_id', c.old_data->>'verse_id',
+                         c.new_data->>'start_verse_id', c.old_data->>'start_verse_id') AS verse_id,
+                coalesce(c.new_data->>'chapter_id', c.old_data->>'chapter_id') AS chapter_id
            FROM change_log c
           WHERE (c.txid, c.id) > ($1::bigint, $2::bigint) AND c.txid < change_log_safe_xmin()
           ORDER BY c.txid, c.id LIMIT $3)
        SELECT b.txid::text, b.id::text, b.table_name, b.operation, b.record_id, b.audio_version_id,
               b.text_version_id, b.changed_at, ch.book_id
          FROM batch b
-         LEFT JOIN verses v ON v.id = coalesce(b.r->>'verse_id', b.r->>'start_verse_id')
-         LEFT JOIN chapters ch ON ch.id = coalesce(v.chapter_id, b.r->>'chapter_id')
+         LEFT JOIN verses v ON v.id = b.verse_id
+         LEFT JOIN chapters ch ON ch.id = coalesce(v.chapter_id, b.chapter_id)
         ORDER BY b.txid, b.id`,
       [from.txid.toString(), from.id.toString(), this.config.SYNC_RELAY_BATCH_SIZE],
     );
