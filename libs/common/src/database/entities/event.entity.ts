@@ -14,6 +14,7 @@ import { sqlIn } from '../constants';
 @Index('idx_events_txid_seq', ['txid', 'seq'])
 @Index('idx_events_type_txid_seq', ['type', 'txid', 'seq'])
 @Index('idx_events_undispatched_seq', ['seq'], { where: '"dispatched_at" IS NULL' })
+@Index('idx_events_push_undispatched_seq', ['seq'], { where: '"push_dispatched_at" IS NULL' })
 @Index('idx_events_created_at', ['createdAt'])
 export class EventRecord {
   /** Stable event id; every webhook delivery of the event carries it as `webhook-id`. */
@@ -49,4 +50,8 @@ export class EventRecord {
   /** Set by the notifier once the event is fanned out to webhook deliveries. */
   @Column('timestamptz', { name: 'dispatched_at', nullable: true })
   dispatchedAt!: Date | null;
+
+  /** Set by the notifier's push dispatcher once the event has its fan-out job (device push). */
+  @Column('timestamptz', { name: 'push_dispatched_at', nullable: true })
+  pushDispatchedAt!: Date | null;
 }

@@ -9,6 +9,7 @@ import { MediaFileTag } from './media-file-tag.entity';
 import { MediaFileTarget } from './media-file-target.entity';
 import { MediaFileVerse } from './media-file-verse.entity';
 import { MediaFile } from './media-file.entity';
+import { NotificationPreference } from './notification-preference.entity';
 import { Notification } from './notification.entity';
 import { PackageGeneration } from './package-generation.entity';
 import { PackageRequest } from './package-request.entity';
@@ -42,6 +43,7 @@ export {
   MediaFileTarget,
   MediaFileVerse,
   Notification,
+  NotificationPreference,
   PackageGeneration,
   PackageRequest,
   PushToken,
@@ -88,6 +90,7 @@ export const entities = [
   SyncConflict,
   PushToken,
   Notification,
+  NotificationPreference,
   WebhookSubscription,
   WebhookDelivery,
   WebhookDeliveryAttempt,
