@@ -71,3 +71,16 @@ function matches(error: unknown, depth = 0): boolean {
 export function isDependencyUnavailable(error: unknown): boolean {
   return matches(error);
 }
+
+/**
+ * The message of a Postgres data exception (SQLSTATE class 22: out of range, invalid text,
+ * untranslatable character...): input validation should have refused it, and it is still the
+ * client's input, so the API answers 400 rather than 500.
+ */
+export function postgresDataError(error: unknown): string | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const e = error as ErrorLike;
+  if (typeof e.code === 'string' && /^22[0-9A-Z]{3}$/.test(e.code) && typeof e.message === 'string')
+    return e.message;
+  return e.driverError === undefined ? undefined : postgresDataError(e.driverError);
+}

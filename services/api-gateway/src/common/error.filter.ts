@@ -13,6 +13,7 @@ import {
   type ErrorDetail,
   getLogger,
   isDependencyUnavailable,
+  postgresDataError,
 } from '@bible/common';
 
 /** Seconds a client waits before retrying while Postgres or Redis is unreachable. */
@@ -66,6 +67,16 @@ export class ErrorEnvelopeFilter implements ExceptionFilter {
       code = status === 413 ? ErrorCode.PayloadTooLarge : ErrorCode.ValidationFailed;
       message = exception.message;
       details = [{ field: 'body', message: exception.message }];
+    } else if (postgresDataError(exception) !== undefined) {
+      // A value the schemas let through but Postgres cannot store: the input is still wrong.
+      status = HttpStatus.BAD_REQUEST;
+      code = ErrorCode.ValidationFailed;
+      message = 'Request validation failed';
+      details = [{ field: 'input', message: postgresDataError(exception) as string }];
+      getLogger().warn(
+        { err: details[0].message, requestId: req.requestId, path: req.path },
+        'input refused by the database (a schema should refuse it first)',
+      );
     } else if (isDependencyUnavailable(exception)) {
       // An outage, not a bug: one line per request (no stack), and the client is told to retry.
       status = HttpStatus.SERVICE_UNAVAILABLE;
@@ -80,10 +91,18 @@ export class ErrorEnvelopeFilter implements ExceptionFilter {
     }
 
     if (status >= 500 && !outage) {
-      getLogger().error(
-        { err: exception, requestId: req.requestId, path: req.path },
-        'request failed',
-      );
+      if (exception instanceof HttpException)
+        // A deliberate 5xx (readiness answering 503 while a dependency is down, every probe):
+        // one line with what the response says, no stack.
+        getLogger().warn(
+          { status, path: req.path, response: exception.getResponse() },
+          'request answered with a server status',
+        );
+      else
+        getLogger().error(
+          { err: exception, requestId: req.requestId, path: req.path },
+          'request failed',
+        );
     }
     if (res.headersSent) {
       res.destroy();

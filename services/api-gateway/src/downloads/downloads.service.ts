@@ -7,6 +7,7 @@ import type { DataSource } from 'typeorm';
 import {
   AppError,
   ClientStalledError,
+  ObjectStoreHttpError,
   DATA_SOURCE,
   ErrorCode,
   S3,
@@ -184,6 +185,18 @@ export class DownloadsService {
       setBodyHeaders();
       await object.pipeTo(res);
     } catch (error) {
+      if (!res.headersSent && error instanceof ObjectStoreHttpError && error.status === 404) {
+        // Published but its object is gone (removed by hand or by a lost bucket): not retryable.
+        getLogger().error(
+          { packageId: generation.package_id, objectKey: generation.object_key },
+          'package object missing from the object store',
+        );
+        throw new AppError(
+          410,
+          ErrorCode.Gone,
+          'The package bytes are no longer stored; request the package again',
+        );
+      }
       if (!res.headersSent && !abort.signal.aborted) {
         getLogger().error(
           { err: error, packageId: generation.package_id },

@@ -13,7 +13,8 @@ export interface RouteDoc {
   params?: z.ZodObject;
   query?: z.ZodObject;
   body?: z.ZodType;
-  bodyContentType?: string;
+  /** Media types the body may be sent as (default application/json); each gets the same schema. */
+  bodyContentType?: string | string[];
   responses: Record<
     number,
     {
@@ -111,6 +112,12 @@ export function buildOpenApiDocument(version: string): Record<string, unknown> {
         content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
       };
     }
+    // Any operation may meet an outage of Postgres, Redis or the object store.
+    responses['503'] ??= {
+      description: 'A dependency is unavailable; retry after Retry-After seconds',
+      headers: { 'Retry-After': { description: 'Seconds to wait', schema: { type: 'string' } } },
+      content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+    };
     paths[route.path] ??= {};
     paths[route.path][route.method] = {
       summary: route.summary,
@@ -124,11 +131,11 @@ export function buildOpenApiDocument(version: string): Record<string, unknown> {
       ...(route.body && {
         requestBody: {
           required: true,
-          content: {
-            [route.bodyContentType ?? 'application/json']: {
-              schema: jsonSchema(route.body, 'input'),
-            },
-          },
+          content: Object.fromEntries(
+            [route.bodyContentType ?? 'application/json']
+              .flat()
+              .map((type) => [type, { schema: jsonSchema(route.body as z.ZodType, 'input') }]),
+          ),
         },
       }),
       responses,

@@ -7,6 +7,7 @@ const urlSchema = z
   .string()
   .trim()
   .max(2_048)
+  .regex(/^https?:\/\/[^\s/?#@]+(?:[/?#]\S*)?$/i, 'must be an absolute http or https URL')
   .refine((value) => {
     try {
       const url = new URL(value);
@@ -45,10 +46,8 @@ export const updateWebhookSchema = z
         'false pauses deliveries; true re-enables a disabled endpoint (and clears its failure run)',
       ),
   })
-  .refine(
-    (b) => Object.values(b).some((v) => v !== undefined),
-    'give at least one field to change',
-  );
+  .refine((b) => Object.values(b).some((v) => v !== undefined), 'give at least one field to change')
+  .meta({ minProperties: 1 });
 export type UpdateWebhook = z.infer<typeof updateWebhookSchema>;
 
 export const webhookParamsSchema = z.strictObject({ id: z.uuid() });
