@@ -22,7 +22,16 @@ export interface Lease {
   release(): Promise<void>;
 }
 
+/**
+ * The lease set in Redis, fronted by a local gate: when this replica alone already holds the
+ * endpoint's limit, up to `limit` more attempts wait here for a local release instead of being
+ * delayed in BullMQ and fetched again (that churn cost more than the deliveries to a busy
+ * endpoint). An endpoint can thus hold at most twice its limit of this replica's worker slots;
+ * beyond that, and whenever Redis says no, `acquire` answers null and the job is delayed.
+ */
 export class EndpointLimiter {
+  private readonly local = new Map<string, { inFlight: number; waiters: (() => void)[] }>();
+
   constructor(
     private readonly redis: Redis,
     private readonly limit: number,
@@ -36,6 +45,36 @@ export class EndpointLimiter {
 
   /** A lease, or null when the endpoint already has `limit` attempts in flight. */
   async acquire(subscriptionId: string): Promise<Lease | null> {
+    let gate = this.local.get(subscriptionId);
+    if (!gate) this.local.set(subscriptionId, (gate = { inFlight: 0, waiters: [] }));
+    if (gate.inFlight >= this.limit) {
+      if (gate.waiters.length >= this.limit) return null;
+      await new Promise<void>((resolve) => gate.waiters.push(resolve));
+    }
+    gate.inFlight++;
+    const lease = await this.acquireShared(subscriptionId).catch((error: unknown) => {
+      this.leave(subscriptionId, gate);
+      throw error;
+    });
+    if (!lease) {
+      this.leave(subscriptionId, gate);
+      return null;
+    }
+    return {
+      release: async () => {
+        this.leave(subscriptionId, gate);
+        await lease.release();
+      },
+    };
+  }
+
+  private leave(subscriptionId: string, gate: { inFlight: number; waiters: (() => void)[] }) {
+    gate.inFlight--;
+    gate.waiters.shift()?.();
+    if (gate.inFlight <= 0 && gate.waiters.length === 0) this.local.delete(subscriptionId);
+  }
+
+  private async acquireShared(subscriptionId: string): Promise<Lease | null> {
     const key = this.key(subscriptionId);
     const member = randomUUID();
     const now = Date.now();
