@@ -5,3 +5,4 @@ export * from './http';
 export * from './otlp-receiver';
 export * from './tcp-proxy';
 export * from './webhook-receiver';
+export * from './push-fakes';

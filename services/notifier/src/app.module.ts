@@ -2,6 +2,7 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import { InfraModule, OperabilityModule, POSTGRES_PROBE, REDIS_PROBE } from '@bible/common';
 import { NOTIFIER_CONFIG, type NotifierConfig } from './config';
 import { DispatchModule } from './dispatch/dispatch.module';
+import { PushModule } from './push/push.module';
 import { RetentionModule } from './retention/retention.module';
 import { WebhooksModule } from './webhooks/webhooks.module';
 
@@ -25,6 +26,7 @@ export class AppModule {
         WebhooksModule,
         DispatchModule,
         RetentionModule,
+        PushModule,
       ],
       providers: [{ provide: NOTIFIER_CONFIG, useValue: config }],
       exports: [NOTIFIER_CONFIG],

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { baseEnv, databaseEnv, loadConfig, port, redisEnv } from '@bible/common';
 import { webhookEnv } from '@bible/common/webhooks/secrets';
+import { checkPushConfig, pushEnv } from './push/push.config';
 import { retentionEnv } from './retention/retention.config';
 import { DEFAULT_SCHEDULE, parseDuration, parseSchedule } from './webhooks/schedule';
 
@@ -21,6 +22,7 @@ export const notifierEnv = {
   ...redisEnv,
   ...webhookEnv,
   ...retentionEnv,
+  ...pushEnv,
   NOTIFIER_PORT: port.default(3003),
   /** A delivery succeeds on a 2xx within this time (connect, headers and body). */
   WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(15_000),
@@ -46,5 +48,8 @@ export type NotifierConfig = z.infer<z.ZodObject<typeof notifierEnv>>;
 export const NOTIFIER_CONFIG = Symbol('NOTIFIER_CONFIG');
 
 export function loadNotifierConfig(): NotifierConfig {
-  return loadConfig(notifierEnv, 'notifier');
+  const config = loadConfig(notifierEnv, 'notifier');
+  const problems = checkPushConfig(config);
+  if (problems.length > 0) throw new Error(`notifier config: ${problems.join('; ')}`);
+  return config;
 }

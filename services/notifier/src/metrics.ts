@@ -41,3 +41,35 @@ export const webhookEndpointsDisabledTotal = new Counter({
   help: 'Webhook endpoints disabled after failing for WEBHOOK_DISABLE_AFTER.',
   registers: [metricsRegistry],
 });
+
+/** Device push sends by provider and result: sent, retry, failed, pruned (token deleted). */
+export const notificationsTotal = new Counter({
+  name: 'bible_notifications_total',
+  help: 'Device push notification send attempts by provider and result.',
+  labelNames: ['provider', 'result'] as const,
+  registers: [metricsRegistry],
+});
+
+export const pushSendDuration = new Histogram({
+  name: 'bible_push_send_duration_seconds',
+  help: 'Duration of one push provider call, request to answer.',
+  labelNames: ['provider'] as const,
+  buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+  registers: [metricsRegistry],
+});
+
+export const pushTokensPrunedTotal = new Counter({
+  name: 'bible_push_tokens_pruned_total',
+  help: 'Device tokens deleted because their provider reported them invalid.',
+  labelNames: ['provider'] as const,
+  registers: [metricsRegistry],
+});
+
+/** Event recorded → notification accepted by the provider (quiet-hours delays included). */
+export const pushDeliveryLatency = new Histogram({
+  name: 'bible_push_delivery_latency_seconds',
+  help: 'Time from an event being recorded to its push notification being accepted by the provider.',
+  labelNames: ['provider'] as const,
+  buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800, 7200, 36000, 86400],
+  registers: [metricsRegistry],
+});

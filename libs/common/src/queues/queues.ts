@@ -7,6 +7,12 @@ export enum QueueName {
   Webhooks = 'webhooks',
   Maintenance = 'maintenance',
   NotifierMaintenance = 'notifier-maintenance',
+  /** Device push: one job per page of an event's recipients (docs/notifications.md). */
+  PushFanout = 'push-fanout',
+  /** Device push sends, one queue per provider so each has its own rate limiter. */
+  PushFcm = 'push-fcm',
+  PushApns = 'push-apns',
+  PushWeb = 'push-webpush',
 }
 
 /** W3C trace context carried inside job data so a trace crosses the queue. */
@@ -68,6 +74,31 @@ export function webhookAttemptJob(a: WebhookAttempt) {
   };
 }
 
+/** Fan-out of one event to the page of recipient devices after `after` (token id, keyset). */
+export interface PushFanoutJob {
+  eventId: string;
+  /** Last push_tokens.id of the previous page; null for the first page. */
+  after: string | null;
+  trace?: TraceCarrier;
+}
+
+/** One send attempt of one notification (one row per (event, device)). */
+export interface PushSendJob {
+  notificationId: string;
+  /** 1-based; a job whose attempt is already recorded is a no-op. */
+  attempt: number;
+  trace?: TraceCarrier;
+}
+
+/** Deterministic: the dispatcher or a retried page adding the same page again adds nothing. */
+export function pushFanoutJobId(eventId: string, after: string | null): string {
+  return `pf-${eventId}-${after ?? 'first'}`;
+}
+
+export function pushSendJobId(notificationId: string, attempt: number): string {
+  return `ps-${notificationId}-${attempt}`;
+}
+
 export interface MaintenanceJob {
   task: 'sweep-multipart-uploads' | 'prune-packages' | 'prune-sync-queue';
   trace?: TraceCarrier;
@@ -85,6 +116,10 @@ export interface QueuePayloads {
   [QueueName.Webhooks]: WebhookDeliveryJob;
   [QueueName.Maintenance]: MaintenanceJob;
   [QueueName.NotifierMaintenance]: NotifierMaintenanceJob;
+  [QueueName.PushFanout]: PushFanoutJob;
+  [QueueName.PushFcm]: PushSendJob;
+  [QueueName.PushApns]: PushSendJob;
+  [QueueName.PushWeb]: PushSendJob;
 }
 
 /** Redis key prefix of every queue (validated at boot as QUEUE_PREFIX). */
@@ -135,7 +170,27 @@ export const queueDefaults: Record<QueueName, JobsOptions> = {
     removeOnComplete: { count: 100 },
     removeOnFail: { count: 100 },
   },
+  // A page fails only when Postgres or Redis does: retried long enough to outlast an outage.
+  [QueueName.PushFanout]: {
+    attempts: 10,
+    backoff: { type: 'exponential', delay: 1_000, jitter: 0.5 },
+    removeOnComplete: { count: 10_000, age: 24 * 3600 },
+    removeOnFail: { count: 10_000 },
+  },
+  // Provider answers schedule their own next attempt (a new job); these retries cover crashes.
+  [QueueName.PushFcm]: pushSendDefaults(),
+  [QueueName.PushApns]: pushSendDefaults(),
+  [QueueName.PushWeb]: pushSendDefaults(),
 };
+
+function pushSendDefaults(): JobsOptions {
+  return {
+    attempts: 5,
+    backoff: { type: 'exponential', delay: 2_000, jitter: 0.5 },
+    removeOnComplete: { count: 10_000, age: 24 * 3600 },
+    removeOnFail: { count: 10_000 },
+  };
+}
 
 /**
  * How often a worker renews the locks of its running jobs: a quarter of the lock (at most 5 s), so
