@@ -179,19 +179,6 @@ cp "$SIGNING_PRIVATE_KEY_FILE" "$KEY_DIR/signing-key.pem"
 chown -R 10001:10001 "$KEY_DIR"
 chmod 0440 "$KEY_DIR/signing-key.pem"
 
-# Config the services require that the rendered chart leaves out (see start_service).
-CHART_GAPS=(WEBHOOK_SECRET_KEY)
-chart_gaps() {
-  local name c missing=()
-  for name in "${CHART_GAPS[@]}"; do
-    for c in api-gateway notifier; do
-      python3 scripts/images/chart-env.py "$RENDERED" "$c" | jq -e --arg n "$name" '.env | has($n)' >/dev/null ||
-        missing+=("$c:$name")
-    done
-  done
-  ((${#missing[@]} == 0)) || echo "  note  required but not set by the chart's defaults (supplied from stack.env): ${missing[*]}"
-}
-chart_gaps
 declare -A PORT=()
 # start_service <container-name> <component>: podman run with the chart's env and security settings.
 start_service() {
@@ -207,19 +194,18 @@ start_service() {
       "$portvar") value=$port ;;
       DATABASE_URL) value=$DB_URL ;;
       S3_BUCKET) value=$SMOKE_BUCKET ;;
-      # From the chart's Secret: the stack's credentials.
-      REDIS_URL | S3_ACCESS_KEY_ID | S3_SECRET_ACCESS_KEY | JWT_SECRET) value="${!name}" ;;
-      *) [[ "$value" != null ]] || { echo "no value for $name"; return 1; } ;;
+      *)
+        # null: from the chart's Secret; the stack's value of the same name.
+        if [[ "$value" == null ]]; then
+          [[ -n "${!name:-}" ]] || { echo "$name comes from the chart's Secret but is not in stack.env"; return 1; }
+          value="${!name}"
+        fi
+        ;;
     esac
     envs+=(-e "$name=$value")
   done < <(jq -r '.env | to_entries[] | "\(.key)\t\(.value)"' <<<"$ctx")
   # What the chart's values would add for this installation (config.s3.endpoint, extraEnv).
   envs+=(-e "S3_ENDPOINT=$S3_ENDPOINT" -e "QUEUE_PREFIX=$SMOKE_QUEUE_PREFIX")
-  # Required settings the chart does not provide by default: an installation must add them
-  # through <component>.env. Listed so the gap stays visible (printed with the results).
-  for name in "${CHART_GAPS[@]}"; do
-    jq -e --arg n "$name" '.env | has($n)' <<<"$ctx" >/dev/null || envs+=(-e "$name=${!name}")
-  done
   [[ "$component" != package-builder ]] || envs+=(-e "SIGNING_KEY_ID=$SIGNING_KEY_ID")
   jq -e '.readOnlyRootFilesystem' <<<"$ctx" >/dev/null && args+=(--read-only --read-only-tmpfs=false)
   local m
