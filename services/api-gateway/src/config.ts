@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { baseEnv, databaseEnv, jwtEnv, loadConfig, port, redisEnv, s3Env } from '@bible/common';
 import { webhookEnv } from '@bible/common/webhooks/secrets';
+import { gatewayPushEnv } from './push/push.config';
 
 export const gatewayEnv = {
   ...baseEnv,
@@ -9,6 +10,7 @@ export const gatewayEnv = {
   ...s3Env,
   ...jwtEnv,
   ...webhookEnv,
+  ...gatewayPushEnv,
   GATEWAY_PORT: port.default(3000),
   /** A client must send its whole request head within this (slow-header clients get 408). */
   HTTP_HEADERS_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(120_000).default(10_000),
