@@ -129,6 +129,12 @@ async function baseline(urls: string[], total: number, body: string): Promise<nu
   return total / ((performance.now() - started) / 1000);
 }
 
+/** User + system CPU seconds a process has used so far (Linux /proc, 100 ticks per second). */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 function rssMiB(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
@@ -239,8 +245,10 @@ async function main(): Promise<void> {
         /* exited */
       }
     }, 250);
+    const cpuAtStart = cpuSeconds(pid);
     await waitFor('the backlog', () => rx.state.delivered >= total);
     const seconds = (performance.now() - startedAt) / 1000;
+    const notifierCpu = cpuSeconds(pid) - cpuAtStart;
     clearInterval(sampler);
     const at = (fraction: number) =>
       samples.find((s) => s.delivered >= total * fraction) ?? samples[samples.length - 1];
@@ -263,6 +271,9 @@ async function main(): Promise<void> {
         max: Math.round(Math.max(...samples.map((s) => s.rssMiB))),
       },
       rssGrowth: Math.round((rss100 / rss10 - 1) * 1000) / 1000,
+      // What one delivery costs the notifier itself (Postgres, Redis and the receiver not included).
+      notifierCpuSeconds: Math.round(notifierCpu * 10) / 10,
+      notifierCpuMsPerDelivery: Math.round((notifierCpu / total) * 1000 * 100) / 100,
     };
     log(`throughput: ${JSON.stringify(results.throughput)}`);
     const { rows: check } = await db.query<{ n: string; delivered: string }>(
