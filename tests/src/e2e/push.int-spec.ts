@@ -402,6 +402,69 @@ describe('device push', { timeout: 10 * 60_000 }, () => {
     assert.equal((await mallory.delete(`/v1/push-tokens/${moved.body.id}`)).status, 204);
   });
 
+  it('content.changed reaches the devices holding the version, coalesced per window', async () => {
+    // Alice's package request built a package of text version "web"; a sync session of a
+    // device of Erin holds a package of it too; Frank holds nothing.
+    const erinToken = fcmToken();
+    const frankToken = fcmToken();
+    assert.equal(
+      (
+        await (
+          await as('push-e2e-erin')
+        ).post('/v1/push-tokens', { platform: 'android', token: erinToken, deviceId: 'tab' })
+      ).status,
+      201,
+    );
+    assert.equal(
+      (
+        await (
+          await as('push-e2e-frank')
+        ).post('/v1/push-tokens', { platform: 'android', token: frankToken, deviceId: 'x' })
+      ).status,
+      201,
+    );
+    await db.query(
+      `INSERT INTO sync_sessions (user_id, device_id, package_id)
+       SELECT 'push-e2e-erin', 'tab', package_id FROM package_generations
+        WHERE text_version_id = 'web' LIMIT 1`,
+    );
+    const changed = (from: string, to: string): NewEvent => ({
+      type: 'content.changed',
+      data: {
+        scope: 'text',
+        versionId: 'web',
+        fromRevision: from,
+        toRevision: to,
+        counts: { verse_texts: { inserted: 0, updated: 3, deleted: 0 } },
+        bookIds: ['RUT'],
+        changeCount: 3,
+      },
+    });
+    await recordEvents(db, [changed('100', '110')]);
+    await recordEvents(db, [changed('110', '120')]);
+    const got = await eventually(async () => {
+      const erin = await notificationsOf('push-e2e-erin', 'sent');
+      const alice = (await notificationsOf('push-e2e-alice', 'sent')).filter(
+        (n) => n.type === 'content.changed',
+      );
+      return erin.length > 0 && alice.length > 0 ? { erin, alice } : undefined;
+    }, 30_000);
+    await new Promise((r) => setTimeout(r, 1_000));
+    assert.equal(
+      (await notificationsOf('push-e2e-erin')).length,
+      1,
+      'coalesced: one per device and window',
+    );
+    assert.equal(got.erin[0].data.versionId, 'web');
+    assert.equal(got.erin[0].data.cursor, '100');
+    assert.deepEqual(await notificationsOf('push-e2e-frank'), []);
+    const req = fcm.requests.find((r) => r.token === erinToken);
+    assert.equal(
+      (req?.payload as { android: { collapse_key: string } }).android.collapse_key,
+      'content:web',
+    );
+  });
+
   it('a notifier killed mid-fan-out sends each (event, device) once', async () => {
     const user = 'push-e2e-crowd';
     const devices = 3_000;
