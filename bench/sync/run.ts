@@ -10,10 +10,10 @@
 //   pull:  one edit to every verse, repeated until `--changes` changes exist after a package's
 //          cursor; then the whole feed is pulled through GET /v1/sync/changes page by page
 //          (HTTP + JSON parsing on the client side included), for two page sizes.
-//   relay: time for the relay to publish those changes to BullMQ and apply invalidation.
+//   relay: time for the relay to apply those changes (invalidation, content.changed events).
 //   push:  `--clients` concurrent clients push `--batch` verse edits per request until
-//          `--mutations` were applied; feed lag per change = its relay time (BullMQ job
-//          timestamp) minus its write time (change_log.changed_at, the transaction start), and
+//          `--mutations` were applied; feed lag per change = its relay time (created_at of the
+//          content.changed event covering it) minus its write time (change_log.changed_at, the transaction start), and
 //          minus the time the client received the push's answer (the commit, seen from outside).
 // Results go to bench/results/sync-<timestamp>.json (git-ignored).
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -22,7 +22,7 @@ import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
 import { Pool } from 'pg';
-import { FEED_START, encodeCursor } from '@bible/common';
+import { FEED_START, comparePositions, decodeCursor, encodeCursor } from '@bible/common';
 import { freshTestDataSource } from '@bible/common/database/testing';
 import { apiClient, startService, testEnv, tokenFor } from '@bible/testing';
 
@@ -164,7 +164,7 @@ async function main(): Promise<void> {
     log(`wrote ${made} changes in ${Math.round(editMs)} ms`);
     const target = await head(db);
 
-    // The relay publishes every change (BullMQ) and applies invalidation; time its catch-up.
+    // The relay applies invalidation and records content.changed per batch; time its catch-up.
     const relayStart = performance.now();
     await waitFor('the relay', async () => {
       const { rows } = await db.query<{ ok: boolean }>(
@@ -326,23 +326,30 @@ async function main(): Promise<void> {
         WHERE (c.txid, c.id) > ($1::bigint, $2::bigint) AND c.change_source = 'client_sync'`,
       [pushStartHead.txid.toString(), pushStartHead.id.toString()],
     );
+    // Relay time of a change: the created_at of the content.changed event whose revision range
+    // (fromRevision, toRevision] holds it (the relay's batch transaction).
+    const { rows: batches } = await db.query<{ from: string; to: string; relayed_ms: number }>(
+      `SELECT data->>'fromRevision' AS from, data->>'toRevision' AS to,
+              (extract(epoch FROM created_at) * 1000)::float8 AS relayed_ms
+         FROM events WHERE type = 'content.changed' AND data->>'versionId' = $1 ORDER BY txid, seq`,
+      [TV],
+    );
+    const ranges = batches.map((b) => ({
+      from: decodeCursor(b.from) ?? FEED_START,
+      to: decodeCursor(b.to) ?? FEED_START,
+      relayedMs: b.relayed_ms,
+    }));
     const lags: number[] = [];
     const afterAck: number[] = [];
-    for (let i = 0; i < changes.length; i += 5_000) {
-      const slice = changes.slice(i, i + 5_000);
-      const pipeline = redis.pipeline();
-      for (const c of slice)
-        pipeline.hget(
-          `${env.QUEUE_PREFIX ?? 'bible'}:change-events:cl-${c.txid}-${c.id}`,
-          'timestamp',
-        );
-      const replies = (await pipeline.exec()) ?? [];
-      replies.forEach(([, ts], k) => {
-        if (!ts) return;
-        lags.push(Number(ts) - slice[k].changed_ms);
-        const ack = acknowledged.get(`${slice[k].record_id}/${slice[k].record_version}`);
-        if (ack !== undefined) afterAck.push(Math.max(0, Number(ts) - ack));
-      });
+    for (const c of changes) {
+      const p = { txid: BigInt(c.txid), id: BigInt(c.id) };
+      const batch = ranges.find(
+        (r) => comparePositions(r.from, p) < 0 && comparePositions(p, r.to) <= 0,
+      );
+      if (!batch) continue;
+      lags.push(batch.relayedMs - c.changed_ms);
+      const ack = acknowledged.get(`${c.record_id}/${c.record_version}`);
+      if (ack !== undefined) afterAck.push(Math.max(0, batch.relayedMs - ack));
     }
     results.push = {
       clients: CLIENTS,
@@ -352,7 +359,7 @@ async function main(): Promise<void> {
       ms: Math.round(pushMs),
       mutationsPerSecond: Math.round(applied / (pushMs / 1000)),
       requestLatencyMs: summary(latencies),
-      /** Write (transaction start) -> published to change-events: includes the push transaction. */
+      /** Write (transaction start) -> relayed (content.changed recorded): includes the push transaction. */
       feedLagMs: { ...summary(lags), relayedChanges: lags.length, loggedChanges: changes.length },
       /** Push answered (committed) -> published (0 when the relay was faster than the answer). */
       feedLagAfterCommitMs: summary(afterAck),

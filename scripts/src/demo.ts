@@ -7,6 +7,7 @@ import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { signDevToken } from './token';
 import { loadStackEnv, repoRoot } from './lib/stack-env';
+import { startDemoSubscriber } from './demo-webhooks';
 
 interface JobStatus {
   jobId: string;
@@ -45,7 +46,7 @@ async function build(
   token: string,
   label: string,
   request: Record<string, unknown>,
-): Promise<{ packageId: string; seconds: number }> {
+): Promise<{ packageId: string; seconds: number; reused: boolean }> {
   const started = Date.now();
   const res = await api<{ jobId?: string; packageId?: string; status: string }>(
     token,
@@ -55,7 +56,7 @@ async function build(
   );
   if (res.status === 200 && res.body.packageId) {
     log(`  ${label}: already built at the current content revision (${res.body.packageId})`);
-    return { packageId: res.body.packageId, seconds: (Date.now() - started) / 1000 };
+    return { packageId: res.body.packageId, seconds: (Date.now() - started) / 1000, reused: true };
   }
   if (res.status !== 202 || !res.body.jobId)
     throw new Error(
@@ -68,7 +69,11 @@ async function build(
     if (line !== last) log(line);
     last = line;
     if (job.body.status === 'completed' && job.body.packageId)
-      return { packageId: job.body.packageId, seconds: (Date.now() - started) / 1000 };
+      return {
+        packageId: job.body.packageId,
+        seconds: (Date.now() - started) / 1000,
+        reused: false,
+      };
     if (job.body.status === 'failed') throw new Error(`${label}: build failed: ${job.body.error}`);
     await new Promise((r) => setTimeout(r, 250));
   }
@@ -116,6 +121,10 @@ async function main(): Promise<void> {
   const keyFile = join(out, `${keys.keys[0].keyId}.pem`);
   writeFileSync(keyFile, keys.keys[0].publicKeyPem);
 
+  const admin = await signDevToken({ sub: 'demo-admin', role: 'admin', ttlSeconds: 3600, secret });
+  const subscriber = await startDemoSubscriber(gateway, admin);
+  log(`Subscribed ${subscriber.url} to package.ready (POST /v1/admin/webhooks)`);
+
   log(`Building packages through ${gateway} ...`);
   const text = await build(token, 'WEB text (66 books)', {
     packageType: 'text',
@@ -127,6 +136,22 @@ async function main(): Promise<void> {
     languageEntityId: 'eng',
     audioVersionId: 'web-audio-john',
   });
+
+  log('Waiting for the signed package.ready webhooks ...');
+  if (text.reused || audio.reused) {
+    // Already built by an earlier run: no new event; ask for the recorded ones again.
+    await subscriber.replay(new Date(Date.now() - 30 * 24 * 3600_000));
+  }
+  const hooks = await subscriber.waitFor([text.packageId, audio.packageId], 60_000);
+  for (const [i, hook] of hooks.entries()) {
+    const id = [text.packageId, audio.packageId][i];
+    log(
+      hook
+        ? `  ${hook.type} ${id}: webhook-id ${hook.webhookId}, ${hook.signatures} signature(s) verified with standardwebhooks, ${[text, audio][i].reused ? 'redelivered by replay' : `${hook.latencyMs} ms after the event`}`
+        : `  no package.ready delivery for ${id} within 60 s (is the notifier running? npm run stack:status)`,
+    );
+  }
+  await subscriber.close();
 
   log('Downloading ...');
   const textFile = join(out, `${text.packageId}.bible`);

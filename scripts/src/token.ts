@@ -3,7 +3,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { SignJWT } from 'jose';
 import { loadStackEnv } from './lib/stack-env';
 
-const roles = ['user', 'editor', 'admin'];
+const roles = ['user', 'editor', 'admin', 'service'];
 
 export async function signDevToken(options: {
   sub: string;

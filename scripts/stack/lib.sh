@@ -256,12 +256,12 @@ apt_install() {
   command -v apt-get >/dev/null 2>&1 || die "apt-get not found; install these packages yourself: $*"
   if ((_APT_UPDATED == 0)); then
     log "apt-get update"
-    DEBIAN_FRONTEND=noninteractive apt-get update -qq >"$STACK_LOGS/apt.log" 2>&1 ||
+    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 update -qq >"$STACK_LOGS/apt.log" 2>&1 ||
       { tail -n 20 "$STACK_LOGS/apt.log" >&2; die "apt-get update failed (see $STACK_LOGS/apt.log)"; }
     _APT_UPDATED=1
   fi
   log "apt-get install $*"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@" >>"$STACK_LOGS/apt.log" 2>&1 ||
+  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends "$@" >>"$STACK_LOGS/apt.log" 2>&1 ||
     { tail -n 30 "$STACK_LOGS/apt.log" >&2; die "apt-get install $* failed (see $STACK_LOGS/apt.log)"; }
 }
 

@@ -134,6 +134,8 @@ ensure_env_file() {
     "S3_BUCKET=${S3_BUCKET:-bible-packages}"
     "S3_FORCE_PATH_STYLE=true"
     "JWT_SECRET=@gen:jwt"
+    "WEBHOOK_SECRET_KEY=@gen:key32"
+    "WEBHOOK_ALLOWED_CIDRS=127.0.0.0/8,::1/128"
     "SIGNING_KEY_ID=dev-$date_tag"
     "SIGNING_PRIVATE_KEY_FILE=$priv"
     "SIGNING_PUBLIC_KEY_FILE=$pub"
@@ -155,6 +157,7 @@ ensure_env_file() {
       @gen:access) value="dev$(openssl rand -hex 9)" ;;
       @gen:secret) value="$(rand_b64url 30)" ;;
       @gen:jwt) value="$(rand_b64url 48)" ;;
+      @gen:key32) value="$(openssl rand -base64 32)" ;;
     esac
     printf '%s=%s\n' "$key" "$(env_quote "$value")" >>"$STACK_ENV_FILE"
     added+=("$key")

@@ -69,6 +69,7 @@ api-gateway:
   s3: true
   jwt: true
   signing: false
+  webhooks: true
 package-builder:
   key: packageBuilder
   portEnv: BUILDER_PORT
@@ -77,6 +78,7 @@ package-builder:
   s3: true
   jwt: false
   signing: true
+  webhooks: false
 sync-service:
   key: syncService
   portEnv: SYNC_PORT
@@ -85,6 +87,7 @@ sync-service:
   s3: false
   jwt: false
   signing: false
+  webhooks: false
 notifier:
   key: notifier
   portEnv: NOTIFIER_PORT
@@ -93,6 +96,7 @@ notifier:
   s3: false
   jwt: false
   signing: false
+  webhooks: true
 {{- end }}
 
 {{- define "bible.serviceAccountName" -}}
@@ -170,6 +174,9 @@ Image reference. Args: dict root component image (the component's image values).
 {{- /* Optional: a gateway verifying tokens through JWT_JWKS_URL needs no shared secret. */}}
 {{ include "bible.secretEnvVar" (dict "name" "JWT_SECRET" "secret" $secret "key" $keys.jwtSecret "optional" true) }}
 {{- end }}
+{{- if $c.webhooks }}
+{{ include "bible.secretEnvVar" (dict "name" "WEBHOOK_SECRET_KEY" "secret" $secret "key" $keys.webhookSecretKey) }}
+{{- end }}
 {{- end }}
 
 {{/* Plain env entries from a map (sorted by name). */}}
@@ -206,6 +213,17 @@ Image reference. Args: dict root component image (the component's image values).
 - name: SIGNING_KEY_ID
   value: {{ . | quote }}
 {{- end }}
+{{- else if eq .name "notifier" }}
+- name: WEBHOOK_TIMEOUT_MS
+  value: {{ $v.webhooks.timeoutMs | quote }}
+- name: WEBHOOK_RETRY_SCHEDULE
+  value: {{ $v.webhooks.retrySchedule | quote }}
+- name: WEBHOOK_DISABLE_AFTER
+  value: {{ $v.webhooks.disableAfter | quote }}
+- name: WEBHOOK_CONCURRENCY
+  value: {{ $v.webhooks.concurrency | quote }}
+- name: WEBHOOK_ENDPOINT_CONCURRENCY
+  value: {{ $v.webhooks.endpointConcurrency | quote }}
 {{- else if eq .name "sync-service" }}
 {{- if $v.relayIntervalMs }}
 - name: SYNC_RELAY_INTERVAL_MS

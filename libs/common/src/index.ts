@@ -7,3 +7,4 @@ export * from './nest';
 export * from './packages';
 export * from './sync';
 export * from './database';
+export * from './events';

@@ -4,7 +4,7 @@ import { SignJWT } from 'jose';
 export async function tokenFor(
   secret: string,
   sub: string,
-  role: 'user' | 'editor' | 'admin' = 'user',
+  role: 'user' | 'editor' | 'admin' | 'service' = 'user',
 ): Promise<string> {
   return new SignJWT({ role })
     .setProtectedHeader({ alg: 'HS256' })
@@ -56,6 +56,8 @@ export function apiClient(baseUrl: string, token?: string) {
       call<T>('POST', path, body ?? {}, headers),
     put: <T = unknown>(path: string, body?: unknown, headers?: Record<string, string>) =>
       call<T>('PUT', path, body ?? {}, headers),
+    patch: <T = unknown>(path: string, body?: unknown, headers?: Record<string, string>) =>
+      call<T>('PATCH', path, body ?? {}, headers),
     delete: <T = unknown>(path: string, headers?: Record<string, string>) =>
       call<T>('DELETE', path, undefined, headers),
   };

@@ -10,14 +10,17 @@ import {
 import { AuthGuard } from './auth/auth.guard';
 import { AuthModule } from './auth/auth.module';
 import { ErrorEnvelopeFilter } from './common/error.filter';
+import { EventsModule } from './events/events.module';
 import { ContentModule } from './content/content.module';
 import { GATEWAY_CONFIG, type GatewayConfig } from './config';
 import { MediaFilesModule } from './media-files/media-files.module';
 import { OpenApiModule } from './openapi/openapi.module';
 import { PackagesModule } from './packages/packages.module';
+import { PushModule } from './push/push.module';
 import { RateLimitGuard } from './rate-limit/rate-limit.guard';
 import { RateLimitModule } from './rate-limit/rate-limit.module';
 import { SyncModule } from './sync/sync.module';
+import { WebhooksModule } from './webhooks/webhooks.module';
 
 @Module({})
 export class AppModule {
@@ -34,6 +37,8 @@ export class AppModule {
             statementTimeoutMs: config.DATABASE_STATEMENT_TIMEOUT_MS,
           },
           redisUrl: config.REDIS_URL,
+          // Request paths answer 503 at once during a Redis outage; nothing waits to run later.
+          redisFailFast: true,
           s3: config,
         }),
         OperabilityModule.register({ probes: [POSTGRES_PROBE, REDIS_PROBE, S3_PROBE] }),
@@ -44,6 +49,10 @@ export class AppModule {
         SyncModule,
         ContentModule,
         MediaFilesModule,
+        WebhooksModule,
+        WebhooksModule,
+        EventsModule,
+        PushModule,
       ],
       providers: [
         { provide: GATEWAY_CONFIG, useValue: config },

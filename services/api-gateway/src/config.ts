@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { baseEnv, databaseEnv, jwtEnv, loadConfig, port, redisEnv, s3Env } from '@bible/common';
+import { webhookEnv } from '@bible/common/webhooks/secrets';
+import { gatewayPushEnv } from './push/push.config';
 
 export const gatewayEnv = {
   ...baseEnv,
@@ -7,7 +9,18 @@ export const gatewayEnv = {
   ...redisEnv,
   ...s3Env,
   ...jwtEnv,
+  ...webhookEnv,
+  ...gatewayPushEnv,
   GATEWAY_PORT: port.default(3000),
+  /** A client must send its whole request head within this (slow-header clients get 408). */
+  HTTP_HEADERS_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(120_000).default(10_000),
+  /** ... and its whole request, body included (audio uploads are the largest bodies). */
+  HTTP_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(300_000),
+  /**
+   * Open connections one client address may hold (0: no cap). Behind a load balancer every
+   * connection comes from its addresses: raise it or set 0 there.
+   */
+  HTTP_MAX_CONNECTIONS_PER_IP: z.coerce.number().int().min(0).default(256),
   /** Comma-separated CIDRs/addresses of proxies whose X-Forwarded-For is trusted (per-IP limits). */
   TRUST_PROXY: z.string().default('loopback'),
   RATE_LIMIT_BUILDS_PER_USER_HOUR: z.coerce.number().int().min(1).default(10),

@@ -2,7 +2,9 @@ import './instrument';
 import { RequestMethod } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { runService } from '@bible/common';
+import type { Server } from 'node:http';
 import { AppModule } from './app.module';
+import { applyConnectionLimits } from './common/connection-limits';
 import { requestIdMiddleware } from './common/request-id';
 import { loadGatewayConfig } from './config';
 
@@ -15,6 +17,11 @@ async function main(): Promise<void> {
     shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
     bodyParser: false,
     configure: (app) => {
+      applyConnectionLimits(app.getHttpServer() as Server, {
+        headersTimeoutMs: config.HTTP_HEADERS_TIMEOUT_MS,
+        requestTimeoutMs: config.HTTP_REQUEST_TIMEOUT_MS,
+        maxConnectionsPerIp: config.HTTP_MAX_CONNECTIONS_PER_IP,
+      });
       const express = app as NestExpressApplication;
       express.set('trust proxy', config.TRUST_PROXY);
       express.disable('x-powered-by');

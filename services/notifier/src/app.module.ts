@@ -1,6 +1,10 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { InfraModule, OperabilityModule, POSTGRES_PROBE, REDIS_PROBE } from '@bible/common';
 import { NOTIFIER_CONFIG, type NotifierConfig } from './config';
+import { DispatchModule } from './dispatch/dispatch.module';
+import { PushModule } from './push/push.module';
+import { RetentionModule } from './retention/retention.module';
+import { WebhooksModule } from './webhooks/webhooks.module';
 
 @Module({})
 export class AppModule {
@@ -19,6 +23,10 @@ export class AppModule {
           redisUrl: config.REDIS_URL,
         }),
         OperabilityModule.register({ probes: [POSTGRES_PROBE, REDIS_PROBE] }),
+        WebhooksModule,
+        DispatchModule,
+        RetentionModule,
+        PushModule,
       ],
       providers: [{ provide: NOTIFIER_CONFIG, useValue: config }],
       exports: [NOTIFIER_CONFIG],

@@ -13,8 +13,11 @@ export const builderEnv = {
   BUILD_TMP_DIR: z.string().min(1).default('/tmp'),
   /** Parallel audio downloads per build. */
   BUILDER_AUDIO_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(4),
-  /** How long a build's lock lives without renewal: a killed worker's job is retried after this. */
-  BUILDER_LOCK_DURATION_MS: z.coerce.number().int().min(1_000).max(600_000).default(30_000),
+  /**
+   * How long a build's lock lives without renewal: a killed worker's job is retried after this,
+   * and a build survives Redis outages up to about three quarters of it (see lockRenewTime).
+   */
+  BUILDER_LOCK_DURATION_MS: z.coerce.number().int().min(1_000).max(600_000).default(40_000),
   /** Incomplete multipart uploads older than this are aborted by the sweeper. */
   MULTIPART_SWEEP_AGE_MS: z.coerce
     .number()

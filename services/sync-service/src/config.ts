@@ -1,10 +1,6 @@
 import { z } from 'zod';
 import { baseEnv, databaseEnv, loadConfig, port, redisEnv } from '@bible/common';
 
-const bool = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no'])
-  .transform((v) => v === 'true' || v === '1' || v === 'yes');
-
 export const syncEnv = {
   ...baseEnv,
   ...databaseEnv,
@@ -12,10 +8,11 @@ export const syncEnv = {
   SYNC_PORT: port.default(3002),
   /** How often the change-feed relay polls change_log when idle. */
   SYNC_RELAY_INTERVAL_MS: z.coerce.number().int().min(10).max(60_000).default(250),
-  /** change_log rows the relay reads, publishes and applies per batch. */
-  SYNC_RELAY_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(1_000),
-  /** Publish every change to the `change-events` BullMQ queue (package invalidation runs regardless). */
-  SYNC_RELAY_PUBLISH: bool.default(true),
+  /**
+   * change_log rows the relay reads and applies per batch; each batch writes one content.changed
+   * event per touched scope, so larger batches mean fewer events for a bulk edit.
+   */
+  SYNC_RELAY_BATCH_SIZE: z.coerce.number().int().min(1).max(100_000).default(20_000),
   /** change_log rows older than this are compacted (a scope's newest row is always kept). */
   SYNC_CHANGE_RETENTION_DAYS: z.coerce.number().min(0).max(3650).default(90),
   /** Processed sync_queue rows are kept this long; it bounds how long a replay is recognised. */

@@ -18,7 +18,7 @@ export const feedLagSeconds = new Histogram({
 
 export const relayedChangesTotal = new Counter({
   name: 'bible_sync_relay_changes_total',
-  help: 'Changes relayed from change_log (published and applied to package invalidation).',
+  help: 'Changes relayed from change_log (package invalidation and content.changed events).',
   registers: [metricsRegistry],
 });
 

@@ -3,9 +3,8 @@
 // Postgres and Redis. Each test seeds its own small fixture (no WEB seed needed).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Queue } from 'bullmq';
 import { Client } from 'pg';
-import { encodeCursor, revisionOf } from '@bible/common';
+import { type ContentChangedData, decodeCursor, encodeCursor, revisionOf } from '@bible/common';
 import { eventually } from '@bible/testing';
 import {
   type Api,
@@ -88,6 +87,22 @@ describe('sync through the gateway', { timeout: 10 * 60_000 }, () => {
     );
     return rows[0];
   }
+
+  /** The scope's content.changed events in feed order. */
+  async function contentChanged(versionId: string): Promise<ContentChangedData[]> {
+    const { rows } = await stack.db.query<{ data: ContentChangedData }>(
+      `SELECT data FROM events WHERE type = 'content.changed' AND data->>'versionId' = $1 ORDER BY txid, seq`,
+      [versionId],
+    );
+    return rows.map((r) => r.data);
+  }
+
+  /** A sync cursor as a position. */
+  const positionAt = (cursor: string): Position => {
+    const p = decodeCursor(cursor);
+    assert.ok(p, `a sync cursor: ${cursor}`);
+    return { txid: p.txid.toString(), id: p.id.toString() };
+  };
 
   const before_ = (a: Position, b: Position) =>
     BigInt(a.txid) < BigInt(b.txid) || (a.txid === b.txid && BigInt(a.id) < BigInt(b.id));
@@ -255,20 +270,17 @@ describe('sync through the gateway', { timeout: 10 * 60_000 }, () => {
         undefined,
         (c) => c.length >= 3,
       );
-      const queue = new Queue('change-events', {
-        connection: stack.redis,
-        prefix: stack.env.QUEUE_PREFIX,
-      });
 
       const slow = new Client({ connectionString: stack.env.DATABASE_URL });
       await slow.connect();
+      let slowTxid = '';
       try {
         await slow.query('BEGIN');
         await slow.query(`UPDATE verse_texts SET verse_text = 'slow' WHERE id = 'tv-gap-1'`);
         const { rows } = await slow.query<{ txid: string }>(
           `SELECT pg_current_xact_id()::text AS txid`,
         );
-        const slowTxid = rows[0].txid;
+        slowTxid = rows[0].txid;
 
         // A later transaction commits first; its change_log id is higher than the open one's.
         await stack.db.query(`UPDATE verse_texts SET verse_text = 'fast' WHERE id = 'tv-gap-2'`);
@@ -284,9 +296,8 @@ describe('sync through the gateway', { timeout: 10 * 60_000 }, () => {
           start.cursor,
           'the cursor does not move past the open transaction',
         );
-        assert.equal(
-          await queue.getJob(`cl-${fast.txid}-${fast.id}`),
-          undefined,
+        assert.ok(
+          (await contentChanged('tv-gap')).every((e) => before_(positionAt(e.toRevision), fast)),
           'the relay holds it back too',
         );
 
@@ -311,43 +322,30 @@ describe('sync through the gateway', { timeout: 10 * 60_000 }, () => {
         'the long transaction’s change is delivered, in transaction order',
       );
 
-      // The relay publishes both, each exactly once (job id = feed position).
+      // The relay reports both, each exactly once: the scope's content.changed events cover
+      // consecutive, disjoint revision ranges whose counts add up to the scope's changes.
       const updates = await positions(`text_version_id = 'tv-gap' AND operation = 'UPDATE'`, []);
       await eventually(async () => relayPassed(updates[updates.length - 1]), 30_000, 100);
-      for (const p of updates) {
-        const job = await queue.getJob(`cl-${p.txid}-${p.id}`);
-        if (!job) {
-          const counts = await queue.getJobCounts();
-          const some = (await queue.getJobs(['waiting'], 0, 5)).map((j) => j.id);
-          const state = await relayPosition();
-          assert.fail(
-            `change ${p.txid}:${p.id} not relayed: ${JSON.stringify({ counts, some, state })}`,
-          );
-        }
-        assert.deepEqual(job.data, {
-          position: `${p.txid}:${p.id}`,
-          table: 'verse_texts',
-          recordId: p.record_id,
-        });
+      const events = await contentChanged('tv-gap');
+      const changes = await positions(`text_version_id = 'tv-gap'`, []);
+      assert.equal(
+        events.reduce((n, e) => n + e.changeCount, 0),
+        changes.length,
+        'every change counted once',
+      );
+      const slowChange = changes.find((c) => c.record_id === 'tv-gap-1' && c.txid === slowTxid);
+      assert.ok(slowChange, 'the slow transaction’s change is logged');
+      for (const [i, e] of events.entries()) {
+        assert.ok(before_(positionAt(e.fromRevision), positionAt(e.toRevision)));
+        if (i > 0)
+          assert.ok(!before_(positionAt(e.fromRevision), positionAt(events[i - 1].toRevision)));
       }
-      const jobs = (
-        await queue.getJobs(
-          ['waiting', 'prioritized', 'delayed', 'completed', 'failed', 'active'],
-          0,
-          -1,
-        )
-      ).filter(
-        (j) =>
-          (j.data as { recordId: string }).recordId.startsWith('tv-gap-') &&
-          (j.data as { table: string }).table === 'verse_texts',
-      );
-      const all = await positions(`text_version_id = 'tv-gap' AND table_name = 'verse_texts'`, []);
-      const relayStart = await stack.db.query<{ n: number }>(
-        `SELECT count(*)::int AS n FROM change_log WHERE text_version_id = 'tv-gap' AND table_name = 'verse_texts'`,
-      );
-      assert.equal(jobs.length, relayStart.rows[0].n, 'one job per change');
-      assert.equal(new Set(jobs.map((j) => j.id)).size, all.length);
-      await queue.close();
+      const covering = (p: Position) =>
+        events.filter(
+          (e) => before_(positionAt(e.fromRevision), p) && !before_(positionAt(e.toRevision), p),
+        );
+      for (const p of updates)
+        assert.equal(covering(p).length, 1, `${p.txid}:${p.id} reported once`);
     });
 
     it('answers 409 SYNC_CURSOR_INVALID for malformed, foreign and future cursors', async () => {

@@ -30,6 +30,11 @@ export interface InfraOptions {
   serviceName: string;
   database?: { url: string; poolMax: number; statementTimeoutMs: number };
   redisUrl?: string;
+  /**
+   * Commands fail at once while Redis is unreachable instead of waiting in ioredis's offline queue
+   * (right for request paths that answer 503; wrong for BullMQ workers, which need to wait).
+   */
+  redisFailFast?: boolean;
   s3?: S3Config;
 }
 
@@ -49,13 +54,21 @@ async function initialiseWithRetry(dataSource: DataSource, attempts = 30): Promi
   }
 }
 
-/** Shared Redis connection options: BullMQ needs `maxRetriesPerRequest: null`; reconnect forever. */
-export function redisConnection(url: string, name: string): Redis {
+/**
+ * Shared Redis connection; reconnects forever. By default commands wait for a reconnect (BullMQ
+ * workers need `maxRetriesPerRequest: null`). With `failFast` a command issued while Redis is
+ * unreachable fails at once, and one in flight when the connection drops is failed rather than
+ * resent after the caller gave up: nothing queues up in memory during a long outage, and an
+ * operation answered "unavailable" never runs later.
+ */
+export function redisConnection(url: string, name: string, failFast = false): Redis {
   return new Redis(url, {
     connectionName: name,
-    maxRetriesPerRequest: null,
     enableReadyCheck: true,
     retryStrategy: (times) => Math.min(times * 200, 2_000),
+    ...(failFast
+      ? { maxRetriesPerRequest: 0, enableOfflineQueue: false, autoResendUnfulfilledCommands: false }
+      : { maxRetriesPerRequest: null }),
   });
 }
 
@@ -111,7 +124,9 @@ export class InfraModule {
         {
           provide: REDIS,
           useFactory: () =>
-            redisUrl ? redisConnection(redisUrl, `${options.serviceName}:main`) : null,
+            redisUrl
+              ? redisConnection(redisUrl, `${options.serviceName}:main`, options.redisFailFast)
+              : null,
         },
         {
           provide: REDIS_PROBE,

@@ -3,10 +3,16 @@ import type { JobsOptions } from 'bullmq';
 /** Every BullMQ queue in the system. Payload types below are keyed by these names. */
 export enum QueueName {
   PackageBuild = 'package-build',
-  ChangeEvents = 'change-events',
   Notifications = 'notifications',
   Webhooks = 'webhooks',
   Maintenance = 'maintenance',
+  NotifierMaintenance = 'notifier-maintenance',
+  /** Device push: one job per page of an event's recipients (docs/notifications.md). */
+  PushFanout = 'push-fanout',
+  /** Device push sends, one queue per provider so each has its own rate limiter. */
+  PushFcm = 'push-fcm',
+  PushApns = 'push-apns',
+  PushWeb = 'push-webpush',
 }
 
 /** W3C trace context carried inside job data so a trace crosses the queue. */
@@ -23,22 +29,74 @@ export interface PackageBuildJob {
   trace?: TraceCarrier;
 }
 
-export interface ChangeEventJob {
-  /** Position in the change feed (`xid:seq`) of the relayed change. */
-  position: string;
-  table: string;
-  recordId: string;
-  trace?: TraceCarrier;
-}
-
 export interface NotificationJob {
   notificationId: string;
   trace?: TraceCarrier;
 }
 
 export interface WebhookDeliveryJob {
+  /** webhook_deliveries row: one per (event, subscription). */
   deliveryId: string;
+  /** The attempt this job makes (1-based); a job whose attempt is already recorded is a no-op. */
+  attempt: number;
   trace?: TraceCarrier;
+}
+
+/**
+ * Job id of one delivery attempt. Deterministic, so whoever enqueues an attempt again (the
+ * dispatcher after a crash, the notifier's recovery pass) adds nothing when it exists.
+ */
+export function webhookJobId(deliveryId: string, attempt: number): string {
+  return `wh-${deliveryId}-${attempt}`;
+}
+
+export interface WebhookAttempt {
+  deliveryId: string;
+  attempt: number;
+  /** Not before this many ms from now (a scheduled retry). */
+  delayMs?: number;
+  trace?: TraceCarrier | null;
+}
+
+/** The BullMQ job (name, data, options) of one delivery attempt, for `add`/`addBulk`. */
+export function webhookAttemptJob(a: WebhookAttempt) {
+  return {
+    name: 'deliver',
+    data: {
+      deliveryId: a.deliveryId,
+      attempt: a.attempt,
+      ...(a.trace?.traceparent && { trace: a.trace }),
+    } satisfies WebhookDeliveryJob,
+    opts: {
+      jobId: webhookJobId(a.deliveryId, a.attempt),
+      ...(a.delayMs !== undefined && a.delayMs > 0 && { delay: a.delayMs }),
+    },
+  };
+}
+
+/** Fan-out of one event to the page of recipient devices after `after` (token id, keyset). */
+export interface PushFanoutJob {
+  eventId: string;
+  /** Last push_tokens.id of the previous page; null for the first page. */
+  after: string | null;
+  trace?: TraceCarrier;
+}
+
+/** One send attempt of one notification (one row per (event, device)). */
+export interface PushSendJob {
+  notificationId: string;
+  /** 1-based; a job whose attempt is already recorded is a no-op. */
+  attempt: number;
+  trace?: TraceCarrier;
+}
+
+/** Deterministic: the dispatcher or a retried page adding the same page again adds nothing. */
+export function pushFanoutJobId(eventId: string, after: string | null): string {
+  return `pf-${eventId}-${after ?? 'first'}`;
+}
+
+export function pushSendJobId(notificationId: string, attempt: number): string {
+  return `ps-${notificationId}-${attempt}`;
 }
 
 export interface MaintenanceJob {
@@ -46,12 +104,22 @@ export interface MaintenanceJob {
   trace?: TraceCarrier;
 }
 
+/** Housekeeping of the notifier (job schedulers; one replica runs each occurrence). */
+export interface NotifierMaintenanceJob {
+  task: 'prune-events';
+  trace?: TraceCarrier;
+}
+
 export interface QueuePayloads {
   [QueueName.PackageBuild]: PackageBuildJob;
-  [QueueName.ChangeEvents]: ChangeEventJob;
   [QueueName.Notifications]: NotificationJob;
   [QueueName.Webhooks]: WebhookDeliveryJob;
   [QueueName.Maintenance]: MaintenanceJob;
+  [QueueName.NotifierMaintenance]: NotifierMaintenanceJob;
+  [QueueName.PushFanout]: PushFanoutJob;
+  [QueueName.PushFcm]: PushSendJob;
+  [QueueName.PushApns]: PushSendJob;
+  [QueueName.PushWeb]: PushSendJob;
 }
 
 /** Redis key prefix of every queue (validated at boot as QUEUE_PREFIX). */
@@ -60,9 +128,9 @@ export function queuePrefix(): string {
 }
 
 /**
- * Redis sorted set of package objects being uploaded (member: object key, score: start time).
- * A builder adds its key before a multipart upload and removes it after; the sweeper aborts
- * uploads of keys left behind by crashed builders (MinIO lists multipart uploads per exact key only).
+ * Redis sorted set of multipart uploads in flight, one member per attempt (object key and upload
+ * id, see storage/uploads-in-flight.ts; score: start time). The sweeper aborts the uploads of
+ * attempts left behind by crashed builders (MinIO lists multipart uploads per exact key only).
  */
 export function uploadsInFlightKey(): string {
   return `${queuePrefix()}:uploads-in-flight`;
@@ -71,16 +139,12 @@ export function uploadsInFlightKey(): string {
 /** Queue defaults in one place: retries with exponential backoff and bounded retention. */
 export const queueDefaults: Record<QueueName, JobsOptions> = {
   [QueueName.PackageBuild]: {
-    attempts: 4,
-    backoff: { type: 'exponential', delay: 2_000 },
+    // Retries outlast a 60 s object-store or database outage: with full-to-half jitter the five
+    // waits add up to 62-124 s, and replicas retrying after a shared outage do not stampede.
+    attempts: 6,
+    backoff: { type: 'exponential', delay: 4_000, jitter: 0.5 },
     removeOnComplete: { count: 1_000, age: 7 * 24 * 3600 },
     removeOnFail: { count: 5_000, age: 30 * 24 * 3600 },
-  },
-  [QueueName.ChangeEvents]: {
-    attempts: 10,
-    backoff: { type: 'exponential', delay: 1_000 },
-    removeOnComplete: { count: 10_000 },
-    removeOnFail: { count: 10_000 },
   },
   [QueueName.Notifications]: {
     attempts: 8,
@@ -100,7 +164,42 @@ export const queueDefaults: Record<QueueName, JobsOptions> = {
     removeOnComplete: { count: 100 },
     removeOnFail: { count: 100 },
   },
+  [QueueName.NotifierMaintenance]: {
+    attempts: 3,
+    backoff: { type: 'exponential', delay: 10_000 },
+    removeOnComplete: { count: 100 },
+    removeOnFail: { count: 100 },
+  },
+  // A page fails only when Postgres or Redis does: retried long enough to outlast an outage.
+  [QueueName.PushFanout]: {
+    attempts: 10,
+    backoff: { type: 'exponential', delay: 1_000, jitter: 0.5 },
+    removeOnComplete: { count: 10_000, age: 24 * 3600 },
+    removeOnFail: { count: 10_000 },
+  },
+  // Provider answers schedule their own next attempt (a new job); these retries cover crashes.
+  [QueueName.PushFcm]: pushSendDefaults(),
+  [QueueName.PushApns]: pushSendDefaults(),
+  [QueueName.PushWeb]: pushSendDefaults(),
 };
+
+function pushSendDefaults(): JobsOptions {
+  return {
+    attempts: 5,
+    backoff: { type: 'exponential', delay: 2_000, jitter: 0.5 },
+    removeOnComplete: { count: 10_000, age: 24 * 3600 },
+    removeOnFail: { count: 10_000 },
+  };
+}
+
+/**
+ * How often a worker renews the locks of its running jobs: a quarter of the lock (at most 5 s), so
+ * a lock survives a Redis outage of up to about `lockDuration - 1.5 × renewal - 2 s reconnect`
+ * (40 s locks: 30 s) instead of half the lock with BullMQ's default renewal.
+ */
+export function lockRenewTime(lockDurationMs: number): number {
+  return Math.max(250, Math.min(5_000, Math.floor(lockDurationMs / 4)));
+}
 
 /** Worker-side defaults shared by every consumer (stalled-job detection hands jobs to another worker). */
 export const workerDefaults = {

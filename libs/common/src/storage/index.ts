@@ -2,3 +2,4 @@ export * from './s3';
 export * from './object-socket';
 export * from './open-object';
 export * from './multipart-upload';
+export * from './uploads-in-flight';

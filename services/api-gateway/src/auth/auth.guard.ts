@@ -30,9 +30,14 @@ export class AuthGuard implements CanActivate {
     }
     req.user = await this.verifier.verify(match[1]);
 
-    const required = this.reflector.getAllAndOverride<Role | undefined>(REQUIRED_ROLE, targets);
-    if (required && !hasRole(req.user, required)) {
-      throw new AppError(403, ErrorCode.Forbidden, `This route needs the ${required} role`);
+    const required = this.reflector.getAllAndOverride<Role[] | undefined>(REQUIRED_ROLE, targets);
+    const user = req.user;
+    if (required && !required.some((role) => hasRole(user, role))) {
+      throw new AppError(
+        403,
+        ErrorCode.Forbidden,
+        `This route needs the ${required.join(' or ')} role`,
+      );
     }
     return true;
   }

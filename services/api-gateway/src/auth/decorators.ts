@@ -4,8 +4,11 @@ import type { AuthUser, Role } from './auth.types';
 
 export { IS_PUBLIC, Public } from '@bible/common';
 export const REQUIRED_ROLE = 'auth:role';
-/** Minimum role for a route (`editor` or `admin`); every other route needs any valid token. */
-export const RequireRole = (role: Role) => SetMetadata(REQUIRED_ROLE, role);
+/**
+ * Role a route needs (`editor`, `admin`; several: any of them, e.g. `admin` or `service`); every
+ * other route needs any valid token.
+ */
+export const RequireRole = (...roles: [Role, ...Role[]]) => SetMetadata(REQUIRED_ROLE, roles);
 
 declare module 'express-serve-static-core' {
   interface Request {

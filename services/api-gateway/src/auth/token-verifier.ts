@@ -29,7 +29,7 @@ export class TokenVerifier {
       if (typeof payload.sub !== 'string' || payload.sub.length === 0 || payload.sub.length > 128) {
         throw new Error('token has no valid sub claim');
       }
-      if (!ROLES.includes(role)) throw new Error('token role is not user, editor or admin');
+      if (!ROLES.includes(role)) throw new Error(`token role is not one of ${ROLES.join(', ')}`);
       return { id: payload.sub, role };
     } catch (error) {
       throw new AppError(401, ErrorCode.Unauthorized, `Invalid token: ${(error as Error).message}`);

@@ -6,7 +6,18 @@ import {
   HttpStatus,
 } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { AppError, ErrorCode, type ErrorBody, type ErrorDetail, getLogger } from '@bible/common';
+import {
+  AppError,
+  ErrorCode,
+  type ErrorBody,
+  type ErrorDetail,
+  getLogger,
+  isDependencyUnavailable,
+  postgresDataError,
+} from '@bible/common';
+
+/** Seconds a client waits before retrying while Postgres or Redis is unreachable. */
+const UNAVAILABLE_RETRY_AFTER = '5';
 
 const codeByStatus: Record<number, ErrorCode> = {
   400: ErrorCode.ValidationFailed,
@@ -30,6 +41,7 @@ export class ErrorEnvelopeFilter implements ExceptionFilter {
     const res = http.getResponse<Response>();
     let status: number = HttpStatus.INTERNAL_SERVER_ERROR;
     let code: string = ErrorCode.Internal;
+    let outage = false;
     let message = 'Internal server error';
     let details: ErrorDetail[] = [];
 
@@ -55,18 +67,52 @@ export class ErrorEnvelopeFilter implements ExceptionFilter {
       code = status === 413 ? ErrorCode.PayloadTooLarge : ErrorCode.ValidationFailed;
       message = exception.message;
       details = [{ field: 'body', message: exception.message }];
+    } else if (postgresDataError(exception) !== undefined) {
+      // A value the schemas let through but Postgres cannot store: the input is still wrong.
+      status = HttpStatus.BAD_REQUEST;
+      code = ErrorCode.ValidationFailed;
+      message = 'Request validation failed';
+      details = [{ field: 'input', message: postgresDataError(exception) as string }];
+      getLogger().warn(
+        { err: details[0].message, requestId: req.requestId, path: req.path },
+        'input refused by the database (a schema should refuse it first)',
+      );
+    } else if (isDependencyUnavailable(exception)) {
+      // An outage, not a bug: one line per request (no stack), and the client is told to retry.
+      status = HttpStatus.SERVICE_UNAVAILABLE;
+      code = ErrorCode.ServiceUnavailable;
+      outage = true;
+      message = 'A dependency of this service is unavailable; retry shortly';
+      res.setHeader('Retry-After', UNAVAILABLE_RETRY_AFTER);
+      getLogger().warn(
+        { err: (exception as Error).message, requestId: req.requestId, path: req.path },
+        'request refused: dependency unavailable',
+      );
     }
 
-    if (status >= 500) {
-      getLogger().error(
-        { err: exception, requestId: req.requestId, path: req.path },
-        'request failed',
-      );
+    if (status >= 500 && !outage) {
+      if (exception instanceof HttpException)
+        // A deliberate 5xx (readiness answering 503 while a dependency is down, every probe):
+        // one line with what the response says, no stack.
+        getLogger().warn(
+          { status, path: req.path, response: exception.getResponse() },
+          'request answered with a server status',
+        );
+      else
+        getLogger().error(
+          { err: exception, requestId: req.requestId, path: req.path },
+          'request failed',
+        );
     }
     if (res.headersSent) {
       res.destroy();
       return;
     }
+    // A handler may have set a representation's validators and caching before it failed (the
+    // download route does): an error must never be cached as if it were that representation.
+    for (const name of ['ETag', 'Last-Modified', 'Content-Disposition', 'X-Served-From'])
+      res.removeHeader(name);
+    res.setHeader('Cache-Control', 'no-store');
     const body: ErrorBody = {
       error: code,
       message,
@@ -74,7 +120,8 @@ export class ErrorEnvelopeFilter implements ExceptionFilter {
       requestId: req.requestId ?? '',
       timestamp: new Date().toISOString(),
     };
-    res.status(status).json(body);
+    // end(), not json(): Express would add a weak ETag to the error body.
+    res.status(status).type('application/json').end(JSON.stringify(body));
   }
 }
 

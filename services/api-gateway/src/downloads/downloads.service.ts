@@ -7,6 +7,7 @@ import type { DataSource } from 'typeorm';
 import {
   AppError,
   ClientStalledError,
+  ObjectStoreHttpError,
   DATA_SOURCE,
   ErrorCode,
   S3,
@@ -77,14 +78,19 @@ export class DownloadsService {
     const filename = `${generation.package_id}.bible`;
 
     res.setHeader('Accept-Ranges', 'bytes');
-    res.setHeader('ETag', etag);
-    res.setHeader('Last-Modified', lastModified.toUTCString());
-    res.setHeader('Cache-Control', 'private, max-age=86400, immutable');
     res.setHeader('Content-Disposition', `attachment; filename="${filename}"`);
     res.setHeader('X-Served-From', servedFrom);
+    // Validators and caching only on the package's own bytes (200, 206) and 304: an error or a
+    // redirect to an expiring URL must not be kept by a device cache for a day.
+    const setCaching = () => {
+      res.setHeader('ETag', etag);
+      res.setHeader('Last-Modified', lastModified.toUTCString());
+      res.setHeader('Cache-Control', 'private, max-age=86400, immutable');
+    };
 
     if (etagMatches(req.header('if-none-match'), etag, true)) {
       downloadsTotal.inc({ served_from: servedFrom, kind: 'not_modified' });
+      setCaching();
       res.status(304).end();
       return;
     }
@@ -103,7 +109,7 @@ export class DownloadsService {
       );
       downloadsTotal.inc({ served_from: servedFrom, kind: 'redirect' });
       this.meter(generation.id, 1, 0);
-      res.status(302).setHeader('Location', url).end();
+      res.status(302).setHeader('Cache-Control', 'no-store').setHeader('Location', url).end();
       return;
     }
 
@@ -129,6 +135,7 @@ export class DownloadsService {
 
     const status = decision.kind === 'partial' ? 206 : 200;
     const setBodyHeaders = () => {
+      setCaching();
       res.status(status);
       res.setHeader('Content-Type', 'application/octet-stream');
       res.setHeader('Content-Length', String(length));
@@ -178,6 +185,18 @@ export class DownloadsService {
       setBodyHeaders();
       await object.pipeTo(res);
     } catch (error) {
+      if (!res.headersSent && error instanceof ObjectStoreHttpError && error.status === 404) {
+        // Published but its object is gone (removed by hand or by a lost bucket): not retryable.
+        getLogger().error(
+          { packageId: generation.package_id, objectKey: generation.object_key },
+          'package object missing from the object store',
+        );
+        throw new AppError(
+          410,
+          ErrorCode.Gone,
+          'The package bytes are no longer stored; request the package again',
+        );
+      }
       if (!res.headersSent && !abort.signal.aborted) {
         getLogger().error(
           { err: error, packageId: generation.package_id },

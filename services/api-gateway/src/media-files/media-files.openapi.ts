@@ -20,7 +20,8 @@ documentRoute({
   auth: 'editor',
   query: ingestQuerySchema,
   body: audioBodySchema,
-  bodyContentType: 'audio/mpeg',
+  // The bytes decide the type; a declared audio type must agree with them.
+  bodyContentType: ['audio/mpeg', 'audio/mp4', 'application/octet-stream'],
   responses: {
     201: {
       description: 'Stored and recorded (a draft)',

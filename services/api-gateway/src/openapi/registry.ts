@@ -8,11 +8,13 @@ export interface RouteDoc {
   path: string;
   summary: string;
   tags: string[];
-  auth?: 'none' | 'user' | 'editor' | 'admin';
+  /** Who may call it; `admin or service` also admits internal services' machine tokens. */
+  auth?: 'none' | 'user' | 'editor' | 'admin' | 'admin or service';
   params?: z.ZodObject;
   query?: z.ZodObject;
   body?: z.ZodType;
-  bodyContentType?: string;
+  /** Media types the body may be sent as (default application/json); each gets the same schema. */
+  bodyContentType?: string | string[];
   responses: Record<
     number,
     {
@@ -36,6 +38,20 @@ export function documentRoute(route: RouteDoc): void {
 
 export function documentedRoutes(): readonly RouteDoc[] {
   return routes;
+}
+
+export interface WebhookDoc {
+  summary: string;
+  description?: string;
+  /** The request body the receiver gets. */
+  schema: z.ZodType;
+}
+
+/** Requests the platform sends (OpenAPI 3.1 `webhooks`), keyed by event type. */
+const webhooks = new Map<string, WebhookDoc>();
+
+export function documentWebhook(name: string, doc: WebhookDoc): void {
+  webhooks.set(name, doc);
 }
 
 const errorSchema = z.object({
@@ -96,6 +112,12 @@ export function buildOpenApiDocument(version: string): Record<string, unknown> {
         content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
       };
     }
+    // Any operation may meet an outage of Postgres, Redis or the object store.
+    responses['503'] ??= {
+      description: 'A dependency is unavailable; retry after Retry-After seconds',
+      headers: { 'Retry-After': { description: 'Seconds to wait', schema: { type: 'string' } } },
+      content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+    };
     paths[route.path] ??= {};
     paths[route.path][route.method] = {
       summary: route.summary,
@@ -109,11 +131,11 @@ export function buildOpenApiDocument(version: string): Record<string, unknown> {
       ...(route.body && {
         requestBody: {
           required: true,
-          content: {
-            [route.bodyContentType ?? 'application/json']: {
-              schema: jsonSchema(route.body, 'input'),
-            },
-          },
+          content: Object.fromEntries(
+            [route.bodyContentType ?? 'application/json']
+              .flat()
+              .map((type) => [type, { schema: jsonSchema(route.body as z.ZodType, 'input') }]),
+          ),
         },
       }),
       responses,
@@ -133,5 +155,22 @@ export function buildOpenApiDocument(version: string): Record<string, unknown> {
       schemas: { Error: jsonSchema(errorSchema, 'output') },
     },
     paths,
+    webhooks: Object.fromEntries(
+      [...webhooks].map(([name, doc]) => [
+        name,
+        {
+          post: {
+            summary: doc.summary,
+            ...(doc.description && { description: doc.description }),
+            operationId: `webhook${name.replace(/(^|[^A-Za-z0-9]+)(.)/g, (_, _s, c: string) => c.toUpperCase())}`,
+            requestBody: {
+              required: true,
+              content: { 'application/json': { schema: jsonSchema(doc.schema, 'output') } },
+            },
+            responses: { '2XX': { description: 'Received; any other answer is retried' } },
+          },
+        },
+      ]),
+    ),
   };
 }

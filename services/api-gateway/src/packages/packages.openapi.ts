@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { documentRoute } from '../openapi/registry';
 import {
   catalogQuerySchema,
@@ -60,10 +61,16 @@ documentRoute({
   params: jobIdParamsSchema,
   responses: {
     200: {
-      description: 'Events `progress`, then `completed` or `failed`; data is the job status',
+      description:
+        "Events `progress`, then `completed` or `failed`; each event's data is the job status (JSON)",
       contentType: 'text/event-stream',
-      schema: jobStatusSchema,
+      schema: z.object({
+        id: z.string().describe('Event sequence number, for Last-Event-ID'),
+        event: z.enum(['progress', 'completed', 'failed']),
+        data: z.string().describe('The job status as JSON (see GET /v1/packages/jobs/{jobId})'),
+      }),
     },
+    404: { description: 'Unknown job' },
   },
 });
 documentRoute({
@@ -95,6 +102,8 @@ documentRoute({
       headers: downloadHeaders,
     },
     202: { description: 'Building; retry after Retry-After seconds', schema: jobAcceptedSchema },
+    404: { description: 'Unknown language or version' },
+    409: { description: 'The version is not published' },
     503: {
       description: 'The object store cannot be read or too many downloads are open (Retry-After)',
     },
@@ -134,6 +143,7 @@ for (const method of ['get', 'head'] as const) {
       302: { description: 'Redirect to a presigned object-store URL (?redirect=1)' },
       304: { description: 'If-None-Match matched' },
       404: { description: 'Unknown package' },
+      410: { description: 'Published, but its bytes are no longer stored' },
       416: { description: 'Range not satisfiable' },
       503: {
         description:

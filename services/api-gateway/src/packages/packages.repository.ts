@@ -207,6 +207,10 @@ export class PackagesRepository {
     return rows[0].id;
   }
 
+  async deleteRequest(id: string): Promise<void> {
+    await this.db.query(`DELETE FROM package_requests WHERE id = $1`, [id]);
+  }
+
   async requestByJob(jobId: string): Promise<RequestRow | null> {
     const rows: RequestRow[] = await this.db.query(
       `SELECT id, job_id, status, progress, stage, error, result FROM package_requests

@@ -129,7 +129,15 @@ export class PackagesService {
       requestedBy: userId,
       jobId,
     });
-    const status = await this.queue.enqueue(jobId, { packageKey: key, requestId });
+    let status: JobState;
+    try {
+      status = await this.queue.enqueue(jobId, { packageKey: key, requestId });
+    } catch (error) {
+      // A refused request leaves nothing behind: no row (and the queue had no job from it; a
+      // job that still arrived later finds no row and is dropped by the builder).
+      await this.repo.deleteRequest(requestId).catch(() => undefined);
+      throw error;
+    }
     const packageId = isSeries(params)
       ? undefined
       : packageIdFor({

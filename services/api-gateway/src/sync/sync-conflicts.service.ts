@@ -128,7 +128,11 @@ export class SyncConflictsService {
           `Conflict ${id} is already resolved (${conflict.resolution})`,
         );
       }
-      const write = resolutionWrite(body.resolution, conflict.client_data, body.data);
+      const write = resolutionWrite(
+        body.resolution,
+        conflict.client_data,
+        body.resolution === 'merged' ? body.data : undefined,
+      );
       let serverRecord = await this.lockRecord(client, conflict);
       const field = body.resolution === 'merged' ? 'body.data' : 'body.resolution';
       if (write.kind !== 'none') {

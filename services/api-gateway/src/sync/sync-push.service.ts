@@ -9,6 +9,7 @@ import {
   type SyncQueueStatus,
   encodeCursor,
   getLogger,
+  recordEvents,
 } from '@bible/common';
 import type { AuthUser } from '../auth/auth.types';
 import { inTransaction, pgPool } from './pg';
@@ -352,6 +353,7 @@ export class SyncPushService {
           wrote,
         ],
       );
+      if (conflicts.length > 0) await this.recordConflicts(client, sessionId, conflicts);
       const position = rows[0];
       const cursor =
         position?.txid && position.id
@@ -362,6 +364,33 @@ export class SyncPushService {
         cursor,
       };
     });
+  }
+
+  /** One `sync.conflict` per conflict, to its editor, committed with the conflict rows. */
+  private async recordConflicts(
+    client: PoolClient,
+    sessionId: string,
+    conflicts: ConflictInsert[],
+  ): Promise<void> {
+    const { rows } = await client.query<{ device_id: string }>(
+      `SELECT device_id FROM sync_sessions WHERE id = $1`,
+      [sessionId],
+    );
+    await recordEvents(
+      client,
+      conflicts.map((c) => ({
+        type: 'sync.conflict' as const,
+        userId: c.user_id,
+        data: {
+          conflictId: c.id,
+          table: c.table_name,
+          recordId: c.record_id,
+          userId: c.user_id,
+          deviceId: rows[0]?.device_id ?? null,
+          sessionId,
+        },
+      })),
+    );
   }
 
   /** Current rows of every record the batch touches, locked when the caller may write them. */

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { CHANGE_OPERATIONS, CONFLICT_RESOLUTIONS } from '@bible/common';
+import { PG_INT4_MAX, pgTimestamp } from '../common/pg-types';
 
 /** Ids of versions, records and clients as the catalog spells them. */
 const id = z
@@ -10,7 +11,7 @@ const clientKey = z
   .regex(/^[A-Za-z0-9._:-]{1,128}$/, 'must be 1-128 characters of [A-Za-z0-9._:-]');
 const column = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a column name');
 const scalar = z.union([z.string().max(100_000), z.number(), z.boolean(), z.null()]);
-const isoTime = z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time' });
+const isoTime = pgTimestamp();
 
 /** Changes per page: bulk sync pages are larger than ordinary lists (see docs/sync.md). */
 export const PULL_DEFAULT_LIMIT = 1_000;
@@ -55,6 +56,7 @@ export const mutationSchema = z
       .number()
       .int()
       .min(1)
+      .max(PG_INT4_MAX)
       .optional()
       .describe('The server version the client edited'),
     clientUpdatedAt: isoTime,
@@ -118,27 +120,18 @@ export const conflictsQuerySchema = z.strictObject({
 });
 export type ConflictsQuery = z.infer<typeof conflictsQuerySchema>;
 
-export const resolveConflictSchema = z
-  .strictObject({
-    resolution: z.enum(CONFLICT_RESOLUTIONS),
-    data: z.record(column, scalar).optional().describe('The merged record (required for merged)'),
-  })
-  .superRefine((b, ctx) => {
-    if (b.resolution === 'merged' && (!b.data || Object.keys(b.data).length === 0)) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['data'],
-        message: 'is required for the merged resolution',
-      });
-    }
-    if (b.resolution !== 'merged' && b.data) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['data'],
-        message: 'is only allowed with the merged resolution',
-      });
-    }
-  });
+/** Stated as alternatives so the document says exactly which body each resolution takes. */
+export const resolveConflictSchema = z.discriminatedUnion('resolution', [
+  z.strictObject({ resolution: z.enum(['client_wins', 'server_wins']) }),
+  z.strictObject({
+    resolution: z.literal('merged'),
+    data: z
+      .record(column, scalar)
+      .refine((d) => Object.keys(d).length > 0, 'is required for the merged resolution')
+      .meta({ minProperties: 1 })
+      .describe('The merged record'),
+  }),
+]);
 export type ResolveConflictBody = z.infer<typeof resolveConflictSchema>;
 
 export const analyticsQuerySchema = z.strictObject({

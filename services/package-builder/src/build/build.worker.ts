@@ -17,9 +17,10 @@ import {
   withSpanFromCarrier,
   workerDefaults,
   queuePrefix,
+  lockRenewTime,
 } from '@bible/common';
 import { BUILDER_CONFIG, type BuilderConfig } from '../config';
-import { AudioSourceError } from './audio-fetcher';
+import { failureCode, isPermanent } from './build-events';
 import { buildsTotal } from './metrics';
 import { PackageBuildService, type BuildResult } from './package-build.service';
 import { PublishRepository } from './publish.repository';
@@ -31,14 +32,6 @@ const queueWait = new Histogram({
   buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900],
   registers: [metricsRegistry],
 });
-
-/** Errors retrying cannot fix: the job fails at once with its reason. */
-function isPermanent(error: unknown): boolean {
-  return (
-    (error instanceof AudioSourceError && error.reason !== 'unreadable') ||
-    (error instanceof Error && /no longer (exists|published)|selects no books/.test(error.message))
-  );
-}
 
 /**
  * The BullMQ consumer of package builds. Locks are renewed while a build runs; a worker killed
@@ -96,6 +89,7 @@ export class BuildWorker implements OnApplicationBootstrap, OnModuleDestroy {
         connection: this.redis.duplicate(),
         concurrency: this.config.BUILDER_CONCURRENCY,
         lockDuration: this.config.BUILDER_LOCK_DURATION_MS,
+        lockRenewTime: lockRenewTime(this.config.BUILDER_LOCK_DURATION_MS),
         stalledInterval: Math.min(
           workerDefaults.stalledInterval,
           this.config.BUILDER_LOCK_DURATION_MS,
@@ -112,11 +106,18 @@ export class BuildWorker implements OnApplicationBootstrap, OnModuleDestroy {
         { jobId: job.id, attempt: job.attemptsMade, final, err: error.message },
         'package build failed',
       );
-      void this.repo.fail(job.id as string, error.message, final).catch(() => undefined);
+      // The processor has recorded its own failures already (this is a no-op then); this catches
+      // the ones it never saw, such as a job that stalled too often.
+      void this.recordFailure(job.id as string, error, job.attemptsMade, final);
     });
     this.worker.on('error', (error) =>
       getLogger().error({ err: error.message }, 'build worker error'),
     );
+    // An outage outlasted the lock: the job goes back to the queue, so stop this copy of the
+    // build now instead of finishing work whose result BullMQ will refuse ("Missing lock").
+    this.worker.on('lockRenewalFailed', (jobIds) => {
+      for (const jobId of jobIds) this.aborts.get(jobId)?.abort(new Error('lost the job lock'));
+    });
   }
 
   private async process(job: Job<PackageBuildJob>): Promise<BuildResult> {
@@ -163,7 +164,17 @@ export class BuildWorker implements OnApplicationBootstrap, OnModuleDestroy {
           return result;
         } catch (error) {
           buildsTotal.inc({ type, status: 'failure' });
-          if (isPermanent(error)) throw new UnrecoverableError((error as Error).message);
+          const permanent = isPermanent(error);
+          const attempts = job.attemptsMade + 1;
+          // Recorded before BullMQ hears of it, so a final failure and its package.failed event
+          // are durable even if this process dies before the job is moved to failed.
+          await this.recordFailure(
+            jobId,
+            error,
+            attempts,
+            permanent || attempts >= (job.opts.attempts ?? 1),
+          );
+          if (permanent) throw new UnrecoverableError((error as Error).message);
           throw error;
         } finally {
           this.aborts.delete(jobId);
@@ -175,6 +186,23 @@ export class BuildWorker implements OnApplicationBootstrap, OnModuleDestroy {
         'messaging.message.id': jobId,
       },
     );
+  }
+
+  private async recordFailure(
+    jobId: string,
+    error: unknown,
+    attempts: number,
+    final: boolean,
+  ): Promise<void> {
+    const reason = error instanceof Error ? error.message : String(error);
+    try {
+      await this.repo.fail(jobId, { reason, errorCode: failureCode(error), attempts }, final);
+    } catch (dbError) {
+      getLogger().error(
+        { jobId, err: (dbError as Error).message, reason },
+        'could not record the build failure',
+      );
+    }
   }
 
   /** Stop taking jobs and let running builds finish (bounded by the shutdown timeout). */

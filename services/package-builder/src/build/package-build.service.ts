@@ -7,10 +7,10 @@ import {
   DATA_SOURCE,
   type FeedPosition,
   REDIS,
-  uploadsInFlightKey,
   type PackageParams,
   S3,
   type S3Handle,
+  UploadsInFlight,
   encodeCursor,
   getLogger,
   packageIdFor,
@@ -34,6 +34,7 @@ import { type BookRow, ContentSnapshot, type MediaFileRow } from './content-snap
 import { buildStageDuration, bytesBuilt, databaseRows, databaseWriteSeconds } from './metrics';
 import { writePackageDatabase } from './package-database';
 import { type GenerationDraft, PublishRepository } from './publish.repository';
+import { BuildWorkspace } from './workspace';
 
 export type Stage = 'gather' | 'database' | 'audio' | 'assemble' | 'upload';
 
@@ -78,6 +79,8 @@ const PART_SIZE = 8 * 1024 * 1024;
  */
 @Injectable()
 export class PackageBuildService {
+  private readonly uploads: UploadsInFlight;
+
   constructor(
     @Inject(DATA_SOURCE) private readonly db: DataSource,
     @Inject(S3) private readonly s3: S3Handle,
@@ -85,7 +88,10 @@ export class PackageBuildService {
     @Inject(BUILDER_CONFIG) private readonly config: BuilderConfig,
     @Inject(SIGNING_KEY) private readonly signingKey: SigningKey | undefined,
     private readonly publisher: PublishRepository,
-  ) {}
+    private readonly workspace: BuildWorkspace,
+  ) {
+    this.uploads = new UploadsInFlight(redis);
+  }
 
   async build(ctx: BuildContext): Promise<BuildResult> {
     const started = Date.now();
@@ -232,7 +238,7 @@ export class PackageBuildService {
       key,
       ...(isPart && { part: { number: index + 1, total } }),
     });
-    const dir = await mkdtemp(join(this.config.BUILD_TMP_DIR, `build-${packageId}-`));
+    const dir = await mkdtemp(join(this.workspace.root(), `build-${packageId}-`));
     const log = getLogger().child({ packageId, jobId: ctx.jobId });
     try {
       const bookIds = part.books.map((b) => b.id);
@@ -393,9 +399,10 @@ export class PackageBuildService {
       await progress('upload', 0);
       const objectKey = `packages/${packageId}.bible`;
       await withSpan('build.upload', async () => {
-        // Registered before the multipart upload exists, so the sweeper can abort it should this
-        // process die before it aborts or completes it.
-        await this.redis.zadd(uploadsInFlightKey(), Date.now(), objectKey);
+        // Registered before the multipart upload exists and again with its id once it does, per
+        // attempt, so the sweeper can abort it should this process die before it aborts or
+        // completes it (a retry's clean-up leaves the crashed attempt's record alone).
+        const attempt = await this.uploads.begin(objectKey);
         try {
           await uploadMultipart({
             client: this.s3.client,
@@ -407,11 +414,12 @@ export class PackageBuildService {
             contentType: 'application/octet-stream',
             metadata: { 'content-sha256': prepared.contentSha256, 'package-id': packageId },
             signal: ctx.signal,
+            onCreated: (uploadId) => attempt.created(uploadId),
             onProgress: (uploaded) =>
               void progress('upload', uploaded / prepared.size).catch(() => undefined),
           });
         } finally {
-          await this.redis.zrem(uploadsInFlightKey(), objectKey).catch(() => undefined);
+          await attempt.finished().catch(() => undefined);
           await prepared.dispose();
         }
       });

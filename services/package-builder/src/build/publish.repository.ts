@@ -1,7 +1,20 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DeleteObjectsCommand } from '@aws-sdk/client-s3';
 import type { DataSource } from 'typeorm';
-import { DATA_SOURCE, type PackageParams, S3, type S3Handle, getLogger } from '@bible/common';
+import {
+  DATA_SOURCE,
+  type PackageParams,
+  S3,
+  type S3Handle,
+  getLogger,
+  recordEvents,
+} from '@bible/common';
+import {
+  type BuildFailure,
+  type RequestRow,
+  packageFailedEvents,
+  packageReadyEvents,
+} from './build-events';
 
 export interface GenerationDraft {
   packageId: string;
@@ -62,8 +75,8 @@ export class PublishRepository {
 
   /**
    * Makes every part visible at once (their objects are complete), marks older generations of the
-   * same content key stale (still downloadable until retention expires them) and completes the
-   * job's request rows.
+   * same content key stale (still downloadable until retention expires them), completes the
+   * job's request rows and records one `package.ready` per part, all in one transaction.
    */
   async publish(drafts: GenerationDraft[], jobId: string): Promise<void> {
     await this.db.transaction(async (tx) => {
@@ -109,10 +122,13 @@ export class PublishRepository {
         `SELECT id FROM package_generations WHERE package_id = $1`,
         [drafts[0].packageId],
       );
-      await tx.query(
-        `UPDATE package_requests SET status = 'completed', progress = 100, stage = 'done', error = NULL,
-            package_generation_id = $2, result = $3, completed_at = now()
-          WHERE job_id = $1`,
+      // A CTE so TypeORM answers the RETURNING rows (a bare UPDATE answers [rows, count]).
+      const requests: RequestRow[] = await tx.query(
+        `WITH done AS (
+           UPDATE package_requests SET status = 'completed', progress = 100, stage = 'done', error = NULL,
+               package_generation_id = $2, result = $3, completed_at = now()
+            WHERE job_id = $1 RETURNING id, requested_by)
+         SELECT id, requested_by FROM done`,
         [
           jobId,
           generation[0]?.id ?? null,
@@ -121,6 +137,13 @@ export class PublishRepository {
             missing: drafts.flatMap((d) => d.missing),
           }),
         ],
+      );
+      await recordEvents(
+        tx,
+        packageReadyEvents(
+          drafts.map((d) => ({ ...d, packageType: d.params.packageType })),
+          requests,
+        ),
       );
     });
   }
@@ -141,13 +164,27 @@ export class PublishRepository {
     );
   }
 
-  /** Records why a job failed; `final` once retries are exhausted (the status endpoint shows it). */
-  async fail(jobId: string, reason: string, final: boolean): Promise<void> {
-    await this.db.query(
-      `UPDATE package_requests SET status = $3, error = $2, completed_at = CASE WHEN $3 = 'failed' THEN now() END
-        WHERE job_id = $1 AND status <> 'completed'`,
-      [jobId, reason.slice(0, 2000), final ? 'failed' : 'queued'],
-    );
+  /**
+   * Records why a job failed; `final` once retries are exhausted (the status endpoint shows it).
+   * A final failure also records `package.failed` for the rows it fails, in the same transaction;
+   * rows already failed are left alone, so recording the same failure twice writes one event.
+   */
+  async fail(jobId: string, failure: BuildFailure, final: boolean): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      const failed: (RequestRow & { package_key: string })[] = await tx.query(
+        `WITH f AS (
+           UPDATE package_requests SET status = $3, error = $2,
+                  completed_at = CASE WHEN $3 = 'failed' THEN now() END
+            WHERE job_id = $1 AND status <> 'completed' AND NOT ($3 = 'failed' AND status = 'failed')
+           RETURNING id, requested_by, package_key, status)
+         SELECT id, requested_by, package_key FROM f WHERE status = 'failed'`,
+        [jobId, failure.reason.slice(0, 2000), final ? 'failed' : 'queued'],
+      );
+      await recordEvents(
+        tx,
+        packageFailedEvents(jobId, { ...failure, reason: failure.reason.slice(0, 2000) }, failed),
+      );
+    });
   }
 
   async deleteObjects(keys: string[]): Promise<void> {

@@ -22,7 +22,7 @@ import {
   getLogger,
   queueDefaults,
   queuePrefix,
-  uploadsInFlightKey,
+  UploadsInFlight,
 } from '@bible/common';
 import { BUILDER_CONFIG, type BuilderConfig } from '../config';
 
@@ -34,6 +34,7 @@ import { BUILDER_CONFIG, type BuilderConfig } from '../config';
 export class MaintenanceWorker implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly queue: Queue<MaintenanceJob>;
   private worker?: Worker<MaintenanceJob>;
+  private readonly uploads: UploadsInFlight;
 
   constructor(
     @Inject(REDIS) private readonly redis: Redis,
@@ -41,6 +42,7 @@ export class MaintenanceWorker implements OnApplicationBootstrap, OnModuleDestro
     @Inject(DATA_SOURCE) private readonly db: DataSource,
     @Inject(BUILDER_CONFIG) private readonly config: BuilderConfig,
   ) {
+    this.uploads = new UploadsInFlight(redis);
     this.queue = new Queue<MaintenanceJob>(QueueName.Maintenance, {
       prefix: queuePrefix(),
       connection: redis,
@@ -82,15 +84,24 @@ export class MaintenanceWorker implements OnApplicationBootstrap, OnModuleDestro
   }
 
   /**
-   * Aborts incomplete multipart uploads of packages older than the sweep age: every upload a
-   * listing of `packages/` shows (S3), plus those of keys builders registered and never cleared
-   * (MinIO only lists the uploads of one exact key).
+   * Aborts incomplete multipart uploads started before the sweep age: each attempt builders
+   * recorded and never cleared (by its upload id, or by listing its exact key when the builder
+   * died before learning the id; MinIO only lists the uploads of one exact key), plus every
+   * upload a listing of `packages/` shows (S3).
    */
   async sweepMultipartUploads(): Promise<number> {
     const cutoff = Date.now() - this.config.MULTIPART_SWEEP_AGE_MS;
-    const tracked = await this.redis.zrangebyscore(uploadsInFlightKey(), 0, cutoff);
+    const tracked = await this.uploads.startedBefore(cutoff);
     let removed = 0;
-    for (const prefix of ['packages/', ...tracked]) {
+    const listed = ['packages/'];
+    for (const attempt of tracked) {
+      if (!attempt.uploadId) {
+        listed.push(attempt.key);
+        continue;
+      }
+      if (await this.abort(attempt.key, attempt.uploadId)) removed++;
+    }
+    for (const prefix of new Set(listed)) {
       let keyMarker: string | undefined;
       let uploadIdMarker: string | undefined;
       do {
@@ -109,22 +120,28 @@ export class MaintenanceWorker implements OnApplicationBootstrap, OnModuleDestro
             (upload.Initiated && upload.Initiated.getTime() > cutoff)
           )
             continue;
-          await this.s3.client.send(
-            new AbortMultipartUploadCommand({
-              Bucket: this.s3.bucket,
-              Key: upload.Key,
-              UploadId: upload.UploadId,
-            }),
-          );
-          removed++;
+          if (await this.abort(upload.Key, upload.UploadId)) removed++;
         }
         keyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;
         uploadIdMarker = page.IsTruncated ? page.NextUploadIdMarker : undefined;
       } while (keyMarker);
     }
-    if (tracked.length > 0) await this.redis.zrem(uploadsInFlightKey(), ...tracked);
+    await this.uploads.forget(tracked.map((t) => t.member));
     if (removed > 0) getLogger().info({ removed }, 'aborted abandoned multipart uploads');
     return removed;
+  }
+
+  /** True when an upload was aborted; false when it no longer exists (completed or aborted). */
+  private async abort(key: string, uploadId: string): Promise<boolean> {
+    try {
+      await this.s3.client.send(
+        new AbortMultipartUploadCommand({ Bucket: this.s3.bucket, Key: key, UploadId: uploadId }),
+      );
+      return true;
+    } catch (error) {
+      if ((error as { name?: string }).name === 'NoSuchUpload') return false;
+      throw error;
+    }
   }
 
   /** Stale packages past retention: object removed, row kept as `expired` for history. */

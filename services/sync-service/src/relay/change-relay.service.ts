@@ -9,15 +9,14 @@ import type { Redis } from 'ioredis';
 import { Client, type Pool } from 'pg';
 import type { DataSource } from 'typeorm';
 import {
-  type ChangeEventJob,
   DATA_SOURCE,
   type FeedPosition,
-  QueueName,
   REDIS,
   getLogger,
-  queueDefaults,
-  withTimeout,
+  pgPool,
   queuePrefix,
+  recordEvents,
+  withTimeout,
 } from '@bible/common';
 import { SYNC_CONFIG, type SyncConfig } from '../config';
 import {
@@ -29,13 +28,12 @@ import {
   relayLeader,
   relayedChangesTotal,
 } from '../metrics';
-import { pgPool } from '@bible/common';
 import {
   type FeedRow,
   RELAY_NAME,
   backoffMs,
+  contentChangedEvents,
   invalidationTargets,
-  jobOf,
   lagSeconds,
 } from './relay-rules';
 
@@ -43,16 +41,20 @@ import {
 const RELAY_LOCK_KEY = 7_242_253_101;
 const LEADER_RETRY_MS = 2_000;
 const MIN_IDLE_MS = 10;
+/**
+ * The BullMQ queue the relay used to fill with one job per change (nothing consumed it); its
+ * leftover keys are removed once when a replica takes the relay.
+ */
+const RETIRED_QUEUE = 'change-events';
 
 /**
  * The change-feed relay. One replica (holder of a Postgres advisory lock) reads change_log in
  * (txid, id) order strictly below `change_log_safe_xmin()` — every transaction below that horizon
- * has ended, so no change can still appear behind the relay's position — and for each batch:
- *  1. publishes every change to the `change-events` BullMQ queue with jobId = its position
- *     (a batch published twice after a crash enqueues each change once);
- *  2. in one transaction, marks ready package generations of the touched scopes built at an older
- *     revision `stale`, and advances the stored position with compare-and-set (so two relays can
- *     never both apply a batch).
+ * has ended, so no change can still appear behind the relay's position — and for each batch, in
+ * one transaction: advances the stored position with compare-and-set (so two relays can never
+ * both apply a batch), marks ready package generations of the touched scopes built at an older
+ * revision `stale`, and records one coalesced `content.changed` event per touched scope. A batch
+ * is applied exactly once, and so is its event.
  * It wakes on NOTIFY change_log (sent on commit by the ChangeLog migration's trigger) and polls
  * every SYNC_RELAY_INTERVAL_MS, because a change held back by an older open transaction becomes
  * readable without a new notification.
@@ -60,7 +62,8 @@ const MIN_IDLE_MS = 10;
 @Injectable()
 export class ChangeRelay implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly pool: Pool;
-  private readonly queue: Queue<ChangeEventJob>;
+  private retiredQueueRemoved = false;
+  private retiredQueueRetryAt = 0;
   private listener?: Client;
   private leader = false;
   private stopping = false;
@@ -74,16 +77,10 @@ export class ChangeRelay implements OnApplicationBootstrap, OnModuleDestroy {
 
   constructor(
     @Inject(DATA_SOURCE) dataSource: DataSource,
-    @Inject(REDIS) redis: Redis,
+    @Inject(REDIS) private readonly redis: Redis,
     @Inject(SYNC_CONFIG) private readonly config: SyncConfig,
   ) {
     this.pool = pgPool(dataSource);
-    this.queue = new Queue<ChangeEventJob>(QueueName.ChangeEvents, {
-      prefix: queuePrefix(),
-      connection: redis,
-      defaultJobOptions: queueDefaults[QueueName.ChangeEvents],
-    });
-    this.queue.on('error', () => undefined);
   }
 
   onApplicationBootstrap(): void {
@@ -95,7 +92,6 @@ export class ChangeRelay implements OnApplicationBootstrap, OnModuleDestroy {
     this.wake?.();
     await this.loop;
     await this.dropLeadership();
-    await this.queue.close().catch(() => undefined);
   }
 
   private async run(): Promise<void> {
@@ -104,6 +100,9 @@ export class ChangeRelay implements OnApplicationBootstrap, OnModuleDestroy {
         if (!(await this.ensureLeader())) {
           await this.sleep(LEADER_RETRY_MS);
           continue;
+        }
+        if (!this.retiredQueueRemoved && Date.now() >= this.retiredQueueRetryAt) {
+          await this.removeRetiredQueue();
         }
         this.woken = false;
         const relayed = await this.relayOnce();
@@ -130,32 +129,33 @@ export class ChangeRelay implements OnApplicationBootstrap, OnModuleDestroy {
     }
   }
 
-  /** Reads, publishes and applies one batch; returns how many changes it relayed. */
+  /** Reads and applies one batch; returns how many changes it relayed. */
   async relayOnce(): Promise<number> {
     const from = this.position ?? (await this.loadPosition());
     const end = relayBatchDuration.startTimer();
+    // The book of a row comes from its verse (verse texts, timings) or chapter (media files),
+    // looked up for the batch only; only those two keys are taken from the row images.
     const { rows } = await this.pool.query<FeedRow>(
-      `SELECT c.txid::text, c.id::text, c.table_name, c.record_id, c.audio_version_id, c.text_version_id, c.changed_at
-         FROM change_log c
-        WHERE (c.txid, c.id) > ($1::bigint, $2::bigint) AND c.txid < change_log_safe_xmin()
-        ORDER BY c.txid, c.id LIMIT $3`,
+      `WITH batch AS MATERIALIZED (
+         SELECT c.txid, c.id, c.table_name, c.operation, c.record_id, c.audio_version_id,
+                c.text_version_id, c.changed_at,
+                coalesce(c.new_data->>'verse_id', c.old_data->>'verse_id',
+                         c.new_data->>'start_verse_id', c.old_data->>'start_verse_id') AS verse_id,
+                coalesce(c.new_data->>'chapter_id', c.old_data->>'chapter_id') AS chapter_id
+           FROM change_log c
+          WHERE (c.txid, c.id) > ($1::bigint, $2::bigint) AND c.txid < change_log_safe_xmin()
+          ORDER BY c.txid, c.id LIMIT $3)
+       SELECT b.txid::text, b.id::text, b.table_name, b.operation, b.record_id, b.audio_version_id,
+              b.text_version_id, b.changed_at, ch.book_id
+         FROM batch b
+         LEFT JOIN verses v ON v.id = b.verse_id
+         LEFT JOIN chapters ch ON ch.id = coalesce(v.chapter_id, b.chapter_id)
+        ORDER BY b.txid, b.id`,
       [from.txid.toString(), from.id.toString(), this.config.SYNC_RELAY_BATCH_SIZE],
     );
     if (rows.length === 0) {
       await this.updateBacklogLag(from);
       return 0;
-    }
-    if (this.config.SYNC_RELAY_PUBLISH) {
-      await withTimeout(
-        this.queue.addBulk(
-          rows.map((r) => {
-            const job = jobOf(r);
-            return { name: job.name, data: job.data, opts: { jobId: job.jobId } };
-          }),
-        ),
-        10_000,
-        'redis (change-events queue)',
-      );
     }
     const last = rows[rows.length - 1];
     const next = { txid: BigInt(last.txid), id: BigInt(last.id) };
@@ -196,6 +196,7 @@ export class ChangeRelay implements OnApplicationBootstrap, OnModuleDestroy {
         [JSON.stringify(invalidationTargets(rows))],
       );
       invalidated = stale.rowCount ?? 0;
+      await recordEvents(client, contentChangedEvents(rows, from));
       await client.query('COMMIT');
     } catch (error) {
       await client.query('ROLLBACK').catch(() => undefined);
@@ -219,6 +220,32 @@ export class ChangeRelay implements OnApplicationBootstrap, OnModuleDestroy {
     );
     end();
     return rows.length;
+  }
+
+  /**
+   * Deletes what is left of the retired per-change queue (up to one job per change ever relayed)
+   * so its Redis keys go away; best effort, retried a minute later until it succeeds.
+   */
+  private async removeRetiredQueue(): Promise<void> {
+    const queue = new Queue(RETIRED_QUEUE, { prefix: queuePrefix(), connection: this.redis });
+    queue.on('error', () => undefined);
+    try {
+      const counts = await withTimeout(queue.getJobCounts(), 10_000, 'redis (retired queue)');
+      const jobs = Object.values(counts).reduce((a, b) => a + b, 0);
+      await withTimeout(queue.obliterate({ force: true }), 120_000, 'redis (retired queue)');
+      this.retiredQueueRemoved = true;
+      if (jobs > 0) {
+        getLogger().info({ queue: RETIRED_QUEUE, jobs }, 'removed the retired change-events queue');
+      }
+    } catch (error) {
+      this.retiredQueueRetryAt = Date.now() + 60_000;
+      getLogger().warn(
+        { err: (error as Error).message, queue: RETIRED_QUEUE },
+        'could not remove the retired change-events queue; will retry',
+      );
+    } finally {
+      await queue.close().catch(() => undefined);
+    }
   }
 
   /**

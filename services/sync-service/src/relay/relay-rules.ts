@@ -1,11 +1,22 @@
-import type { ChangeEventJob, FeedPosition } from '@bible/common';
+import {
+  type ChangeLogTable,
+  type ChangeOperation,
+  type ContentChangedData,
+  type FeedPosition,
+  type NewEventOf,
+  comparePositions,
+  encodeCursor,
+} from '@bible/common';
 
 /** One change_log row as the relay reads it. */
 export interface FeedRow {
   txid: string;
   id: string;
-  table_name: string;
+  table_name: ChangeLogTable;
+  operation: ChangeOperation;
   record_id: string;
+  /** Book of the changed row (verse text, verse timing, media file), when it has one. */
+  book_id: string | null;
   audio_version_id: string | null;
   text_version_id: string | null;
   changed_at: Date;
@@ -27,17 +38,59 @@ export function positionOf(row: Pick<FeedRow, 'txid' | 'id'>): FeedPosition {
   return { txid: BigInt(row.txid), id: BigInt(row.id) };
 }
 
-/** BullMQ job id of a change: its feed position, so publishing a change twice enqueues it once. */
-export function jobIdOf(row: Pick<FeedRow, 'txid' | 'id'>): string {
-  return `cl-${row.txid}-${row.id}`;
-}
+const OPERATION_KEY = { INSERT: 'inserted', UPDATE: 'updated', DELETE: 'deleted' } as const;
 
-export function jobOf(row: FeedRow): { name: string; data: ChangeEventJob; jobId: string } {
-  return {
-    name: 'change',
-    data: { position: `${row.txid}:${row.id}`, table: row.table_name, recordId: row.record_id },
-    jobId: jobIdOf(row),
+/**
+ * One `content.changed` per scope (text or audio version) the batch touches, never one per
+ * change: the revision range (`fromRevision` is the relay position before the batch, a sync
+ * cursor to pull the batch's changes after; `toRevision` the scope's last change in it), counts
+ * per table and operation, and the books touched. Scopes in a stable order.
+ */
+export function contentChangedEvents(
+  rows: readonly FeedRow[],
+  from: FeedPosition,
+): NewEventOf<'content.changed'>[] {
+  const scopes = new Map<
+    string,
+    { data: ContentChangedData; last: FeedPosition; books: Set<string> }
+  >();
+  const touch = (scope: 'text' | 'audio', versionId: string | null, row: FeedRow) => {
+    if (!versionId) return;
+    const k = `${scope}\u0000${versionId}`;
+    let entry = scopes.get(k);
+    if (!entry) {
+      entry = {
+        data: {
+          scope,
+          versionId,
+          fromRevision: encodeCursor(from),
+          toRevision: '',
+          counts: {},
+          bookIds: [],
+          changeCount: 0,
+        },
+        last: from,
+        books: new Set(),
+      };
+      scopes.set(k, entry);
+    }
+    const counts = (entry.data.counts[row.table_name] ??= { inserted: 0, updated: 0, deleted: 0 });
+    counts[OPERATION_KEY[row.operation]]++;
+    entry.data.changeCount++;
+    if (row.book_id) entry.books.add(row.book_id);
+    const position = positionOf(row);
+    if (comparePositions(position, entry.last) > 0) entry.last = position;
   };
+  for (const row of rows) {
+    touch('text', row.text_version_id, row);
+    touch('audio', row.audio_version_id, row);
+  }
+  return [...scopes.entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([, e]) => ({
+      type: 'content.changed',
+      data: { ...e.data, toRevision: encodeCursor(e.last), bookIds: [...e.books].sort() },
+    }));
 }
 
 /**

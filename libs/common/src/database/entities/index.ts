@@ -3,11 +3,13 @@ import { BibleVersion } from './bible-version.entity';
 import { Book } from './book.entity';
 import { ChangeLog } from './change-log.entity';
 import { Chapter } from './chapter.entity';
+import { EventRecord } from './event.entity';
 import { LanguageEntity } from './language-entity.entity';
 import { MediaFileTag } from './media-file-tag.entity';
 import { MediaFileTarget } from './media-file-target.entity';
 import { MediaFileVerse } from './media-file-verse.entity';
 import { MediaFile } from './media-file.entity';
+import { NotificationPreference } from './notification-preference.entity';
 import { Notification } from './notification.entity';
 import { PackageGeneration } from './package-generation.entity';
 import { PackageRequest } from './package-request.entity';
@@ -23,6 +25,7 @@ import { TextVersion } from './text-version.entity';
 import { User } from './user.entity';
 import { VerseText } from './verse-text.entity';
 import { Verse } from './verse.entity';
+import { WebhookDeliveryAttempt } from './webhook-delivery-attempt.entity';
 import { WebhookDelivery } from './webhook-delivery.entity';
 import { WebhookSubscription } from './webhook-subscription.entity';
 
@@ -33,12 +36,14 @@ export {
   Book,
   ChangeLog,
   Chapter,
+  EventRecord,
   LanguageEntity,
   MediaFile,
   MediaFileTag,
   MediaFileTarget,
   MediaFileVerse,
   Notification,
+  NotificationPreference,
   PackageGeneration,
   PackageRequest,
   PushToken,
@@ -55,6 +60,7 @@ export {
   Verse,
   VerseText,
   WebhookDelivery,
+  WebhookDeliveryAttempt,
   WebhookSubscription,
 };
 
@@ -84,8 +90,11 @@ export const entities = [
   SyncConflict,
   PushToken,
   Notification,
+  NotificationPreference,
   WebhookSubscription,
   WebhookDelivery,
+  WebhookDeliveryAttempt,
   SyncRelayState,
   ChangeLogHorizon,
+  EventRecord,
 ];

@@ -6,15 +6,19 @@ import {
   JoinColumn,
   ManyToOne,
   PrimaryGeneratedColumn,
+  Unique,
 } from 'typeorm';
 import type { Relation } from 'typeorm';
 import { WEBHOOK_DELIVERY_STATUSES, sqlIn, type WebhookDeliveryStatus } from '../constants';
 import { TimestampedRecord } from './content-record';
+import { EventRecord } from './event.entity';
 import { WebhookSubscription } from './webhook-subscription.entity';
 
 @Entity('webhook_deliveries')
 @Check('chk_webhook_deliveries_status', sqlIn('status', WEBHOOK_DELIVERY_STATUSES))
 @Check('chk_webhook_deliveries_attempts', `"attempts" >= 0`)
+@Check('chk_webhook_deliveries_body', `"event_id" IS NOT NULL OR "payload" IS NOT NULL`)
+@Unique('uq_webhook_deliveries_event_id_subscription_id', ['eventId', 'subscriptionId'])
 @Index('idx_webhook_deliveries_subscription_id_created_at', ['subscriptionId', 'createdAt'])
 @Index('idx_webhook_deliveries_status_next_attempt_at', ['status', 'nextAttemptAt'])
 export class WebhookDelivery extends TimestampedRecord {
@@ -27,12 +31,16 @@ export class WebhookDelivery extends TimestampedRecord {
   @Column('text', { name: 'event_type' })
   eventType!: string;
 
-  /** Stable id of the event, sent as a header so receivers can deduplicate retries. */
-  @Column('text', { name: 'event_id', nullable: true })
+  /**
+   * The event delivered (its id is the `webhook-id` header, so receivers can deduplicate
+   * retries). NULL only for `webhook.test` deliveries, whose id is the delivery id.
+   */
+  @Column('uuid', { name: 'event_id', nullable: true })
   eventId!: string | null;
 
-  @Column('jsonb')
-  payload!: Record<string, unknown>;
+  /** Body of deliveries without an event (`webhook.test`); event-backed ones read `events`. */
+  @Column('jsonb', { nullable: true })
+  payload!: Record<string, unknown> | null;
 
   @Column('text', { default: 'pending' })
   status!: WebhookDeliveryStatus;
@@ -58,4 +66,8 @@ export class WebhookDelivery extends TimestampedRecord {
     foreignKeyConstraintName: 'fk_webhook_deliveries_subscription_id',
   })
   subscription?: Relation<WebhookSubscription>;
+
+  @ManyToOne(() => EventRecord, { nullable: true, onDelete: 'CASCADE' })
+  @JoinColumn({ name: 'event_id', foreignKeyConstraintName: 'fk_webhook_deliveries_event_id' })
+  event?: Relation<EventRecord>;
 }

@@ -4,6 +4,9 @@ import { OperationsSchema1795300200000 } from './1795300200000-OperationsSchema'
 import { SigningKeys1795300300000 } from './1795300300000-SigningKeys';
 import { SyncFeed1795300600000 } from './1795300600000-SyncFeed';
 import { VerseTextSearch1795301000000 } from './1795301000000-VerseTextSearch';
+import { Events1795301100000 } from './1795301100000-Events';
+import { WebhookDeliveries1795301200000 } from './1795301200000-WebhookDeliveries';
+import { PushNotifications1795301300000 } from './1795301300000-PushNotifications';
 
 /** All migrations, oldest first. Append new ones; never edit an applied one. */
 export const migrations = [
@@ -13,4 +16,7 @@ export const migrations = [
   SigningKeys1795300300000,
   SyncFeed1795300600000,
   VerseTextSearch1795301000000,
+  Events1795301100000,
+  WebhookDeliveries1795301200000,
+  PushNotifications1795301300000,
 ];

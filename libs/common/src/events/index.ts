@@ -1,0 +1,6 @@
+export * from './types';
+export * from './record';
+export * from './envelope';
+export * from './cursor';
+export * from './feed';
+export * from './retention';

@@ -1,0 +1,4 @@
+export * from './common';
+export * from './fcm';
+export * from './apns';
+export * from './webpush';

@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# CI step: Schemathesis (from PyPI, pinned, in a venv under .stack/) over every operation of the
+# gateway's OpenAPI document, with an admin token, against a gateway started on the test stack
+# with a freshly seeded database of its own. Ends with `schemathesis: N passed, N failed`:
+# operations without a failure pass; each failing operation and each operation named in a
+# "schema validation mismatch" warning counts as failed.
+set -uo pipefail
+ROOT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)"
+cd "$ROOT_DIR"
+VERSION=4.32.5
+VENV="$ROOT_DIR/.stack/schemathesis-$VERSION"
+OUT="$ROOT_DIR/.stack/test-logs/schemathesis"
+mkdir -p "$OUT"
+
+fail() { echo "schemathesis: $1" >&2; echo "schemathesis: 0 passed, 1 failed"; exit 1; }
+
+if [[ ! -x "$VENV/bin/st" ]]; then
+  python3 -m venv "$VENV" && "$VENV/bin/pip" install -q "schemathesis==$VERSION" ||
+    fail "could not install schemathesis $VERSION from PyPI"
+fi
+
+set -a
+# shellcheck disable=SC1091
+. .stack/stack.env
+set +a
+DB_URL="${TEST_DATABASE_URL%/*}/bible_schemathesis"
+# A database of its own (the role may create databases), reset and seeded like the e2e suites'.
+node -e '
+const { Client } = require("pg");
+(async () => {
+  const admin = new Client({ connectionString: process.env.TEST_DATABASE_URL });
+  await admin.connect();
+  const exists = await admin.query("SELECT 1 FROM pg_database WHERE datname = $1", ["bible_schemathesis"]);
+  if (exists.rowCount === 0) await admin.query("CREATE DATABASE bible_schemathesis");
+  await admin.end();
+  await require("./libs/common/dist/database/testing").resetTestDatabase(process.argv[1]);
+  await require("./scripts/dist/seed/run-seed").runSeed({
+    databaseUrl: process.argv[1], migrate: true, log: () => undefined,
+    s3: { S3_ENDPOINT: process.env.S3_ENDPOINT, S3_REGION: process.env.S3_REGION,
+          S3_ACCESS_KEY_ID: process.env.S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY: process.env.S3_SECRET_ACCESS_KEY,
+          S3_BUCKET: process.env.S3_BUCKET, S3_FORCE_PATH_STYLE: true },
+  });
+})().catch((e) => { console.error(e); process.exit(1); });
+' "$DB_URL" || fail "could not prepare the database"
+
+PORT=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
+export DATABASE_URL="$DB_URL" GATEWAY_PORT="$PORT" QUEUE_PREFIX=t-schemathesis LOG_LEVEL=warn \
+  RATE_LIMIT_DEFAULT_PER_IP_HOUR=100000000 RATE_LIMIT_BUILDS_PER_USER_HOUR=100000000 \
+  RATE_LIMIT_BUILDS_PER_IP_HOUR=100000000 RATE_LIMIT_DOWNLOADS_PER_USER_HOUR=100000000 \
+  RATE_LIMIT_DOWNLOADS_PER_IP_HOUR=100000000 RATE_LIMIT_SYNC_PER_USER_HOUR=100000000
+node services/api-gateway/dist/main.js >"$OUT/gateway.log" 2>&1 &
+GATEWAY_PID=$!
+trap 'kill "$GATEWAY_PID" 2>/dev/null' EXIT
+for _ in $(seq 1 60); do
+  curl -sf -m 2 "http://127.0.0.1:$PORT/health/ready" >/dev/null && break
+  sleep 1
+done
+curl -sf -m 2 "http://127.0.0.1:$PORT/health/ready" >/dev/null || fail "the gateway did not become ready"
+TOKEN=$(node scripts/dist/token.js --sub schemathesis --role admin | tail -1)
+
+rm -rf "$OUT/report"
+"$VENV/bin/st" --config-file scripts/schemathesis/schemathesis.toml run \
+  "http://127.0.0.1:$PORT/v1/openapi.json" \
+  -H "Authorization: Bearer $TOKEN" \
+  --checks not_a_server_error,response_schema_conformance,status_code_conformance \
+  --max-examples "${SCHEMATHESIS_MAX_EXAMPLES:-10}" --workers 2 --seed 1 --no-color \
+  --generation-database none \
+  --report junit --report-dir "$OUT/report" | tee "$OUT/run.log"
+
+python3 - "$OUT" <<'PY'
+import glob, re, sys, xml.etree.ElementTree as ET
+out = sys.argv[1]
+files = glob.glob(f"{out}/report/junit-*.xml")
+if not files:
+    print("schemathesis: 0 passed, 1 failed"); sys.exit(1)
+cases = ET.parse(files[0]).getroot().iter("testcase")
+ops = {}
+for c in cases:
+    bad = any(child.tag in ("failure", "error") for child in c)
+    ops[c.get("name")] = ops.get(c.get("name"), False) or bad
+# Operations a "Schema validation mismatch" warning names count as failed.
+listing = False
+for line in open(f"{out}/run.log").read().splitlines():
+    if line.startswith("Schema validation mismatch:"):
+        listing = True
+    elif listing and line.startswith("  - "):
+        ops[line[4:].strip()] = True
+    elif listing and line.strip() and not line.startswith(" "):
+        listing = False
+failed = sum(ops.values())
+print(f"schemathesis: {len(ops) - failed} passed, {failed} failed")
+sys.exit(1 if failed else 0)
+PY

@@ -1,0 +1,29 @@
+import { EVENT_TYPES, eventDataSchemas } from '@bible/common';
+import { documentRoute, documentWebhook } from '../openapi/registry';
+import { eventsPageSchema, eventsQuerySchema, webhookPayloadSchema } from './events.schemas';
+
+documentRoute({
+  method: 'get',
+  path: '/v1/admin/events',
+  summary: 'Events in order after a cursor, to replay what a consumer missed',
+  tags: ['admin', 'events'],
+  auth: 'admin or service',
+  query: eventsQuerySchema,
+  responses: {
+    200: {
+      description:
+        'Events in (transaction, sequence) order; the feed never skips an event behind nextCursor',
+      schema: eventsPageSchema,
+    },
+  },
+});
+
+for (const type of EVENT_TYPES) {
+  documentWebhook(type, {
+    summary: eventDataSchemas[type].description ?? type,
+    description:
+      'Standard Webhooks delivery: headers webhook-id (the event id, stable across retries), ' +
+      'webhook-timestamp and webhook-signature. See docs/events.md.',
+    schema: webhookPayloadSchema(type),
+  });
+}

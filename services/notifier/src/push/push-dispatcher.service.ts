@@ -1,0 +1,108 @@
+import {
+  Inject,
+  Injectable,
+  type OnApplicationBootstrap,
+  type OnModuleDestroy,
+} from '@nestjs/common';
+import type { Pool } from 'pg';
+import type { DataSource } from 'typeorm';
+import { DATA_SOURCE, type TraceCarrier, getLogger, pgPool } from '@bible/common';
+import { NOTIFIER_CONFIG, type NotifierConfig } from '../config';
+import { PushQueues } from './push-queues';
+
+/**
+ * Hands events to device push: claims the oldest events without `push_dispatched_at` (FOR
+ * UPDATE SKIP LOCKED, so replicas share them), adds each event's first fan-out page job and
+ * only then marks the events, in the same transaction. The job is added before the commit on
+ * purpose: the event row already exists, the job id is deterministic and fan-out is idempotent,
+ * so a crash after the add only means the next pass adds nothing new — whereas adding after the
+ * commit could lose the job.
+ */
+@Injectable()
+export class PushDispatcher implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly pool: Pool;
+  private stopping = false;
+  private loop?: Promise<void>;
+  private wake?: () => void;
+  private failures = 0;
+
+  constructor(
+    @Inject(DATA_SOURCE) dataSource: DataSource,
+    @Inject(NOTIFIER_CONFIG) private readonly config: NotifierConfig,
+    private readonly queues: PushQueues,
+  ) {
+    this.pool = pgPool(dataSource);
+  }
+
+  onApplicationBootstrap(): void {
+    this.loop = this.run();
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    this.stopping = true;
+    this.wake?.();
+    await this.loop;
+  }
+
+  private async run(): Promise<void> {
+    const batch = this.config.PUSH_DISPATCH_BATCH_SIZE;
+    while (!this.stopping) {
+      try {
+        const claimed = await this.dispatchOnce(batch);
+        this.failures = 0;
+        if (claimed < batch) await this.sleep(this.config.PUSH_DISPATCH_INTERVAL_MS);
+      } catch (error) {
+        this.failures++;
+        if (this.failures === 1 || this.failures % 50 === 0)
+          getLogger().warn(
+            { err: (error as Error).message, failures: this.failures },
+            'push dispatch failed; retrying',
+          );
+        await this.sleep(Math.min(10_000, 250 * 2 ** Math.min(this.failures, 6)));
+      }
+    }
+  }
+
+  async dispatchOnce(limit: number): Promise<number> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const { rows } = await client.query<{ id: string; trace: TraceCarrier | null }>(
+        `SELECT id, trace FROM events
+          WHERE push_dispatched_at IS NULL
+          ORDER BY seq
+          LIMIT $1
+          FOR UPDATE SKIP LOCKED`,
+        [limit],
+      );
+      if (rows.length > 0) {
+        await this.queues.addFanout(
+          rows.map((r) => ({ eventId: r.id, after: null, trace: r.trace })),
+        );
+        await client.query(
+          `UPDATE events SET push_dispatched_at = now() WHERE id = ANY($1::uuid[])`,
+          [rows.map((r) => r.id)],
+        );
+      }
+      await client.query('COMMIT');
+      return rows.length;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    if (this.stopping) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wake = done;
+    });
+  }
+}
