@@ -1,11 +1,7 @@
 import { context, isSpanContextValid, propagation, trace, type Span } from '@opentelemetry/api';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import {
-  BatchSpanProcessor,
-  NoopSpanProcessor,
-  type SpanProcessor,
-} from '@opentelemetry/sdk-trace';
+import { NoopSpanProcessor } from '@opentelemetry/sdk-trace';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { ExpressInstrumentation } from '@opentelemetry/instrumentation-express';
 import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
@@ -28,21 +24,19 @@ export function startTelemetry(serviceName: string): void {
   process.env.OTEL_METRICS_EXPORTER ??= 'none';
   process.env.OTEL_LOGS_EXPORTER ??= 'none';
   const endpoint = process.env.OTEL_EXPORTER_OTLP_ENDPOINT;
-  // Without any span processor the SDK registers no tracer provider at all: spans would be
-  // non-recording with all-zero ids. A no-op processor keeps ids real when nothing is exported.
-  const spanProcessors: SpanProcessor[] = endpoint
-    ? [
-        new BatchSpanProcessor({
-          exporter: new OTLPTraceExporter({ url: `${endpoint.replace(/\/$/, '')}/v1/traces` }),
-        }),
-      ]
-    : [new NoopSpanProcessor()];
+  // With an endpoint the SDK builds the batch processor itself, from the OTEL_BSP_* settings
+  // (sdk-trace 3's BatchSpanProcessor no longer reads them). Without any processor it would register
+  // no tracer provider at all: spans would be non-recording with all-zero ids, so a no-op
+  // processor keeps ids real when nothing is exported.
+  const exporting = endpoint
+    ? { traceExporter: new OTLPTraceExporter({ url: `${endpoint.replace(/\/$/, '')}/v1/traces` }) }
+    : { spanProcessors: [new NoopSpanProcessor()] };
   sdk = new NodeSDK({
     resource: resourceFromAttributes({
       'service.name': serviceName,
       'service.namespace': 'bible-packages',
     }),
-    spanProcessors,
+    ...exporting,
     instrumentations: [
       new HttpInstrumentation({
         ignoreIncomingRequestHook: (req) => /^\/(health|metrics)/.test(req.url ?? ''),
