@@ -146,7 +146,8 @@ export function buildOpenApiDocument(version: string): Record<string, unknown> {
     info: {
       title: 'Offline Bible package platform API',
       version,
-      description: 'Public HTTP contract of the api-gateway. See spec/http-api.md.',
+      description:
+        'Public HTTP contract of the api-gateway. See docs/http-api.md and the reference at /v1/docs.',
     },
     servers: [{ url: '/' }],
     security: [{ bearer: [] }],
