@@ -19,6 +19,8 @@
 set -euo pipefail
 # shellcheck source=scripts/stack/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source=scripts/stack/push-fakes.sh
+. "$(dirname "${BASH_SOURCE[0]}")/push-fakes.sh"
 
 usage() { print_header "${BASH_SOURCE[0]}"; }
 
@@ -492,6 +494,7 @@ main() {
   ensure_packages
   resolve_ports
   ensure_env_file
+  ensure_push_fakes
   resolve_ports 2>/dev/null # re-read (and export) from the file, which is now authoritative
   start_postgres
   start_redis
