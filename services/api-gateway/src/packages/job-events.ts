@@ -94,7 +94,9 @@ export class JobEvents implements OnModuleInit, OnModuleDestroy {
         }
         if (TERMINAL.has(status.status)) subscriber.complete();
       };
-      const beat = () => subscriber.next({ data: '', comment: 'keep-alive' });
+      // A comment only (no data): Nest writes `: keep-alive`, not an event with an id.
+      const keepAlive = { comment: 'keep-alive' } as unknown as MessageEvent;
+      const beat = () => subscriber.next(keepAlive);
       const watchers = this.watchers.get(jobId) ?? new Set();
       this.watchers.set(jobId, watchers);
       watchers.add(push);
