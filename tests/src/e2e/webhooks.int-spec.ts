@@ -244,7 +244,7 @@ describe('webhook delivery', { timeout: 10 * 60_000 }, () => {
     let cursor: string | null = null;
     do {
       const res: { body: { items: Subscription[]; nextCursor: string | null } } = await api.get(
-        `/v1/admin/webhooks?limit=2${cursor ? `&cursor=${cursor}` : ''}`,
+        `/v1/admin/webhooks?limit=1${cursor ? `&cursor=${cursor}` : ''}`,
       );
       all.push(...res.body.items.map((s) => s.id));
       cursor = res.body.nextCursor;
