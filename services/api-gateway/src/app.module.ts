@@ -21,7 +21,6 @@ import { RateLimitGuard } from './rate-limit/rate-limit.guard';
 import { RateLimitModule } from './rate-limit/rate-limit.module';
 import { SyncModule } from './sync/sync.module';
 import { WebhooksModule } from './webhooks/webhooks.module';
-import { WebhooksModule } from './webhooks/webhooks.module';
 
 @Module({})
 export class AppModule {
@@ -50,7 +49,6 @@ export class AppModule {
         SyncModule,
         ContentModule,
         MediaFilesModule,
-        WebhooksModule,
         WebhooksModule,
         EventsModule,
         PushModule,
