@@ -56,8 +56,11 @@ export class JobEvents implements OnModuleInit, OnModuleDestroy {
         maxRetriesPerRequest: null,
         enableOfflineQueue: true,
         autoResendUnfulfilledCommands: true,
+        lazyConnect: true,
       }),
     });
+    // Outages are reported once through the 'error' handler below, not by ioredis on stderr.
+    void this.events.client.then((client) => client.on('error', () => undefined));
     for (const name of ['active', 'progress', 'completed', 'failed', 'waiting', 'delayed'] as const)
       this.events.on(name, ({ jobId }: { jobId: string }) => void this.refresh(jobId));
     this.events.on('error', (error) =>
