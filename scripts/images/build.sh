@@ -49,7 +49,10 @@ STARTED="$(now)"
 
 # Common buildah flags: chroot isolation (no nested runtime needed), host network (npm, apt),
 # docker format (OCI images drop HEALTHCHECK and SHELL), layer cache.
-BUILDAH_FLAGS=(--isolation chroot --network host --format docker --layers)
+# RUN steps get a 1024 open-files limit by default, too few for npm install from a warm cache.
+NOFILE="$(ulimit -Hn)"
+[[ "$NOFILE" =~ ^[0-9]+$ ]] && ((NOFILE <= 65536)) || NOFILE=65536
+BUILDAH_FLAGS=(--isolation chroot --network host --format docker --layers --ulimit "nofile=$NOFILE:$NOFILE")
 
 # ---------------------------------------------------------------------------------------------
 # Base images

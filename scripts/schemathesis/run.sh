@@ -58,6 +58,19 @@ done
 curl -sf -m 2 "http://127.0.0.1:$PORT/health/ready" >/dev/null || fail "the gateway did not become ready"
 TOKEN=$(node scripts/dist/token.js --sub schemathesis --role admin | tail -1)
 
+# A real cursor of each paged catalog list (cursors are bound to their query).
+next_cursor() {
+  curl -sf -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$PORT$1" |
+    node -e 'let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => console.log(JSON.parse(s).nextCursor ?? ""))'
+}
+export ST_TEXT_BOOKS_CURSOR ST_TEXT_CHAPTERS_CURSOR ST_SEARCH_CURSOR ST_AUDIO_CHAPTERS_CURSOR
+ST_TEXT_BOOKS_CURSOR=$(next_cursor "/v1/text-versions/web/books?limit=1")
+ST_TEXT_CHAPTERS_CURSOR=$(next_cursor "/v1/text-versions/web/books/john/chapters?limit=1")
+ST_SEARCH_CURSOR=$(next_cursor "/v1/text-versions/web/search?q=love&limit=1")
+ST_AUDIO_CHAPTERS_CURSOR=$(next_cursor "/v1/audio-versions/web-audio-john/books/john/chapters?limit=1")
+[[ -n $ST_TEXT_BOOKS_CURSOR && -n $ST_TEXT_CHAPTERS_CURSOR && -n $ST_SEARCH_CURSOR && -n $ST_AUDIO_CHAPTERS_CURSOR ]] ||
+  fail "could not read the catalog cursors"
+
 rm -rf "$OUT/report"
 "$VENV/bin/st" --config-file scripts/schemathesis/schemathesis.toml run \
   "http://127.0.0.1:$PORT/v1/openapi.json" \

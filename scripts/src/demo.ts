@@ -7,6 +7,7 @@ import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { signDevToken } from './token';
 import { loadStackEnv, repoRoot } from './lib/stack-env';
+import { startDemoDevices } from './demo-push';
 import { startDemoSubscriber } from './demo-webhooks';
 
 interface JobStatus {
@@ -124,6 +125,11 @@ async function main(): Promise<void> {
   const admin = await signDevToken({ sub: 'demo-admin', role: 'admin', ttlSeconds: 3600, secret });
   const subscriber = await startDemoSubscriber(gateway, admin);
   log(`Subscribed ${subscriber.url} to package.ready (POST /v1/admin/webhooks)`);
+  const devices = await startDemoDevices(gateway, token);
+  if (devices)
+    log(
+      'Registered an Android, an iOS and a web device (POST /v1/push-tokens) on the local push fakes',
+    );
 
   log(`Building packages through ${gateway} ...`);
   const text = await build(token, 'WEB text (66 books)', {
@@ -152,6 +158,27 @@ async function main(): Promise<void> {
     );
   }
   await subscriber.close();
+  if (devices) {
+    log('Waiting for the package.ready push on each device ...');
+    for (const [i, b] of [text, audio].entries()) {
+      const id = [text.packageId, audio.packageId][i];
+      if (b.reused) {
+        log(`  ${id}: already built, no new event (rebuild after a content change to see a push)`);
+        continue;
+      }
+      for (const [device, push] of Object.entries(await devices.waitFor(id, 60_000))) {
+        const p = push?.payload as
+          | { notification?: { title: string }; aps?: { alert: { title: string } }; title?: string }
+          | undefined;
+        log(
+          push
+            ? `  ${id} → ${device}: "${p?.notification?.title ?? p?.aps?.alert.title ?? p?.title}"`
+            : `  ${id} → ${device}: nothing within 60 s (see GET /v1/notifications, .stack/logs/notifier.log)`,
+        );
+      }
+    }
+    await devices.close();
+  }
 
   log('Downloading ...');
   const textFile = join(out, `${text.packageId}.bible`);

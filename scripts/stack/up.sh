@@ -22,6 +22,8 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # shellcheck source=scripts/runtime.sh
 . "$ROOT_DIR/scripts/runtime.sh"
+# shellcheck source=scripts/stack/push-fakes.sh
+. "$(dirname "${BASH_SOURCE[0]}")/push-fakes.sh"
 
 usage() { print_header "${BASH_SOURCE[0]}"; }
 
@@ -448,7 +450,6 @@ wait_service_ready() {
 start_app() {
   # Services, migrations and the seed run on the project's pinned Node, with native modules
   # built for it (a service found running on another node is restarted).
-  use_project_node || die "could not install Node $PROJECT_NODE_VERSION into $PROJECT_NODE_DIR"
   log "node $(node --version) ($(command -v node))"
   (cd "$ROOT_DIR" && ensure_node_modules 9>&-) || die "npm install failed"
   local svc need_build=0
@@ -496,9 +497,13 @@ print_summary() {
 # -----------------------------------------------------------------------------------------------
 main() {
   acquire_lock
+  # Everything this script runs with node (key generation, migrations, seed, services) runs on the
+  # project's pinned Node.
+  use_project_node 9>&- || die "could not install Node $PROJECT_NODE_VERSION into $PROJECT_NODE_DIR"
   ensure_packages
   resolve_ports
   ensure_env_file
+  ensure_push_fakes
   resolve_ports 2>/dev/null # re-read (and export) from the file, which is now authoritative
   start_postgres
   start_redis

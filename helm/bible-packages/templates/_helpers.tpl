@@ -194,6 +194,12 @@ Image reference. Args: dict root component image (the component's image values).
 {{- if eq .name "api-gateway" }}
 - name: TRUST_PROXY
   value: {{ $v.trustProxy | quote }}
+{{- with $root.Values.notifier.push.webPush }}
+{{- if .enabled }}
+- name: VAPID_PUBLIC_KEY
+  value: {{ .publicKey | quote }}
+{{- end }}
+{{- end }}
 {{- range $k, $val := $v.rateLimits }}
 - name: RATE_LIMIT_{{ upper $k }}
   value: {{ toString $val | quote }}
@@ -224,6 +230,53 @@ Image reference. Args: dict root component image (the component's image values).
   value: {{ $v.webhooks.concurrency | quote }}
 - name: WEBHOOK_ENDPOINT_CONCURRENCY
   value: {{ $v.webhooks.endpointConcurrency | quote }}
+{{- $p := $v.push }}
+{{- if and (or $p.fcm.enabled $p.apns.enabled $p.webPush.enabled) (not $p.existingSecret) }}
+{{- fail "notifier.push.existingSecret is required when a push provider is enabled" }}
+{{- end }}
+{{- if $p.fcm.enabled }}
+- name: FCM_SERVICE_ACCOUNT_FILE
+  value: /etc/bible/push/fcm-service-account.json
+{{- with $p.fcm.projectId }}
+- name: FCM_PROJECT_ID
+  value: {{ . | quote }}
+{{- end }}
+{{- end }}
+{{- if $p.apns.enabled }}
+- name: APNS_KEY_FILE
+  value: /etc/bible/push/apns-key.p8
+- name: APNS_KEY_ID
+  value: {{ required "notifier.push.apns.keyId" $p.apns.keyId | quote }}
+- name: APNS_TEAM_ID
+  value: {{ required "notifier.push.apns.teamId" $p.apns.teamId | quote }}
+- name: APNS_TOPIC
+  value: {{ required "notifier.push.apns.topic" $p.apns.topic | quote }}
+- name: APNS_HOST
+  value: {{ $p.apns.host | quote }}
+{{- end }}
+{{- if $p.webPush.enabled }}
+- name: VAPID_PUBLIC_KEY
+  value: {{ required "notifier.push.webPush.publicKey" $p.webPush.publicKey | quote }}
+- name: VAPID_SUBJECT
+  value: {{ required "notifier.push.webPush.subject" $p.webPush.subject | quote }}
+- name: VAPID_PRIVATE_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ $p.existingSecret }}
+      key: vapid-private-key
+{{- end }}
+- name: PUSH_RATE_FCM
+  value: {{ $p.rate.fcm | quote }}
+- name: PUSH_RATE_APNS
+  value: {{ $p.rate.apns | quote }}
+- name: PUSH_RATE_WEBPUSH
+  value: {{ $p.rate.webpush | quote }}
+- name: PUSH_CONCURRENCY
+  value: {{ $p.concurrency | quote }}
+- name: PUSH_FANOUT_PAGE_SIZE
+  value: {{ $p.fanoutPageSize | quote }}
+- name: PUSH_COALESCE_WINDOW_MS
+  value: {{ $p.coalesceWindowMs | quote }}
 {{- else if eq .name "sync-service" }}
 {{- if $v.relayIntervalMs }}
 - name: SYNC_RELAY_INTERVAL_MS

@@ -50,7 +50,6 @@ export class AppModule {
         ContentModule,
         MediaFilesModule,
         WebhooksModule,
-        WebhooksModule,
         EventsModule,
         PushModule,
       ],

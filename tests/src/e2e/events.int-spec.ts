@@ -532,8 +532,9 @@ describe('event producers and the event feed', { timeout: 10 * 60_000 }, () => {
   describe('retention', () => {
     const insertEvent = async (ageDays: number, dispatched: boolean) => {
       const { rows } = await db.query<{ id: string }>(
-        `INSERT INTO events (type, data, created_at, dispatched_at)
+        `INSERT INTO events (type, data, created_at, dispatched_at, push_dispatched_at)
          VALUES ('sync.conflict', '{}', now() - make_interval(days => $1),
+                 CASE WHEN $2 THEN now() - make_interval(days => $1) END,
                  CASE WHEN $2 THEN now() - make_interval(days => $1) END) RETURNING id`,
         [ageDays, dispatched],
       );

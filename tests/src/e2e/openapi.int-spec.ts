@@ -1,11 +1,11 @@
-// The OpenAPI document the gateway serves covers the public contract (spec/http-api.md) for
+// The OpenAPI document the gateway serves covers the public contract (docs/http-api.md) for
 // what is implemented, and is a well-formed OpenAPI 3.1 document generated from the zod schemas.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { freshTestDataSource } from '@bible/common/database/testing';
 import { type RunningService, startService, testEnv } from '@bible/testing';
 
-/** Contract routes (method, path) of spec/http-api.md implemented so far. */
+/** Contract routes (method, path) of docs/http-api.md implemented so far. */
 const contract: [string, string][] = [
   ['post', '/v1/packages'],
   ['get', '/v1/packages'],
@@ -27,6 +27,13 @@ const contract: [string, string][] = [
   ['post', '/v1/admin/webhooks'],
   ['get', '/v1/admin/webhooks'],
   ['delete', '/v1/admin/webhooks/{id}'],
+  ['post', '/v1/push-tokens'],
+  ['get', '/v1/push-tokens'],
+  ['delete', '/v1/push-tokens/{id}'],
+  ['get', '/v1/push/vapid-public-key'],
+  ['get', '/v1/notifications'],
+  ['get', '/v1/notification-preferences'],
+  ['put', '/v1/notification-preferences'],
   ['get', '/health/live'],
   ['get', '/health/ready'],
   ['get', '/metrics'],

@@ -494,7 +494,7 @@ describe('package pipeline', { timeout: 15 * 60_000 }, () => {
     assert.equal(sse.status, 200);
     assert.match(sse.headers.get('content-type') ?? '', /text\/event-stream/);
     const text = await sse.text();
-    assert.match(text, /event: completed\ndata: .*"status":"completed"/);
+    assert.match(text, /event: completed\n(?:id: [^\n]*\n)?data: .*"status":"completed"/);
   });
 
   it('chunking by testament builds a series of parts', async () => {

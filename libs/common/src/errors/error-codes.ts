@@ -23,7 +23,7 @@ export interface ErrorDetail {
   code?: string;
 }
 
-/** Error body of every non-2xx answer (see spec/http-api.md, Conventions). */
+/** Error body of every non-2xx answer (see docs/http-api.md, Conventions). */
 export interface ErrorBody {
   error: ErrorCode | string;
   message: string;

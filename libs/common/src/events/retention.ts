@@ -9,8 +9,9 @@ export interface PruneEventsOptions {
 
 /**
  * Deletes dispatched events older than the retention, oldest first, in bounded batches (each its
- * own statement and transaction). Undispatched events are kept whatever their age: nothing
- * accepted is lost because the notifier was down. Returns how many it deleted.
+ * own statement and transaction). Events not yet dispatched to webhooks or to device push are
+ * kept whatever their age: nothing accepted is lost because the notifier was down. Returns how
+ * many it deleted.
  */
 export async function pruneEvents(pool: Pool, options: PruneEventsOptions): Promise<number> {
   let total = 0;
@@ -20,6 +21,7 @@ export async function pruneEvents(pool: Pool, options: PruneEventsOptions): Prom
          SELECT id FROM events
           WHERE created_at < now() - make_interval(secs => $1::float8 * 86400)
             AND dispatched_at IS NOT NULL
+            AND push_dispatched_at IS NOT NULL
           ORDER BY created_at LIMIT $2)`,
       [options.retentionDays, options.batchSize],
     );

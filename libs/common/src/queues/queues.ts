@@ -3,7 +3,6 @@ import type { JobsOptions } from 'bullmq';
 /** Every BullMQ queue in the system. Payload types below are keyed by these names. */
 export enum QueueName {
   PackageBuild = 'package-build',
-  Notifications = 'notifications',
   Webhooks = 'webhooks',
   Maintenance = 'maintenance',
   NotifierMaintenance = 'notifier-maintenance',
@@ -26,11 +25,6 @@ export interface PackageBuildJob {
   packageKey: string;
   /** package_requests row the worker reloads; payloads carry ids only. */
   requestId: string;
-  trace?: TraceCarrier;
-}
-
-export interface NotificationJob {
-  notificationId: string;
   trace?: TraceCarrier;
 }
 
@@ -112,7 +106,6 @@ export interface NotifierMaintenanceJob {
 
 export interface QueuePayloads {
   [QueueName.PackageBuild]: PackageBuildJob;
-  [QueueName.Notifications]: NotificationJob;
   [QueueName.Webhooks]: WebhookDeliveryJob;
   [QueueName.Maintenance]: MaintenanceJob;
   [QueueName.NotifierMaintenance]: NotifierMaintenanceJob;
@@ -145,12 +138,6 @@ export const queueDefaults: Record<QueueName, JobsOptions> = {
     backoff: { type: 'exponential', delay: 4_000, jitter: 0.5 },
     removeOnComplete: { count: 1_000, age: 7 * 24 * 3600 },
     removeOnFail: { count: 5_000, age: 30 * 24 * 3600 },
-  },
-  [QueueName.Notifications]: {
-    attempts: 8,
-    backoff: { type: 'exponential', delay: 5_000 },
-    removeOnComplete: { count: 10_000 },
-    removeOnFail: { count: 10_000 },
   },
   [QueueName.Webhooks]: {
     attempts: 8,

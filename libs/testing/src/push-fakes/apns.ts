@@ -1,6 +1,6 @@
-import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { createPrivateKey, createPublicKey, generateKeyPairSync, randomUUID } from 'node:crypto';
 import { once } from 'node:events';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { constants, createSecureServer, type ServerHttp2Stream } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -9,6 +9,7 @@ import { decodeProtectedHeader, importSPKI, jwtVerify } from 'jose';
 import {
   type FakeBehaviour,
   type FakeRequest,
+  type TlsMaterial,
   behaviourStatus,
   readBody,
   selfSignedCertificate,
@@ -52,20 +53,36 @@ export interface FakeApns {
  * BadDeviceToken, 403 ExpiredProviderToken/InvalidProviderToken, 429 TooManyRequests.
  */
 export async function startFakeApns(
-  options: { topic?: string; teamId?: string; keyId?: string } = {},
+  options: {
+    topic?: string;
+    teamId?: string;
+    keyId?: string;
+    port?: number;
+    /** An existing .p8 key (the local stack's) to trust instead of generating one. */
+    keyFile?: string;
+    tls?: TlsMaterial;
+  } = {},
 ): Promise<FakeApns> {
   const topic = options.topic ?? 'org.bible.app';
   const teamId = options.teamId ?? 'TEAM123456';
   const keyId = options.keyId ?? 'KEY1234567';
-  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const dir = mkdtempSync(join(tmpdir(), 'fake-apns-'));
+  const keyFile = options.keyFile ?? join(dir, `AuthKey_${keyId}.p8`);
+  if (!options.keyFile)
+    writeFileSync(
+      keyFile,
+      generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({
+        type: 'pkcs8',
+        format: 'pem',
+      }),
+    );
   const verifyKey = await importSPKI(
-    publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+    createPublicKey(createPrivateKey(readFileSync(keyFile)))
+      .export({ type: 'spki', format: 'pem' })
+      .toString(),
     'ES256',
   );
-  const dir = mkdtempSync(join(tmpdir(), 'fake-apns-'));
-  const keyFile = join(dir, `AuthKey_${keyId}.p8`);
-  writeFileSync(keyFile, privateKey.export({ type: 'pkcs8', format: 'pem' }));
-  const tls = selfSignedCertificate(dir);
+  const tls = options.tls ?? selfSignedCertificate(dir);
   const behaviours = new Map<string, FakeBehaviour>();
   const counts = new Map<string, number>();
 
@@ -149,7 +166,7 @@ export async function startFakeApns(
       answer(200);
     })().catch(() => stream.close(constants.NGHTTP2_INTERNAL_ERROR));
   });
-  server.listen(0, '127.0.0.1');
+  server.listen(options.port ?? 0, '127.0.0.1');
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
   const fake: FakeApns = {

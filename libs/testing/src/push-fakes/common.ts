@@ -82,3 +82,8 @@ export function readBody(req: NodeJS.ReadableStream): Promise<Buffer> {
     req.on('error', reject);
   });
 }
+
+/** TLS material from existing PEM files (the local stack's, made by scripts/stack/up.sh). */
+export function loadTls(keyFile: string, certFile: string): TlsMaterial {
+  return { key: readFileSync(keyFile), cert: readFileSync(certFile), caFile: certFile };
+}

@@ -1,6 +1,12 @@
-import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
+import {
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  randomBytes,
+  randomUUID,
+} from 'node:crypto';
 import { once } from 'node:events';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -82,15 +88,31 @@ export function fcmBodyProblem(body: unknown): { field: string; message: string 
  * the project and the body. Tokens can be told to answer UNREGISTERED or 429 + Retry-After.
  */
 export async function startFakeFcm(
-  options: { projectId?: string; keep?: boolean; host?: string } = {},
+  options: {
+    projectId?: string;
+    keep?: boolean;
+    host?: string;
+    port?: number;
+    /** An existing key (the local stack's) to trust instead of generating one. */
+    serviceAccountFile?: string;
+  } = {},
 ): Promise<FakeFcm> {
-  const projectId = options.projectId ?? 'bible-test';
-  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const existing = options.serviceAccountFile
+    ? (JSON.parse(readFileSync(options.serviceAccountFile, 'utf8')) as {
+        project_id: string;
+        private_key: string;
+        client_email: string;
+      })
+    : null;
+  const projectId = existing?.project_id ?? options.projectId ?? 'bible-test';
+  const privateKey = existing
+    ? createPrivateKey(existing.private_key)
+    : generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
   const verifyKey = await importSPKI(
-    publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+    createPublicKey(privateKey).export({ type: 'spki', format: 'pem' }).toString(),
     'RS256',
   );
-  const clientEmail = `notifier@${projectId}.iam.gserviceaccount.com`;
+  const clientEmail = existing?.client_email ?? `notifier@${projectId}.iam.gserviceaccount.com`;
   const accessTokens = new Set<string>();
   const behaviours = new Map<string, FakeBehaviour>();
   const counts = new Map<string, number>();
@@ -190,24 +212,26 @@ export async function startFakeFcm(
     });
   });
   server.keepAliveTimeout = 60_000;
-  server.listen(0, options.host ?? '127.0.0.1');
+  server.listen(options.port ?? 0, options.host ?? '127.0.0.1');
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
   const url = `http://127.0.0.1:${port}`;
-  const dir = mkdtempSync(join(tmpdir(), 'fake-fcm-'));
-  const serviceAccountFile = join(dir, 'service-account.json');
-  writeFileSync(
-    serviceAccountFile,
-    JSON.stringify({
-      type: 'service_account',
-      project_id: projectId,
-      private_key_id: randomBytes(20).toString('hex'),
-      private_key: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
-      client_email: clientEmail,
-      client_id: '100000000000000000000',
-      token_uri: `${url}/token`,
-    }),
-  );
+  const serviceAccountFile =
+    options.serviceAccountFile ??
+    join(mkdtempSync(join(tmpdir(), 'fake-fcm-')), 'service-account.json');
+  if (!existing)
+    writeFileSync(
+      serviceAccountFile,
+      JSON.stringify({
+        type: 'service_account',
+        project_id: projectId,
+        private_key_id: randomBytes(20).toString('hex'),
+        private_key: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+        client_email: clientEmail,
+        client_id: '100000000000000000000',
+        token_uri: `${url}/token`,
+      }),
+    );
   const fake: FakeFcm = {
     url,
     tokenUri: `${url}/token`,

@@ -15,6 +15,7 @@ import { jwtVerify } from 'jose';
 import {
   type FakeBehaviour,
   type FakeRequest,
+  type TlsMaterial,
   behaviourStatus,
   readBody,
   selfSignedCertificate,
@@ -108,9 +109,9 @@ function vapidKey(k: string): KeyObject {
  * with a Location; 410 for an unsubscribed endpoint; 429 + Retry-After when told.
  */
 export async function startFakeWebPush(
-  options: { vapidPublicKey?: string } = {},
+  options: { vapidPublicKey?: string; port?: number; tls?: TlsMaterial } = {},
 ): Promise<FakeWebPush> {
-  const tls = selfSignedCertificate();
+  const tls = options.tls ?? selfSignedCertificate();
   const subscriptions = new Map<string, BrowserSubscription>();
   const behaviours = new Map<string, FakeBehaviour>();
   const counts = new Map<string, number>();
@@ -186,7 +187,7 @@ export async function startFakeWebPush(
   const server = createServer({ key: tls.key, cert: tls.cert }, (req, res) => {
     handle(req, res).catch((error: Error) => res.writeHead(500).end(error.message));
   });
-  server.listen(0, '127.0.0.1');
+  server.listen(options.port ?? 0, '127.0.0.1');
   await once(server, 'listening');
   origin = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const fake: FakeWebPush = {

@@ -46,6 +46,7 @@ export class ErrorEnvelopeFilter implements ExceptionFilter {
     let details: ErrorDetail[] = [];
 
     if (exception instanceof AppError) {
+      outage = exception.status === 503;
       status = exception.status;
       code = exception.code;
       message = exception.message;
@@ -90,7 +91,13 @@ export class ErrorEnvelopeFilter implements ExceptionFilter {
       );
     }
 
-    if (status >= 500 && !outage) {
+    if (outage && exception instanceof AppError)
+      // A dependency refused or failed (the service that met it logged the cause): one line.
+      getLogger().warn(
+        { status, code, message, requestId: req.requestId, path: req.path },
+        'request refused: dependency unavailable',
+      );
+    else if (status >= 500 && !outage) {
       if (exception instanceof HttpException)
         // A deliberate 5xx (readiness answering 503 while a dependency is down, every probe):
         // one line with what the response says, no stack.

@@ -40,3 +40,14 @@ documentRoute({
   auth: 'none',
   responses: { 200: { description: 'Metrics', schema: z.string(), contentType: 'text/plain' } },
 });
+
+documentRoute({
+  method: 'get',
+  path: '/v1/docs',
+  summary: 'Interactive API reference of this document (HTML; assets served by the gateway)',
+  tags: ['operations'],
+  auth: 'none',
+  responses: {
+    200: { description: 'The reference page', contentType: 'text/html', schema: z.string() },
+  },
+});

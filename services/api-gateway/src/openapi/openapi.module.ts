@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import './core-routes';
+import { DocsController } from './docs.controller';
 import { OpenApiController } from './openapi.controller';
 
-@Module({ controllers: [OpenApiController] })
+@Module({ controllers: [OpenApiController, DocsController] })
 export class OpenApiModule {}

@@ -1,3 +1,4 @@
+import { sample } from 'openapi-sampler';
 import { z } from 'zod';
 
 type Method = 'get' | 'post' | 'put' | 'patch' | 'delete' | 'head';
@@ -70,6 +71,24 @@ function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): Record<string, u
   return out;
 }
 
+const errorComponents = { components: { schemas: { Error: jsonSchema(errorSchema, 'output') } } };
+
+/**
+ * An example generated from a body's JSON Schema (openapi-sampler), so the reference shows one
+ * for every body. A request example is kept only if the body's own zod schema accepts it (a
+ * sampled string cannot satisfy every pattern), so no example documents an invalid request.
+ */
+function example(schema: Record<string, unknown>, validate?: z.ZodType): { example?: unknown } {
+  let value: unknown;
+  try {
+    value = sample(schema, { skipReadOnly: true, quiet: true }, errorComponents);
+  } catch {
+    return {};
+  }
+  if (value === undefined || (validate && !validate.safeParse(value).success)) return {};
+  return { example: value };
+}
+
 function parameters(where: 'path' | 'query', schema?: z.ZodObject): unknown[] {
   if (!schema) return [];
   const json = jsonSchema(schema, 'input') as {
@@ -101,22 +120,45 @@ export function buildOpenApiDocument(version: string): Record<string, unknown> {
         }),
         ...(r.schema && {
           content: {
-            [r.contentType ?? 'application/json']: { schema: jsonSchema(r.schema, 'output') },
+            [r.contentType ?? 'application/json']: {
+              schema: jsonSchema(r.schema, 'output'),
+              ...example(jsonSchema(r.schema, 'output')),
+            },
           },
         }),
+        // Error answers described in a word still carry the error envelope.
+        ...(!r.schema &&
+          Number(status) >= 400 && {
+            content: {
+              'application/json': {
+                schema: { $ref: '#/components/schemas/Error' },
+                ...example({ $ref: '#/components/schemas/Error' }),
+              },
+            },
+          }),
       };
     }
     for (const status of route.auth === 'none' ? ['400', '429'] : ['400', '401', '403', '429']) {
       responses[status] ??= {
         description: 'Error',
-        content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+        content: {
+          'application/json': {
+            schema: { $ref: '#/components/schemas/Error' },
+            ...example({ $ref: '#/components/schemas/Error' }),
+          },
+        },
       };
     }
     // Any operation may meet an outage of Postgres, Redis or the object store.
     responses['503'] ??= {
       description: 'A dependency is unavailable; retry after Retry-After seconds',
       headers: { 'Retry-After': { description: 'Seconds to wait', schema: { type: 'string' } } },
-      content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+      content: {
+        'application/json': {
+          schema: { $ref: '#/components/schemas/Error' },
+          ...example({ $ref: '#/components/schemas/Error' }),
+        },
+      },
     };
     paths[route.path] ??= {};
     paths[route.path][route.method] = {
@@ -132,9 +174,10 @@ export function buildOpenApiDocument(version: string): Record<string, unknown> {
         requestBody: {
           required: true,
           content: Object.fromEntries(
-            [route.bodyContentType ?? 'application/json']
-              .flat()
-              .map((type) => [type, { schema: jsonSchema(route.body as z.ZodType, 'input') }]),
+            [route.bodyContentType ?? 'application/json'].flat().map((type) => {
+              const schema = jsonSchema(route.body as z.ZodType, 'input');
+              return [type, { schema, ...example(schema, route.body) }];
+            }),
           ),
         },
       }),
@@ -146,7 +189,8 @@ export function buildOpenApiDocument(version: string): Record<string, unknown> {
     info: {
       title: 'Offline Bible package platform API',
       version,
-      description: 'Public HTTP contract of the api-gateway. See spec/http-api.md.',
+      description:
+        'Public HTTP contract of the api-gateway. See docs/http-api.md and the reference at /v1/docs.',
     },
     servers: [{ url: '/' }],
     security: [{ bearer: [] }],

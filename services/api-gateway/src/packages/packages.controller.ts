@@ -1,4 +1,17 @@
-import { Body, Controller, Get, Param, Post, Query, Req, Res } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Get,
+  Headers,
+  type MessageEvent,
+  Param,
+  Post,
+  Query,
+  Req,
+  Res,
+  Sse,
+} from '@nestjs/common';
+import type { Observable } from 'rxjs';
 import type { Request, Response } from 'express';
 import {
   AppError,
@@ -21,11 +34,11 @@ import {
   packageRequestSchema,
   type PackageRequestBody,
 } from './packages.schemas';
+import { JobEvents } from './job-events';
 import { PackagesRepository } from './packages.repository';
 import { PackagesService, readyView, statusUrl, summaryView } from './packages.service';
 import './packages.openapi';
 
-const TERMINAL = new Set(['completed', 'failed']);
 const truthy = (v: string | undefined) => v === '1' || v === 'true';
 
 @Controller('packages')
@@ -34,6 +47,7 @@ export class PackagesController {
     private readonly packages: PackagesService,
     private readonly repo: PackagesRepository,
     private readonly downloads: DownloadsService,
+    private readonly jobEvents: JobEvents,
   ) {}
 
   @Post()
@@ -62,43 +76,18 @@ export class PackagesController {
     return this.packages.jobStatus(params.jobId);
   }
 
-  /** Server-Sent Events: one `progress` event per change until the job completes or fails. */
-  @Get('jobs/:jobId/events')
+  /**
+   * Server-Sent Events: the status now (unless Last-Event-ID says the client has it), then one
+   * event per change, pushed from the gateway's QueueEvents subscription; closed after
+   * `completed` or `failed`.
+   */
+  @Sse('jobs/:jobId/events')
   async events(
     @Param(new ZodValidationPipe(jobIdParamsSchema)) params: { jobId: string },
-    @Req() req: Request,
-    @Res() res: Response,
-  ): Promise<void> {
-    let status = await this.packages.jobStatus(params.jobId);
-    res.status(200);
-    res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
-    res.setHeader('Cache-Control', 'no-cache, no-transform');
-    res.setHeader('Connection', 'keep-alive');
-    res.setHeader('X-Accel-Buffering', 'no');
-    res.flushHeaders();
-    let closed = false;
-    req.once('close', () => (closed = true));
-    let last = '';
-    let lastWrite = Date.now();
-    let id = 0;
-    for (;;) {
-      const data = JSON.stringify(status);
-      if (data !== last) {
-        res.write(
-          `id: ${++id}\nevent: ${TERMINAL.has(status.status) ? status.status : 'progress'}\ndata: ${data}\n\n`,
-        );
-        last = data;
-        lastWrite = Date.now();
-      } else if (Date.now() - lastWrite > 15_000) {
-        res.write(': keep-alive\n\n');
-        lastWrite = Date.now();
-      }
-      if (TERMINAL.has(status.status) || closed) break;
-      await new Promise((r) => setTimeout(r, 400));
-      if (closed) break;
-      status = await this.packages.jobStatus(params.jobId).catch(() => status);
-    }
-    res.end();
+    @Headers('last-event-id') lastEventId?: string,
+  ): Promise<Observable<MessageEvent>> {
+    const initial = await this.packages.jobStatus(params.jobId);
+    return this.jobEvents.stream(params.jobId, initial, lastEventId);
   }
 
   @Get()

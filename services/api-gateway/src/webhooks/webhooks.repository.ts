@@ -15,6 +15,8 @@ export interface SubscriptionRow {
   previous_secret_expires_at: Date | null;
   created_at: Date;
   updated_at: Date;
+  /** created_at to the microsecond (a JS Date keeps milliseconds): the list cursor. */
+  cursor_at: string;
 }
 
 export interface AttemptRow {
@@ -37,6 +39,7 @@ export interface DeliveryRow {
   next_attempt_at: Date | null;
   delivered_at: Date | null;
   created_at: Date;
+  cursor_at: string;
   attempt_history: AttemptRow[];
 }
 
@@ -48,9 +51,12 @@ export interface ScheduledRow {
   created_at?: Date;
 }
 
+const CURSOR_AT = (column: string) =>
+  `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_at`;
+
 const SUBSCRIPTION = `id, url, event_types, description, active, disabled_at, disabled_reason,
   failing_since, CASE WHEN previous_secret_expires_at > now() THEN previous_secret_expires_at END AS previous_secret_expires_at,
-  created_at, updated_at`;
+  created_at, updated_at, ${CURSOR_AT('created_at')}`;
 
 /** SQL of the admin webhook routes. */
 @Injectable()
@@ -154,7 +160,7 @@ export class WebhooksRepository {
   ): Promise<DeliveryRow[]> {
     const { rows } = await this.pool.query<DeliveryRow>(
       `SELECT d.id, d.event_id, d.event_type, d.status, d.attempts, d.response_status, d.error,
-              d.next_attempt_at, d.delivered_at, d.created_at,
+              d.next_attempt_at, d.delivered_at, d.created_at, ${CURSOR_AT('d.created_at')},
               coalesce((SELECT json_agg(json_build_object(
                          'attempt', a.attempt, 'attempted_at', a.attempted_at, 'status_code', a.status_code,
                          'duration_ms', a.duration_ms, 'error', a.error, 'next_attempt_at', a.next_attempt_at)

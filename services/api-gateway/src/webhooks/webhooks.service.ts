@@ -145,7 +145,7 @@ export class WebhooksService implements OnModuleDestroy {
     const cursor = cursorFromQuery(query.cursor, filters);
     const rows = await this.repo.list(cursor?.k as [string, string] | undefined, query.limit);
     return toPage(rows, query.limit, filters, webhookView, {
-      keyOf: (r) => [r.created_at.toISOString(), r.id],
+      keyOf: (r) => [r.cursor_at, r.id],
     });
   }
 
@@ -188,7 +188,7 @@ export class WebhooksService implements OnModuleDestroy {
       query.limit,
     );
     return toPage(rows, query.limit, filters, deliveryView, {
-      keyOf: (r) => [r.created_at.toISOString(), r.id],
+      keyOf: (r) => [r.cursor_at, r.id],
     });
   }
 

@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Pool } from 'pg';
 import type { DataSource } from 'typeorm';
 import { DATA_SOURCE, pgPool } from '@bible/common';
+import { Batcher } from '../webhooks/batcher';
 
 export interface SendRow {
   id: string;
@@ -30,7 +31,8 @@ export class NotificationRepository {
     this.pool = pgPool(dataSource);
   }
 
-  async load(id: string): Promise<SendRow | undefined> {
+  /** Concurrent sends load their rows in one statement (one round trip under load). */
+  private readonly loads = new Batcher<string, SendRow | undefined>(async (ids) => {
     const { rows } = await this.pool.query<SendRow>(
       `SELECT n.id, n.status, n.attempts, n.title, n.body, n.data, n.collapse_key, n.provider,
               n.not_before, t.id AS token_id, t.token, t.web_p256dh, t.web_auth, t.registered_at,
@@ -38,21 +40,38 @@ export class NotificationRepository {
          FROM notifications n
          LEFT JOIN push_tokens t ON t.id = n.push_token_id AND t.invalidated_at IS NULL
          LEFT JOIN events e ON e.id = n.event_id
-        WHERE n.id = $1`,
-      [id],
+        WHERE n.id = ANY($1::uuid[])`,
+      [ids],
     );
-    return rows[0];
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    return ids.map((id) => byId.get(id));
+  });
+
+  /** Successes of concurrent sends are recorded in one statement, each guarded by its attempt. */
+  private readonly successes = new Batcher<
+    { id: string; attempt: number; messageId: string | null },
+    boolean
+  >(async (items) => {
+    const { rows } = await this.pool.query<{ id: string }>(
+      `UPDATE notifications n
+          SET status = 'sent', attempts = u.attempt, provider_message_id = u.message_id,
+              sent_at = now(), error = NULL
+         FROM unnest($1::uuid[], $2::int[], $3::text[]) AS u(id, attempt, message_id)
+        WHERE n.id = u.id AND n.status = 'pending' AND n.attempts < u.attempt
+        RETURNING n.id`,
+      [items.map((i) => i.id), items.map((i) => i.attempt), items.map((i) => i.messageId)],
+    );
+    const done = new Set(rows.map((r) => r.id));
+    return items.map((i) => done.has(i.id));
+  });
+
+  load(id: string): Promise<SendRow | undefined> {
+    return this.loads.add(id);
   }
 
   /** Records the provider's acceptance; false when another attempt settled it first. */
-  async sent(id: string, attempt: number, messageId: string | null): Promise<boolean> {
-    const r = await this.pool.query(
-      `UPDATE notifications
-          SET status = 'sent', attempts = $2, provider_message_id = $3, sent_at = now(), error = NULL
-        WHERE id = $1 AND status = 'pending' AND attempts < $2`,
-      [id, attempt, messageId],
-    );
-    return r.rowCount === 1;
+  sent(id: string, attempt: number, messageId: string | null): Promise<boolean> {
+    return this.successes.add({ id, attempt, messageId });
   }
 
   /** Another attempt follows (the error is kept as last error). */

@@ -162,21 +162,28 @@ export class DeliveryRepository {
     return rows[0]?.recorded ? { disabled: rows[0].disabled } : null;
   }
 
-  /** A delivery that will not be attempted (endpoint disabled), with the reason. */
-  async skip(deliveryId: string, reason: string): Promise<void> {
+  /**
+   * Ends a pending delivery without sending (endpoint disabled) or after its job failed for
+   * infrastructure reasons. The attempt is recorded like a sent one, so the job id it used is
+   * never needed again: a later retry or replay takes the next attempt number.
+   */
+  async skip(deliveryId: string, attempt: number, reason: string): Promise<void> {
     await this.pool.query(
-      `UPDATE webhook_deliveries SET status = 'failed', error = $2, next_attempt_at = NULL
-        WHERE id = $1 AND status = 'pending'`,
-      [deliveryId, reason],
+      `WITH attempt AS (
+         INSERT INTO webhook_delivery_attempts (delivery_id, attempt, duration_ms, error)
+         SELECT id, $2, 0, $3 FROM webhook_deliveries
+          WHERE id = $1 AND status = 'pending' AND attempts < $2
+         ON CONFLICT (delivery_id, attempt) DO NOTHING
+         RETURNING delivery_id
+       )
+       UPDATE webhook_deliveries SET status = 'failed', attempts = $2, error = $3, next_attempt_at = NULL
+        WHERE id = (SELECT delivery_id FROM attempt)`,
+      [deliveryId, attempt, reason],
     );
   }
 
   /** A job that failed for infrastructure reasons after all its BullMQ retries. */
-  async fail(deliveryId: string, attempt: number, reason: string): Promise<void> {
-    await this.pool.query(
-      `UPDATE webhook_deliveries SET status = 'failed', error = $3, next_attempt_at = NULL
-        WHERE id = $1 AND status = 'pending' AND attempts < $2`,
-      [deliveryId, attempt, reason],
-    );
+  fail(deliveryId: string, attempt: number, reason: string): Promise<void> {
+    return this.skip(deliveryId, attempt, reason.slice(0, 500));
   }
 }

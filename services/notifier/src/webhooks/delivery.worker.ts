@@ -66,6 +66,8 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
       this.limiterRedis,
       config.WEBHOOK_ENDPOINT_CONCURRENCY,
       config.WEBHOOK_TIMEOUT_MS + 30_000,
+      // A quarter of the slots at most wait for one busy endpoint; the rest serve the others.
+      Math.min(config.WEBHOOK_ENDPOINT_CONCURRENCY, Math.floor(config.WEBHOOK_CONCURRENCY / 4)),
     );
   }
 
@@ -114,7 +116,7 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
         span.setAttribute('webhook.event_type', delivery.event_type);
         span.setAttribute('webhook.attempt', attempt);
         if (!delivery.active) {
-          await this.repo.skip(deliveryId, 'endpoint disabled');
+          await this.repo.skip(deliveryId, attempt, 'endpoint disabled');
           webhookDeliveriesTotal.inc({ result: 'skipped' });
           return 'skipped';
         }
@@ -135,7 +137,9 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
             Math.floor(Date.now() / 1000),
             body,
           );
-          sent = await this.sender.send(delivery.url, body, { ...headers });
+          sent = await this.sender.send(delivery.subscription_id, delivery.url, body, {
+            ...headers,
+          });
         } finally {
           await lease.release().catch(() => undefined);
         }

@@ -24,9 +24,9 @@ export interface Lease {
 
 /**
  * The lease set in Redis, fronted by a local gate: when this replica alone already holds the
- * endpoint's limit, up to `limit` more attempts wait here for a local release instead of being
- * delayed in BullMQ and fetched again (that churn cost more than the deliveries to a busy
- * endpoint). An endpoint can thus hold at most twice its limit of this replica's worker slots;
+ * endpoint's limit, up to `maxWaiters` more attempts wait here for a local release instead of
+ * being delayed in BullMQ and fetched again (that churn cost more than the deliveries to a busy
+ * endpoint). An endpoint thus holds at most `limit + maxWaiters` of this replica's worker slots;
  * beyond that, and whenever Redis says no, `acquire` answers null and the job is delayed.
  */
 export class EndpointLimiter {
@@ -37,6 +37,8 @@ export class EndpointLimiter {
     private readonly limit: number,
     /** How long a lease lives if its holder never releases it (crash). */
     private readonly leaseMs: number,
+    /** Attempts that may wait locally per endpoint (keep it well under the worker's slots). */
+    private readonly maxWaiters: number,
   ) {}
 
   private key(subscriptionId: string): string {
@@ -48,7 +50,7 @@ export class EndpointLimiter {
     let gate = this.local.get(subscriptionId);
     if (!gate) this.local.set(subscriptionId, (gate = { inFlight: 0, waiters: [] }));
     if (gate.inFlight >= this.limit) {
-      if (gate.waiters.length >= this.limit) return null;
+      if (gate.waiters.length >= this.maxWaiters) return null;
       await new Promise<void>((resolve) => gate.waiters.push(resolve));
     }
     gate.inFlight++;

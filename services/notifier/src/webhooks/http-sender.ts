@@ -28,7 +28,7 @@ const MAX_RESPONSE_BYTES = 16 * 1024;
 const ERROR_TEXT_MAX = 500;
 
 /**
- * POSTs signed webhook bodies. One keep-alive agent per origin (bounded, LRU) so a busy endpoint
+ * POSTs signed webhook bodies. One keep-alive agent per endpoint (bounded, LRU) so a busy endpoint
  * reuses its connections; every new connection resolves its host through the SSRF guard, so the
  * checked address is the connected address (no DNS rebinding). Redirects are never followed.
  */
@@ -40,12 +40,17 @@ export class WebhookSender {
     this.lookup = guardedLookup(options.allowed);
   }
 
-  private agentFor(url: URL): HttpAgent {
-    const existing = this.agents.get(url.origin);
+  /**
+   * One pool per endpoint (not per origin): endpoints on one host must not queue behind each
+   * other's sockets, since each has its own concurrency limit.
+   */
+  private agentFor(endpoint: string, url: URL): HttpAgent {
+    const key = `${endpoint} ${url.origin}`;
+    const existing = this.agents.get(key);
     if (existing) {
       // Map order is insertion order: re-inserting marks it most recently used.
-      this.agents.delete(url.origin);
-      this.agents.set(url.origin, existing);
+      this.agents.delete(key);
+      this.agents.set(key, existing);
       return existing;
     }
     const options = {
@@ -58,7 +63,7 @@ export class WebhookSender {
       lookup: this.lookup,
     };
     const agent = url.protocol === 'https:' ? new HttpsAgent(options) : new HttpAgent(options);
-    this.agents.set(url.origin, agent);
+    this.agents.set(key, agent);
     const max = this.options.maxOrigins ?? 1_000;
     if (this.agents.size > max) {
       const [oldest, old] = this.agents.entries().next().value as [string, HttpAgent];
@@ -68,7 +73,12 @@ export class WebhookSender {
     return agent;
   }
 
-  async send(url: string, body: string, headers: Record<string, string>): Promise<SendResult> {
+  async send(
+    endpoint: string,
+    url: string,
+    body: string,
+    headers: Record<string, string>,
+  ): Promise<SendResult> {
     const started = performance.now();
     const finish = (result: AttemptResult): SendResult => ({
       ...result,
@@ -92,7 +102,7 @@ export class WebhookSender {
         });
     }
     try {
-      const { statusCode, retryAfter, bodyText } = await this.post(target, body, headers);
+      const { statusCode, retryAfter, bodyText } = await this.post(endpoint, target, body, headers);
       const ok = statusCode >= 200 && statusCode < 300;
       return finish({
         statusCode,
@@ -105,6 +115,7 @@ export class WebhookSender {
   }
 
   private post(
+    endpoint: string,
     url: URL,
     body: string,
     headers: Record<string, string>,
@@ -113,7 +124,7 @@ export class WebhookSender {
     return new Promise((resolve, reject) => {
       const req = send(url, {
         method: 'POST',
-        agent: this.agentFor(url),
+        agent: this.agentFor(endpoint, url),
         headers: {
           ...headers,
           'content-type': 'application/json',
