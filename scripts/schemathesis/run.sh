@@ -77,6 +77,21 @@ console.log(c.encodeCursor({ k: [1], f: c.queryFingerprint(filters) }));')
 [[ -n $ST_TEXT_BOOKS_CURSOR && -n $ST_TEXT_CHAPTERS_CURSOR && -n $ST_SEARCH_CURSOR && -n $ST_AUDIO_BOOKS_CURSOR && -n $ST_AUDIO_CHAPTERS_CURSOR ]] ||
   fail "could not read the catalog cursors"
 
+# A receiver to change: PATCH /v1/admin/webhooks/{id} is pinned to it in the toml.
+export ST_WEBHOOK_ID
+ST_WEBHOOK_ID=$(curl -sf -X POST -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
+  -d '{"url":"https://93.184.215.14/hooks/bible","eventTypes":["package.ready"]}' \
+  "http://127.0.0.1:$PORT/v1/admin/webhooks" |
+  node -e 'let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => console.log(JSON.parse(s).id ?? ""))')
+[[ -n $ST_WEBHOOK_ID ]] || fail "could not create the webhook the run changes"
+
+# A sync session of the token's user: POST /v1/sync/push is pinned to it in the toml.
+export ST_SYNC_SESSION_ID
+ST_SYNC_SESSION_ID=$(curl -sf -X POST -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
+  -d '{"deviceId":"schemathesis"}' "http://127.0.0.1:$PORT/v1/sync/sessions" |
+  node -e 'let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => console.log(JSON.parse(s).sessionId ?? ""))')
+[[ -n $ST_SYNC_SESSION_ID ]] || fail "could not start the sync session the run pushes to"
+
 rm -rf "$OUT/report"
 # From the log folder: schemathesis keeps a crash cache (.schemathesis/) in its working directory.
 (cd "$OUT" && "$VENV/bin/st" --config-file "$ROOT_DIR/scripts/schemathesis/schemathesis.toml" run \
