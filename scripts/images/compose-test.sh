@@ -36,7 +36,11 @@ compose() {
   podman-compose --podman-args="--runtime runc" -p "$PROJECT" -f docker/compose.yaml "$@"
 }
 down() {
-  ((KEEP)) || compose down -v >"$IMAGES_LOGS/compose-down.log" 2>&1 || true
+  if ((KEEP == 0)); then
+    compose down -v >"$IMAGES_LOGS/compose-down.log" 2>&1 || true
+    # podman-compose 1.0 leaves the project network behind.
+    pm network rm "${PROJECT}_default" >/dev/null 2>&1 || true
+  fi
   rm -rf "$WORK"
 }
 trap down EXIT

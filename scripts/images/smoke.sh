@@ -81,7 +81,7 @@ containers() { pm ps -a --filter "label=io.bible-packages.smoke=$NAME" --format 
 cleanup() {
   if ((KEEP == 0)); then
     local c
-    for c in $(containers); do pm rm -f -t 5 "$c" >/dev/null 2>&1; done
+    for c in $(containers); do pm rm -f -v -t 5 "$c" >/dev/null 2>&1; done
   fi
   rm -rf "$WORK"
 }
@@ -132,7 +132,7 @@ image_files() { # <target>
   list="$WORK/files-$1.txt"
   pm create --name "$NAME-files-$1" --label "io.bible-packages.smoke=$NAME" "$img" >/dev/null || return 1
   pm export "$NAME-files-$1" | tar -t >"$list" || return 1
-  pm rm -f "$NAME-files-$1" >/dev/null
+  pm rm -f -v "$NAME-files-$1" >/dev/null
   bad="$(grep -E '(^|/)(gcc|g\+\+|cc1plus|cc1|make|python3|node-gyp|npm|npx|corepack|yarn|bash|dash|sh|apt|apt-get|dpkg|perl)$|(^|/)\.npmrc$|(^|/)\.env(\..*)?$|^usr/local/include/|^usr/lib/gcc/|^app/(services|libs)/[^/]+/src/|^app/(scripts|tests)/|^app/[^n].*\.ts$|^app/.*\.tsbuildinfo$|\.(pem|key)$|^root/\.npm/' "$list" |
     grep -vE '\.d\.ts$' | head -n 20)"
   echo "FIGURE $img: $(wc -l <"$list") files, none of: shell, apt/dpkg, perl, compilers, make, python, npm/npx, .npmrc, .env, src/*.ts, C headers, *.pem/*.key"

@@ -176,7 +176,11 @@ export function buildOpenApiDocument(version: string): Record<string, unknown> {
           content: Object.fromEntries(
             [route.bodyContentType ?? 'application/json'].flat().map((type) => {
               const schema = jsonSchema(route.body as z.ZodType, 'input');
-              return [type, { schema, ...example(schema, route.body) }];
+              // Raw (audio) bodies get none: a sampled string is not an example of bytes.
+              return [
+                type,
+                { schema, ...(type.includes('json') ? example(schema, route.body) : {}) },
+              ];
             }),
           ),
         },

@@ -27,6 +27,13 @@ export const packageRequestSchema = z
         strategy: z.enum(CHUNKING_STRATEGIES),
         maxSizeMB: z.number().positive().max(4096).optional(),
       })
+      // The size strategy needs maxSizeMB (refined below), stated for the OpenAPI document.
+      .meta({
+        anyOf: [
+          { properties: { strategy: { const: 'size' } }, required: ['maxSizeMB'] },
+          { properties: { strategy: { enum: ['testament', 'book_group'] } } },
+        ],
+      })
       .optional(),
     allowPartial: z
       .boolean()
@@ -69,6 +76,23 @@ export const packageRequestSchema = z
         message: 'is required for the size strategy',
       });
     }
+  })
+  // The refinements above in JSON Schema, which the OpenAPI conversion cannot derive from them.
+  .meta({
+    oneOf: [
+      {
+        properties: { packageType: { const: 'text' }, audioVersionId: false },
+        required: ['textVersionId'],
+      },
+      {
+        properties: { packageType: { const: 'audio' }, textVersionId: false },
+        required: ['audioVersionId'],
+      },
+      {
+        properties: { packageType: { const: 'combined' } },
+        required: ['audioVersionId', 'textVersionId'],
+      },
+    ],
   });
 export type PackageRequestBody = z.infer<typeof packageRequestSchema>;
 

@@ -16,9 +16,13 @@ const urlSchema = z
       return false;
     }
   }, 'must be an absolute http or https URL')
-  .describe(
-    'Receiver URL. Its host must resolve to public addresses only (private, loopback, link-local, CGNAT, multicast and cloud metadata addresses are refused unless inside WEBHOOK_ALLOWED_CIDRS).',
-  );
+  .meta({
+    description:
+      'Receiver URL. Its host must resolve to public addresses only (private, loopback, link-local, CGNAT, multicast and cloud metadata addresses are refused unless inside WEBHOOK_ALLOWED_CIDRS).',
+    // A literal public address: generated hosts rarely resolve to one, so clients and fuzzers
+    // need an accepted value the pattern alone cannot describe.
+    examples: ['https://93.184.215.14/hooks/bible'],
+  });
 
 const eventTypesSchema = z
   .array(eventTypeSchema)
