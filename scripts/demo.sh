@@ -6,10 +6,12 @@ set -euo pipefail
 ROOT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 cd "$ROOT_DIR"
 
-if [[ ! -d node_modules || package-lock.json -nt node_modules/.package-lock.json ]]; then
-  echo "Installing dependencies (npm install) ..."
-  npm install --no-audit --no-fund
-fi
+# Everything runs on the project's pinned Node (installed into .stack/node on first use).
+# shellcheck source=scripts/runtime.sh
+. scripts/runtime.sh
+use_project_node
+echo "Node $(node --version) ($(command -v node))"
+ensure_node_modules
 echo "Building ..."
 npm run build --silent
 bash scripts/stack/up.sh

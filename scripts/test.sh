@@ -62,11 +62,12 @@ finish() {
 logs="$ROOT_DIR/.stack/test-logs"
 mkdir -p "$logs"
 
-if [[ ! -d node_modules || package-lock.json -nt node_modules/.package-lock.json ]]; then
-  # `npm install` honours the lock file; `npm ci` would insist on lock entries for other
-  # platforms' optional binaries, which this registry does not serve.
-  gate "install (npm install)" npm install --no-audit --no-fund || finish
-fi
+# Everything below (npm, tsc, eslint, the test runner, every service it starts) runs on the
+# project's pinned Node, whatever `node` the caller's npm ran on.
+# shellcheck source=scripts/runtime.sh
+. scripts/runtime.sh
+gate "runtime (Node $PROJECT_NODE_VERSION)" use_project_node || finish
+gate "install (npm install, native modules for Node $PROJECT_NODE_VERSION)" ensure_node_modules || finish
 gate "build (tsc -b)" npm run build || finish
 gate "lint (eslint, type-aware)" npm run lint
 gate "format (prettier --check)" npm run format:check
@@ -90,6 +91,8 @@ if [[ ${IMAGES_SMOKE_SKIP:-0} != 1 ]]; then
   count_step "container images (build, smoke, compose)" "$logs/images.log" \
     bash scripts/images/smoke.sh --build --compose
 fi
+# A report, never a failure: what has a newer release (docs/dependencies.md says what is held back).
+step "dependency report (npm outdated)" bash -c 'npm outdated; true'
 if [[ -f scripts/deploy-checks.sh ]]; then
   gate "deploy manifests (helm lint, kubeconform)" bash scripts/deploy-checks.sh
 fi

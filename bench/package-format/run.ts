@@ -1,7 +1,7 @@
 // Benchmark of @bible/package-format on a synthetic package (see docs/benchmarks.md).
 //
 //   npx tsc -b libs/package-format && npx tsc -p bench/package-format
-//   node bench/package-format/dist/run.js [--sizes 100,1024] [--dir /tmp] [--repeat 3]
+//   scripts/node bench/package-format/dist/run.js [--sizes 100,1024] [--dir /tmp] [--repeat 3]
 //
 // For each size it generates audio files (4 MiB of random bytes each) and a small database,
 // then measures in child processes (so peak RSS is per operation):

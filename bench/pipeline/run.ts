@@ -1,7 +1,7 @@
 // Benchmarks of the package pipeline (issue #4), against the real stack (Postgres, Redis,
 // MinIO from `npm run stack:up -- --deps-only`) with the gateway and builders as processes.
 //
-//   npm run build && npx tsc -p bench/pipeline && node bench/pipeline/dist/run.js
+//   npm run build && npx tsc -p bench/pipeline && scripts/node bench/pipeline/dist/run.js
 //
 // Each figure is a ratio against a baseline measured in the same run, or an absolute time:
 //   text      full WEB text package, POST → ready (absolute; goal 2 s, limit 5 s)

@@ -1,7 +1,7 @@
 // Benchmark of incremental sync through the gateway (see docs/sync.md, docs/benchmarks.md).
 //
 //   npm run build && npx tsc -p bench/sync
-//   BENCH_DATABASE_URL=postgres://.../bible_bench node bench/sync/dist/run.js \
+//   BENCH_DATABASE_URL=postgres://.../bible_bench scripts/node bench/sync/dist/run.js \
 //     [--verses 31102] [--changes 100000] [--limit 5000] [--clients 16] [--batch 100] [--mutations 60000]
 //
 // The database at BENCH_DATABASE_URL (default TEST_DATABASE_URL) is RESET, migrated and filled

@@ -15,10 +15,13 @@
 # State lives in <repo>/.stack (override with STACK_DIR): stack.env, keys/, logs/<name>.log,
 # run/<name>.pid, pg/, redis/, minio/, bin/minio. Ports are fixed by stack.env once generated;
 # before that PGPORT, REDIS_PORT, S3_PORT, S3_CONSOLE_PORT, GATEWAY_PORT, BUILDER_PORT, SYNC_PORT,
-# NOTIFIER_PORT choose them. Missing Debian packages are apt-installed, MinIO is `go install`ed.
+# NOTIFIER_PORT choose them. Missing Debian packages are apt-installed, MinIO is `go install`ed;
+# migrations, the seed and the services run on the project's Node (scripts/runtime.sh, .stack/node).
 set -euo pipefail
 # shellcheck source=scripts/stack/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source=scripts/runtime.sh
+. "$ROOT_DIR/scripts/runtime.sh"
 # shellcheck source=scripts/stack/push-fakes.sh
 . "$(dirname "${BASH_SOURCE[0]}")/push-fakes.sh"
 
@@ -409,7 +412,7 @@ start_service() {
   local svc="$1" port pid
   port="$(service_port "$svc")"
   if pid="$(component_pid "$svc" "$(service_main "$svc")")"; then
-    if ((RESTART)); then
+    if ((RESTART)) || [[ "$(readlink "/proc/$pid/exe" 2>/dev/null)" != "$PROJECT_NODE_BIN/node" ]]; then
       log "$svc: restarting (pid $pid)"
       stop_pid "$svc" "$pid" 15 || die "could not stop $svc (pid $pid)"
       rm -f "$(pid_file "$svc")"
@@ -445,7 +448,10 @@ wait_service_ready() {
 }
 
 start_app() {
-  [[ -d "$ROOT_DIR/node_modules" ]] || run_npm npm-ci ci
+  # Services, migrations and the seed run on the project's pinned Node, with native modules
+  # built for it (a service found running on another node is restarted).
+  log "node $(node --version) ($(command -v node))"
+  (cd "$ROOT_DIR" && ensure_node_modules 9>&-) || die "npm install failed"
   local svc need_build=0
   for svc in "${SERVICES[@]}"; do
     [[ -f "$(service_main "$svc")" ]] || need_build=1
@@ -491,6 +497,9 @@ print_summary() {
 # -----------------------------------------------------------------------------------------------
 main() {
   acquire_lock
+  # Everything this script runs with node (key generation, migrations, seed, services) runs on the
+  # project's pinned Node.
+  use_project_node 9>&- || die "could not install Node $PROJECT_NODE_VERSION into $PROJECT_NODE_DIR"
   ensure_packages
   resolve_ports
   ensure_env_file

@@ -113,6 +113,7 @@ export async function startService(
     await service.stop('SIGKILL');
     throw new Error(
       `${(error as Error).message}\n--- ${name} output ---\n${service.output().slice(-5_000)}`,
+      { cause: error },
     );
   }
   return service;

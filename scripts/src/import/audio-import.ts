@@ -243,7 +243,9 @@ export async function importAudio(options: AudioImportOptions): Promise<AudioImp
           await s3
             .send(new DeleteObjectCommand({ Bucket: options.s3.S3_BUCKET, Key: key }))
             .catch(() => undefined);
-        throw new Error(`${p.file}: could not record it: ${(error as Error).message}`);
+        throw new Error(`${p.file}: could not record it: ${(error as Error).message}`, {
+          cause: error,
+        });
       }
       if (previous && previous !== key) {
         await s3

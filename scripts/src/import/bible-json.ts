@@ -95,22 +95,18 @@ export function lineOfPath(text: string, path: (string | number)[]): number {
     }
     if (c === '{') {
       i++;
-      let found = false;
+      // Leaves by `break` once the key is found; anything else is not an object holding it.
       for (;;) {
         ws();
         if (text[i] !== '"') return here;
         const name = readString();
         ws();
         i++; // ':'
-        if (name === String(key)) {
-          found = true;
-          break;
-        }
+        if (name === String(key)) break;
         skipValue();
         ws();
         if (text[i++] !== ',') return here;
       }
-      if (!found) return here;
       continue;
     }
     return here;

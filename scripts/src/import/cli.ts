@@ -48,7 +48,6 @@ function commonOptions(command: Command): Command {
 }
 
 async function main(): Promise<void> {
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   loadStackEnv();
   const program = new Command('import').description('Import Bible text or audio into the catalog');
 

@@ -13,7 +13,9 @@ export async function connect(databaseUrl: string): Promise<Client> {
   try {
     await client.connect();
   } catch (error) {
-    throw new Error(`cannot connect to the database (DATABASE_URL): ${(error as Error).message}`);
+    throw new Error(`cannot connect to the database (DATABASE_URL): ${(error as Error).message}`, {
+      cause: error,
+    });
   }
   const rows = await client
     .query<{ name: string }>(`SELECT name FROM ${MIGRATIONS_TABLE}`)

@@ -36,7 +36,9 @@ export async function loadBible(file: string): Promise<BibleData> {
   try {
     raw = JSON.parse((await promisify(gunzip)(await readFile(file))).toString('utf8'));
   } catch (error) {
-    throw new Error(`cannot read Bible data ${file}: ${(error as Error).message}`);
+    throw new Error(`cannot read Bible data ${file}: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
   const parsed = bibleSchema.safeParse(raw);
   if (!parsed.success) {

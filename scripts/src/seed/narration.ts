@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { parseFile } from 'music-metadata';
 import { once } from 'node:events';
 
 const GENERATOR_VERSION = 1;
@@ -142,8 +143,6 @@ async function sha256File(file: string): Promise<string> {
 }
 
 async function measure(file: string, key: string): Promise<Measured> {
-  // music-metadata is ESM-only.
-  const { parseFile } = await import('music-metadata');
   const { format } = await parseFile(file, { duration: true });
   if (!format.duration || !format.sampleRate || !format.bitrate) {
     throw new Error(`cannot read duration/sample rate/bitrate of ${file}`);

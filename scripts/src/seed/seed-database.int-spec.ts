@@ -5,14 +5,13 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { parseBuffer } from 'music-metadata';
 import { Client } from 'pg';
 import { parseConfig, s3Env } from '@bible/common/config/env';
 import { requireTestDatabaseUrl, resetTestDatabase } from '@bible/common/database/testing';
 import { createS3Client } from '@bible/common/storage/s3';
 import { runSeed, type SeedSummary } from './run-seed';
 import { AUDIO_VERSION, TEXT_VERSION } from './seed-content';
-
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 /** Row count of every public table (except the migrations table) and change_log's high mark. */
 async function snapshot(db: Client): Promise<Record<string, string>> {
@@ -130,7 +129,6 @@ void describe('seed', () => {
 
   void it('stores each audio file with the size and sha256 recorded in media_files', async () => {
     const s3 = createS3Client(s3Config);
-    const { parseBuffer } = await import('music-metadata');
     try {
       const { rows } = await db.query<{
         remote_path: string;

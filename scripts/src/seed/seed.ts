@@ -35,8 +35,6 @@ function printSummary(summary: SeedSummary): void {
 }
 
 async function main(): Promise<void> {
-  // The SDK nags about Node 20, which this repository still supports (package.json engines).
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const options = new Command('seed')
     .description('Seed the database and object store with the WEB Bible and John narration')
     .option('--migrate', 'apply pending migrations first')

@@ -62,6 +62,11 @@ describe('every service boots, is healthy and exposes metrics', () => {
       assert.match(text, /^# TYPE process_cpu_seconds_total counter$/m);
       assert.match(text, /^http_requests_total\{.*route="\/health\/live".*\} \d+/m);
       assert.match(text, new RegExp(`service="${name}"`));
+      // The runtime the process really runs on: the project's Node 24, the one running this test.
+      const version = /^nodejs_version_info\{version="(v[\d.]+)",major="(\d+)"/m.exec(text);
+      assert.ok(version, 'nodejs_version_info is exported');
+      assert.equal(version[1], process.version);
+      assert.ok(Number(version[2]) >= 24, `Node ${version[1]} is older than 24`);
     });
 
     it(`${name}: writes structured JSON logs`, () => {
@@ -72,8 +77,40 @@ describe('every service boots, is healthy and exposes metrics', () => {
         assert.equal(entry.service, name);
         assert.ok(entry.level && entry.time);
       }
+      const start = lines
+        .map((line) => JSON.parse(line) as { node?: string; msg?: string })
+        .find((entry) => entry.node);
+      assert.equal(start?.node, process.version, 'the Node version is logged at start');
     });
   }
+
+  it('the gateway writes one access line per request with its id and trace, none for probes', async () => {
+    const gateway = running[0];
+    const before = gateway.output().length;
+    const requestId = `foundation-${Date.now()}`;
+    await fetch(`${gateway.url}/health/live`);
+    const res = await fetch(`${gateway.url}/v1/openapi.json?probe=1`, {
+      headers: { 'x-request-id': requestId },
+    });
+    assert.equal(res.status, 200);
+    await res.arrayBuffer();
+    let entries: { msg?: string; req?: { id?: string; path?: string }; trace_id?: string }[] = [];
+    for (let i = 0; i < 50 && !entries.some((e) => e.req?.id === requestId); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      entries = gateway
+        .output()
+        .slice(before)
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as (typeof entries)[number]);
+    }
+    const access = entries.filter((e) => e.msg === 'request completed');
+    const line = access.find((e) => e.req?.id === requestId);
+    assert.ok(line, 'an access line carries the X-Request-Id');
+    assert.equal(line.req?.path, '/v1/openapi.json', 'the query string is not logged');
+    assert.match(line.trace_id ?? '', /^(?!0{32})[0-9a-f]{32}$/, 'a real trace id');
+    assert.ok(!access.some((e) => e.req?.path?.startsWith('/health')), 'probes are not logged');
+  });
 
   it('the gateway readiness also checks the object store', async () => {
     const res = await fetch(`${running[0].url}/health/ready`);

@@ -475,7 +475,7 @@ describe('device push', { timeout: 10 * 60_000 }, () => {
     );
     await notifier.stop('SIGTERM');
     const slowEnv = { ...pushEnv, PUSH_FANOUT_PAGE_SIZE: '20', PUSH_RATE_FCM: '2' };
-    let victim = await startService('notifier', slowEnv);
+    const victim = await startService('notifier', slowEnv);
     const [eventId] = await recordEvents(db, [readyEvent(user)]);
     const count = async () =>
       Number(
@@ -495,7 +495,6 @@ describe('device push', { timeout: 10 * 60_000 }, () => {
     const made = await count();
     assert.ok(made < devices, `killed mid-fan-out (${made} of ${devices} notifications made)`);
     notifier = await startService('notifier', { ...pushEnv, PUSH_FANOUT_PAGE_SIZE: '20' });
-    victim = notifier;
     await eventually(
       async () => {
         const { rows } = await db.query<{ n: string }>(

@@ -1,9 +1,11 @@
 /*
  * Audio type sniffing and measurement shared by the gateway's ingest and the import CLI. The type
  * comes from the bytes (never from a file name or a Content-Type header); duration, bitrate and
- * sample rate come from music-metadata (ESM-only, loaded with a dynamic import).
+ * sample rate come from music-metadata (ESM-only; Node 24 loads it with require).
  */
+import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
+import { parseFile, parseStream } from 'music-metadata';
 import type { AudioFormat } from '../database/constants';
 import { AudioIntegrity, type IntegrityResult } from './audio-integrity';
 
@@ -150,7 +152,6 @@ export async function parseAudioStream(
   stream: Readable,
   format: AudioFormat,
 ): Promise<ParsedFormat> {
-  const { parseStream } = await import('music-metadata');
   try {
     const { format: parsed } = await parseStream(
       stream,
@@ -168,7 +169,6 @@ export async function checkFileIntegrity(
   file: string,
   format: AudioFormat,
 ): Promise<IntegrityResult> {
-  const { createReadStream } = await import('node:fs');
   const integrity = new AudioIntegrity(format);
   for await (const chunk of createReadStream(file)) integrity.update(chunk as Buffer);
   return integrity.finish();
@@ -181,7 +181,6 @@ export async function measureAudioFile(
   sizeBytes: number,
 ): Promise<AudioMeasurement> {
   const integrity = await checkFileIntegrity(file, format);
-  const { parseFile } = await import('music-metadata');
   let parsed: ParsedFormat;
   try {
     ({ format: parsed } = await parseFile(file, options));

@@ -1,4 +1,4 @@
-import type { DynamicModule, INestApplication, Type } from '@nestjs/common';
+import { type DynamicModule, type INestApplication, Module, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NextFunction, Request, Response } from 'express';
 import type { Server } from 'node:http';
@@ -6,7 +6,7 @@ import { createLogger } from '../telemetry/logger';
 import { httpRequestDuration, httpRequestsTotal, initMetrics } from '../telemetry/metrics';
 import { shutdownTelemetry } from '../telemetry/otel';
 import { markShuttingDown } from './lifecycle';
-import { PinoNestLogger } from './pino-nest-logger';
+import { loggingModule, loggingParams, nestLogger } from './logging';
 
 export interface RunServiceOptions {
   name: string;
@@ -36,6 +36,10 @@ function httpMetrics(req: Request, res: Response, next: NextFunction): void {
   next();
 }
 
+/** Wraps each service's module with the logging module (pino-http and Nest's logger). */
+@Module({})
+class ServiceRootModule {}
+
 /**
  * Boots a service: JSON logs, metrics, HTTP (health, metrics, API), and an ordered graceful
  * shutdown on SIGTERM/SIGINT: readiness turns 503 and the listener stops accepting, then module
@@ -59,10 +63,21 @@ export async function runService(options: RunServiceOptions): Promise<INestAppli
     process.exit(1);
   });
 
+  // The runtime as the process sees it (also exported as nodejs_version_info by prom-client).
+  logger.info(
+    { node: process.version, v8: process.versions.v8, abi: process.versions.modules },
+    `${options.name} starting on Node ${process.version}`,
+  );
+
+  const logging = loggingParams(logger);
+  const root: DynamicModule = {
+    module: ServiceRootModule,
+    imports: [loggingModule(logging), options.module],
+  };
   let app: INestApplication;
   try {
-    app = await NestFactory.create(options.module, {
-      logger: new PinoNestLogger(logger.child({ component: 'nest' })),
+    app = await NestFactory.create(root, {
+      logger: nestLogger(logging),
       abortOnError: false,
       bodyParser: options.bodyParser ?? true,
     });

@@ -4,4 +4,4 @@ export * from './lifecycle';
 export * from './operability.module';
 export * from './infra.module';
 export * from './bootstrap';
-export * from './pino-nest-logger';
+export * from './logging';

@@ -70,6 +70,7 @@ export async function uploadMultipart(options: MultipartUploadOptions): Promise<
     abortSignal: signal,
   });
   const uploadId = created.UploadId as string;
+  const target = { client, bucket, key, uploadId };
   try {
     await options.onCreated?.(uploadId);
     const partCount = Math.ceil(source.size / partSize);
@@ -87,18 +88,7 @@ export async function uploadMultipart(options: MultipartUploadOptions): Promise<
         if (n !== length) throw new Error(`source gave ${n} of ${length} bytes at ${position}`);
         signal?.throwIfAborted();
         // The SDK is done with the body once send() settles, so the buffer is reused next round.
-        const result = await client.send(
-          new UploadPartCommand({
-            Bucket: bucket,
-            Key: key,
-            UploadId: uploadId,
-            PartNumber: index + 1,
-            Body: buffer.subarray(0, length),
-            ContentLength: length,
-          }),
-          { abortSignal: signal },
-        );
-        parts[index] = { PartNumber: index + 1, ETag: result.ETag };
+        parts[index] = await sendPart(target, index + 1, buffer.subarray(0, length), signal);
         uploaded += length;
         options.onProgress?.(uploaded);
       }
@@ -115,20 +105,158 @@ export async function uploadMultipart(options: MultipartUploadOptions): Promise<
     );
     const failure = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failure) throw failure.reason;
-    await client.send(
-      new CompleteMultipartUploadCommand({
-        Bucket: bucket,
-        Key: key,
-        UploadId: uploadId,
-        MultipartUpload: { Parts: parts },
-      }),
-      { abortSignal: signal },
-    );
+    await completeUpload(target, parts, signal);
   } catch (error) {
-    // Not with `signal`: an aborted build must still remove its parts.
-    await client
-      .send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }))
-      .catch(() => undefined);
+    await abortUpload(target);
     throw error;
   }
+}
+
+export interface StreamUploadOptions {
+  client: S3Client;
+  bucket: string;
+  key: string;
+  /** Bytes of unknown length, e.g. a request body; read with backpressure. */
+  body: AsyncIterable<Uint8Array>;
+  /** S3 requires at least 5 MiB for every part but the last. */
+  partSize: number;
+  /** Parts in flight while the next one fills; memory is `(queueSize + 1) × partSize`. */
+  queueSize: number;
+  contentType?: string;
+  signal?: AbortSignal;
+}
+
+/**
+ * Uploads a stream of unknown length as one object: chunks are copied into `queueSize + 1` reused
+ * part buffers, and reading pauses while `queueSize` parts are in flight and the next is full.
+ * Same guarantees as `uploadMultipart`: a failing stream or part aborts the multipart upload (no
+ * parts left behind), the object appears only on completion, and a body of at most one part is a
+ * single PutObject. Resolves with the number of bytes stored.
+ */
+export async function uploadStream(options: StreamUploadOptions): Promise<number> {
+  const { client, bucket, key, partSize, signal } = options;
+  if (partSize < MIN_PART_SIZE) throw new RangeError(`partSize must be at least ${MIN_PART_SIZE}`);
+  const common = { Bucket: bucket, Key: key, ContentType: options.contentType };
+  const free: Buffer[] = Array.from({ length: options.queueSize + 1 }, () =>
+    Buffer.allocUnsafe(partSize),
+  );
+  const parts: CompletedPart[] = [];
+  const inFlight = new Set<Promise<void>>();
+  let target: PartTarget | undefined;
+  let failure: { error: unknown } | undefined;
+  let current = free.pop() as Buffer;
+  let filled = 0;
+  let total = 0;
+
+  const dispatch = async (): Promise<void> => {
+    if (!target) {
+      const created = await client.send(new CreateMultipartUploadCommand(common), {
+        abortSignal: signal,
+      });
+      target = { client, bucket, key, uploadId: created.UploadId as string };
+    }
+    const buffer = current;
+    const partNumber = parts.length + 1;
+    parts.push({ PartNumber: partNumber });
+    const sending: Promise<void> = sendPart(target, partNumber, buffer.subarray(0, filled), signal)
+      .then(
+        (part) => {
+          parts[partNumber - 1] = part;
+          free.push(buffer);
+        },
+        (error: unknown) => {
+          failure ??= { error };
+        },
+      )
+      .finally(() => inFlight.delete(sending));
+    inFlight.add(sending);
+    filled = 0;
+    while (free.length === 0 && !failure) await Promise.race(inFlight);
+    if (failure) throw failure.error;
+    current = free.pop() as Buffer;
+  };
+
+  try {
+    for await (const chunk of options.body) {
+      for (let offset = 0; offset < chunk.length;) {
+        const n = Math.min(chunk.length - offset, partSize - filled);
+        current.set(chunk.subarray(offset, offset + n), filled);
+        filled += n;
+        offset += n;
+        total += n;
+        if (filled === partSize) await dispatch();
+      }
+    }
+    if (!target) {
+      await client.send(
+        new PutObjectCommand({
+          ...common,
+          Body: current.subarray(0, filled),
+          ContentLength: filled,
+        }),
+        { abortSignal: signal },
+      );
+      return total;
+    }
+    if (filled > 0) await dispatch();
+    await Promise.all(inFlight);
+    if (failure) throw failure.error;
+    await completeUpload(target, parts, signal);
+    return total;
+  } catch (error) {
+    // Settle every part before aborting: one still in flight could land after the abort.
+    await Promise.all(inFlight);
+    if (target) await abortUpload(target);
+    throw error;
+  }
+}
+
+interface PartTarget {
+  client: S3Client;
+  bucket: string;
+  key: string;
+  uploadId: string;
+}
+
+async function sendPart(
+  { client, bucket, key, uploadId }: PartTarget,
+  partNumber: number,
+  body: Buffer,
+  signal: AbortSignal | undefined,
+): Promise<CompletedPart> {
+  const result = await client.send(
+    new UploadPartCommand({
+      Bucket: bucket,
+      Key: key,
+      UploadId: uploadId,
+      PartNumber: partNumber,
+      Body: body,
+      ContentLength: body.length,
+    }),
+    { abortSignal: signal },
+  );
+  return { PartNumber: partNumber, ETag: result.ETag };
+}
+
+async function completeUpload(
+  { client, bucket, key, uploadId }: PartTarget,
+  parts: CompletedPart[],
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  await client.send(
+    new CompleteMultipartUploadCommand({
+      Bucket: bucket,
+      Key: key,
+      UploadId: uploadId,
+      MultipartUpload: { Parts: parts },
+    }),
+    { abortSignal: signal },
+  );
+}
+
+/** Not with the caller's signal: an aborted upload must still remove its parts. */
+async function abortUpload({ client, bucket, key, uploadId }: PartTarget): Promise<void> {
+  await client
+    .send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }))
+    .catch(() => undefined);
 }

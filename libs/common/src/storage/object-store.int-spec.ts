@@ -1,4 +1,4 @@
-// Streamed reads (openS3Object) and multipart uploads (uploadMultipart) against the real object
+// Streamed reads (openS3Object) and multipart uploads (uploadMultipart, uploadStream) against the real object
 // store of the local stack (MinIO), with the S3_* settings `npm test` loads from .stack/stack.env.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,7 +13,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { ObjectStoreHttpError } from './object-socket';
 import { openS3Object } from './open-object';
-import { type RandomAccessSource, uploadMultipart } from './multipart-upload';
+import { type RandomAccessSource, uploadMultipart, uploadStream } from './multipart-upload';
 import { createS3Client } from './s3';
 
 const env = process.env;
@@ -190,6 +190,75 @@ describe('uploadMultipart (real object store)', () => {
       }),
       RangeError,
     );
+  });
+});
+
+/** Yields `bytes` in chunks of irregular sizes (a socket's), then fails if `failAt` is passed. */
+async function* chunked(bytes: Buffer, failAt?: number): AsyncGenerator<Buffer> {
+  const sizes = [1, 65_536, 1_000_003, 16_384, 3 * MIB + 5];
+  for (let offset = 0, i = 0; offset < bytes.length; i++) {
+    if (failAt !== undefined && offset >= failAt) throw new Error('client went away');
+    const end = Math.min(bytes.length, offset + sizes[i % sizes.length]);
+    await new Promise((resolve) => setImmediate(resolve));
+    yield bytes.subarray(offset, end);
+    offset = end;
+  }
+}
+
+describe('uploadStream (real object store)', () => {
+  it('uploads a stream of unknown length byte for byte, in parts', async () => {
+    const key = `${prefix}/stream-multi.bin`;
+    created.push(key);
+    const bytes = randomBytes(12 * MIB + 321);
+    const stored = await uploadStream({
+      client,
+      bucket,
+      key,
+      body: chunked(bytes),
+      partSize: 5 * MIB,
+      queueSize: 2,
+      contentType: 'audio/mpeg',
+    });
+    assert.equal(stored, bytes.length);
+    assert.ok((await getBytes(key)).equals(bytes));
+    const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+    assert.equal(head.ContentType, 'audio/mpeg');
+    assert.match(head.ETag ?? '', /-3"$/, 'three parts');
+    assert.equal(await pendingUploads(key), 0);
+  });
+
+  it('a stream of exactly one part and a short stream are stored whole', async () => {
+    for (const [name, size] of [
+      ['stream-exact.bin', 5 * MIB],
+      ['stream-short.bin', 100_000],
+    ] as const) {
+      const key = `${prefix}/${name}`;
+      created.push(key);
+      const bytes = randomBytes(size);
+      const body = chunked(bytes);
+      assert.equal(
+        await uploadStream({ client, bucket, key, body, partSize: 5 * MIB, queueSize: 2 }),
+        size,
+      );
+      assert.ok((await getBytes(key)).equals(bytes), name);
+    }
+  });
+
+  it('a failing stream aborts the upload: no object, no parts left behind', async () => {
+    const key = `${prefix}/stream-failing.bin`;
+    await assert.rejects(
+      uploadStream({
+        client,
+        bucket,
+        key,
+        body: chunked(randomBytes(20 * MIB), 11 * MIB),
+        partSize: 5 * MIB,
+        queueSize: 2,
+      }),
+      /client went away/,
+    );
+    assert.equal(await pendingUploads(key), 0);
+    await assert.rejects(client.send(new HeadObjectCommand({ Bucket: bucket, Key: key })));
   });
 });
 

@@ -1,7 +1,7 @@
-import { context, propagation, trace, type Span } from '@opentelemetry/api';
+import { context, isSpanContextValid, propagation, trace, type Span } from '@opentelemetry/api';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { BatchSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { NoopSpanProcessor } from '@opentelemetry/sdk-trace';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { ExpressInstrumentation } from '@opentelemetry/instrumentation-express';
 import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
@@ -19,27 +19,24 @@ let sdk: NodeSDK | undefined;
  */
 export function startTelemetry(serviceName: string): void {
   if (sdk) return;
-  // We pin Node 20 and SDK releases that support it (docs/architecture.md); the SDK's notice about
-  // future releases would otherwise be a non-JSON line on stderr at every start.
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   // Metrics go through prom-client and logs through pino; without these the SDK would start OTLP
   // metric and log exporters to localhost that retry for seconds at shutdown.
   process.env.OTEL_METRICS_EXPORTER ??= 'none';
   process.env.OTEL_LOGS_EXPORTER ??= 'none';
   const endpoint = process.env.OTEL_EXPORTER_OTLP_ENDPOINT;
-  const spanProcessors: SpanProcessor[] = endpoint
-    ? [
-        new BatchSpanProcessor(
-          new OTLPTraceExporter({ url: `${endpoint.replace(/\/$/, '')}/v1/traces` }),
-        ),
-      ]
-    : [];
+  // With an endpoint the SDK builds the batch processor itself, from the OTEL_BSP_* settings
+  // (sdk-trace 3's BatchSpanProcessor no longer reads them). Without any processor it would register
+  // no tracer provider at all: spans would be non-recording with all-zero ids, so a no-op
+  // processor keeps ids real when nothing is exported.
+  const exporting = endpoint
+    ? { traceExporter: new OTLPTraceExporter({ url: `${endpoint.replace(/\/$/, '')}/v1/traces` }) }
+    : { spanProcessors: [new NoopSpanProcessor()] };
   sdk = new NodeSDK({
     resource: resourceFromAttributes({
       'service.name': serviceName,
       'service.namespace': 'bible-packages',
     }),
-    spanProcessors,
+    ...exporting,
     instrumentations: [
       new HttpInstrumentation({
         ignoreIncomingRequestHook: (req) => /^\/(health|metrics)/.test(req.url ?? ''),
@@ -97,8 +94,7 @@ export async function withSpan<T>(
 }
 
 export function currentTraceIds(): { trace_id?: string; span_id?: string } {
-  const span = trace.getSpan(context.active());
-  if (!span) return {};
-  const ctx = span.spanContext();
+  const ctx = trace.getSpan(context.active())?.spanContext();
+  if (!ctx || !isSpanContextValid(ctx)) return {};
   return { trace_id: ctx.traceId, span_id: ctx.spanId };
 }

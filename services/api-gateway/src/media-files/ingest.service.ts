@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { PassThrough } from 'node:stream';
 import { DeleteObjectCommand } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Request } from 'express';
 import { Counter } from 'prom-client';
@@ -14,6 +13,7 @@ import {
   getLogger,
   metricsRegistry,
   setChangeContext,
+  uploadStream,
 } from '@bible/common';
 import {
   AUDIO_MIME_TYPES,
@@ -277,22 +277,19 @@ export class IngestService {
     meter.pipe(toParse);
     req.pipe(meter);
 
-    const upload = new Upload({
+    // Aborts its multipart upload itself on any failure.
+    const uploading = uploadStream({
       client: this.s3.client,
-      params: {
-        Bucket: this.s3.bucket,
-        Key: key,
-        Body: toStore,
-        ContentType: AUDIO_MIME_TYPES[format],
-      },
+      bucket: this.s3.bucket,
+      key,
+      body: toStore,
+      contentType: AUDIO_MIME_TYPES[format],
       partSize: PART_SIZE,
       queueSize: 2,
-      leavePartsOnError: false,
     });
     const parsing = parseAudioStream(toParse, format).finally(() => toParse.resume());
-    const [uploaded, parsed] = await Promise.allSettled([upload.done(), parsing]);
+    const [uploaded, parsed] = await Promise.allSettled([uploading, parsing]);
     if (uploaded.status === 'rejected') {
-      await upload.abort().catch(() => undefined);
       await this.deleteObject(key);
       const reason = uploaded.reason as Error;
       const cause = meter.destroyed && meter.errored ? meter.errored : reason;

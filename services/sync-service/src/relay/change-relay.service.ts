@@ -160,7 +160,7 @@ export class ChangeRelay implements OnApplicationBootstrap, OnModuleDestroy {
     const last = rows[rows.length - 1];
     const next = { txid: BigInt(last.txid), id: BigInt(last.id) };
     const client = await this.pool.connect();
-    let invalidated = 0;
+    let invalidated: number;
     try {
       await client.query('BEGIN');
       const advanced = await client.query(

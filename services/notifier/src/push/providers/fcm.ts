@@ -100,7 +100,7 @@ export class FcmProvider implements PushProvider {
       return networkFailure('FCM', error);
     }
     const text = await res.text().catch(() => '');
-    let parsed: unknown = null;
+    let parsed: unknown;
     try {
       parsed = text ? JSON.parse(text) : null;
     } catch {
