@@ -7,9 +7,13 @@ const YEAR = '(?:000[1-9]|00[1-9]\\d|0[1-9]\\d{2}|[1-9]\\d{3})';
 const TIME = '(?:[01]\\d|2[0-3]):[0-5]\\d:[0-5]\\d(?:\\.\\d{1,6})?';
 /** Postgres accepts zone offsets up to ±15:59 and has no year 0. */
 const OFFSET = '(?:Z|[+-](?:0\\d|1[0-5]):[0-5]\\d)';
-const TIMESTAMP = new RegExp(
-  `^${YEAR}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\\d|3[01])T${TIME}${OFFSET}$`,
-);
+/** Month and day: 31 only in long months, February to the 28th (the 29th: LEAP_DAY). */
+const MONTH_DAY =
+  '(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]\\d|3[01])|(?:0[469]|11)-(?:0[1-9]|[12]\\d|30)|02-(?:0[1-9]|1\\d|2[0-8]))';
+/** February 29 of a leap year: divisible by 4 but not by 100, or by 400. */
+const LEAP_DAY =
+  '(?:\\d\\d(?:0[48]|[2468][048]|[13579][26])|(?:0[48]|[2468][048]|[13579][26])00)-02-29';
+const TIMESTAMP = new RegExp(`^(?:${YEAR}-${MONTH_DAY}|${LEAP_DAY})T${TIME}${OFFSET}$`);
 
 /**
  * An ISO 8601 date-time Postgres can store in a `timestamptz`: years 0001-9999, an explicit zone

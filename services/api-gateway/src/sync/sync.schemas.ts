@@ -10,7 +10,14 @@ const clientKey = z
   .string()
   .regex(/^[A-Za-z0-9._:-]{1,128}$/, 'must be 1-128 characters of [A-Za-z0-9._:-]');
 const column = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a column name');
-const scalar = z.union([z.string().max(100_000), z.number(), z.boolean(), z.null()]);
+// Postgres text cannot store NUL: the validation pipe refuses it in every string; the pattern
+// states that in the document for the one free-text field of a push.
+const scalar = z.union([
+  z.string().max(100_000).meta({ pattern: '^[^\\u0000]*$' }),
+  z.number(),
+  z.boolean(),
+  z.null(),
+]);
 const isoTime = pgTimestamp();
 
 /** Changes per page: bulk sync pages are larger than ordinary lists (see docs/sync.md). */
@@ -51,7 +58,10 @@ export const mutationSchema = z
     table: column.describe('Server table name, e.g. verse_texts'),
     recordId: id,
     operation: z.enum(CHANGE_OPERATIONS),
-    data: z.record(column, scalar).optional().describe('Changed columns by server column name'),
+    data: z
+      .record(column, scalar)
+      .meta({ description: 'Changed columns by server column name', maxProperties: 64 })
+      .optional(),
     baseVersion: z
       .number()
       .int()
@@ -68,6 +78,13 @@ export const mutationSchema = z
     if (m.data && Object.keys(m.data).length > 64) {
       ctx.addIssue({ code: 'custom', path: ['data'], message: 'has more than 64 columns' });
     }
+  })
+  // The first rule above in JSON Schema, which the OpenAPI conversion cannot derive from it.
+  .meta({
+    anyOf: [
+      { properties: { operation: { const: 'DELETE' } } },
+      { properties: { data: { minProperties: 1 } }, required: ['data'] },
+    ],
   });
 export type MutationInput = z.infer<typeof mutationSchema>;
 
@@ -75,7 +92,12 @@ export const pushBodySchema = z
   .strictObject({
     sessionId: z.uuid(),
     clientId: clientKey,
-    mutations: z.array(mutationSchema).min(1).max(PUSH_MAX_MUTATIONS),
+    mutations: z
+      .array(mutationSchema)
+      .min(1)
+      .max(PUSH_MAX_MUTATIONS)
+      // Implied by the unique mutationIds refined below; stated so generated pushes repeat none.
+      .meta({ uniqueItems: true }),
   })
   .superRefine((body, ctx) => {
     const seen = new Map<string, number>();
