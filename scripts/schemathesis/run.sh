@@ -93,12 +93,14 @@ ST_SYNC_SESSION_ID=$(curl -sf -X POST -H "Authorization: Bearer $TOKEN" -H 'Cont
 [[ -n $ST_SYNC_SESSION_ID ]] || fail "could not start the sync session the run pushes to"
 
 rm -rf "$OUT/report"
+# One worker: with two, Hypothesis' lambda descriptions race ("AST constructor recursion depth
+# mismatch") and a random operation ends in a runtime error that says nothing about the API.
 # From the log folder: schemathesis keeps a crash cache (.schemathesis/) in its working directory.
 (cd "$OUT" && "$VENV/bin/st" --config-file "$ROOT_DIR/scripts/schemathesis/schemathesis.toml" run \
   "http://127.0.0.1:$PORT/v1/openapi.json" \
   -H "Authorization: Bearer $TOKEN" \
   --checks not_a_server_error,response_schema_conformance,status_code_conformance \
-  --max-examples "${SCHEMATHESIS_MAX_EXAMPLES:-10}" --workers 2 --seed 1 --no-color \
+  --max-examples "${SCHEMATHESIS_MAX_EXAMPLES:-10}" --workers 1 --seed 1 --no-color \
   --generation-database none \
   --report junit --report-dir "$OUT/report") | tee "$OUT/run.log"
 
