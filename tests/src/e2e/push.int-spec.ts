@@ -456,7 +456,12 @@ describe('device push', { timeout: 10 * 60_000 }, () => {
       'coalesced: one per device and window',
     );
     assert.equal(got.erin[0].data.versionId, 'web');
-    assert.equal(got.erin[0].data.cursor, '100');
+    // Events fan out in parallel: whichever of the window's events is fanned out first is the
+    // one the device gets; the app pulls from its own cursor either way.
+    assert.ok(
+      ['100', '110'].includes(String(got.erin[0].data.cursor)),
+      'cursor of one of the events',
+    );
     assert.deepEqual(await notificationsOf('push-e2e-frank'), []);
     const req = fcm.requests.find((r) => r.token === erinToken);
     assert.equal(
