@@ -6,7 +6,8 @@ import {
 } from '@nestjs/common';
 import type { Pool } from 'pg';
 import type { DataSource } from 'typeorm';
-import { DATA_SOURCE, type TraceCarrier, getLogger, pgPool } from '@bible/common';
+import { DATA_SOURCE, type TraceCarrier, pgPool } from '@bible/common';
+import { PollLoop } from './poll-loop';
 import { NOTIFIER_CONFIG, type NotifierConfig } from '../config';
 import { eventsTotal } from '../metrics';
 import { WebhookQueue } from '../webhooks/webhook-queue';
@@ -31,10 +32,7 @@ interface ClaimedRow {
 @Injectable()
 export class Dispatcher implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly pool: Pool;
-  private stopping = false;
-  private loop?: Promise<void>;
-  private wake?: () => void;
-  private failures = 0;
+  private readonly loop: PollLoop;
 
   constructor(
     @Inject(DATA_SOURCE) dataSource: DataSource,
@@ -42,40 +40,24 @@ export class Dispatcher implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly queue: WebhookQueue,
   ) {
     this.pool = pgPool(dataSource);
+    this.loop = new PollLoop('webhook dispatch', () => this.pass());
   }
 
   onApplicationBootstrap(): void {
-    this.loop = this.run();
+    this.loop.start();
   }
 
   async onModuleDestroy(): Promise<void> {
-    this.stopping = true;
-    this.wake?.();
-    await this.loop;
+    await this.loop.stop();
   }
 
-  private async run(): Promise<void> {
+  /** One pass; returns how long to wait before the next. */
+  private async pass(): Promise<number> {
+    const interval = this.config.WEBHOOK_DISPATCH_INTERVAL_MS;
+    // Back-pressure: events wait in Postgres rather than as jobs in Redis.
+    if ((await this.queue.queued()) >= this.config.WEBHOOK_MAX_QUEUED) return interval * 5;
     const batch = this.config.WEBHOOK_DISPATCH_BATCH_SIZE;
-    while (!this.stopping) {
-      try {
-        if ((await this.queue.queued()) >= this.config.WEBHOOK_MAX_QUEUED) {
-          // Back-pressure: events wait in Postgres rather than as jobs in Redis.
-          await this.sleep(this.config.WEBHOOK_DISPATCH_INTERVAL_MS * 5);
-          continue;
-        }
-        const claimed = await this.dispatchOnce(batch);
-        this.failures = 0;
-        if (claimed < batch) await this.sleep(this.config.WEBHOOK_DISPATCH_INTERVAL_MS);
-      } catch (error) {
-        this.failures++;
-        if (this.failures === 1 || this.failures % 50 === 0)
-          getLogger().warn(
-            { err: (error as Error).message, failures: this.failures },
-            'webhook dispatch failed; retrying',
-          );
-        await this.sleep(Math.min(10_000, 250 * 2 ** Math.min(this.failures, 6)));
-      }
-    }
+    return (await this.dispatchOnce(batch)) < batch ? interval : 0;
   }
 
   /** Claims, fans out and marks up to `limit` events; returns how many it claimed. */
@@ -111,17 +93,5 @@ export class Dispatcher implements OnApplicationBootstrap, OnModuleDestroy {
     );
     for (const type of events.values()) eventsTotal.inc({ type });
     return events.size;
-  }
-
-  private sleep(ms: number): Promise<void> {
-    if (this.stopping) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.wake = done;
-    });
   }
 }

@@ -6,7 +6,8 @@ import {
 } from '@nestjs/common';
 import type { Pool } from 'pg';
 import type { DataSource } from 'typeorm';
-import { DATA_SOURCE, type TraceCarrier, getLogger, pgPool } from '@bible/common';
+import { DATA_SOURCE, type TraceCarrier, pgPool } from '@bible/common';
+import { PollLoop } from '../dispatch/poll-loop';
 import { NOTIFIER_CONFIG, type NotifierConfig } from '../config';
 import { PushQueues } from './push-queues';
 
@@ -21,10 +22,7 @@ import { PushQueues } from './push-queues';
 @Injectable()
 export class PushDispatcher implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly pool: Pool;
-  private stopping = false;
-  private loop?: Promise<void>;
-  private wake?: () => void;
-  private failures = 0;
+  private readonly loop: PollLoop;
 
   constructor(
     @Inject(DATA_SOURCE) dataSource: DataSource,
@@ -32,35 +30,21 @@ export class PushDispatcher implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly queues: PushQueues,
   ) {
     this.pool = pgPool(dataSource);
+    this.loop = new PollLoop('push dispatch', () => this.pass());
   }
 
   onApplicationBootstrap(): void {
-    this.loop = this.run();
+    this.loop.start();
   }
 
   async onModuleDestroy(): Promise<void> {
-    this.stopping = true;
-    this.wake?.();
-    await this.loop;
+    await this.loop.stop();
   }
 
-  private async run(): Promise<void> {
+  /** One pass; returns how long to wait before the next. */
+  private async pass(): Promise<number> {
     const batch = this.config.PUSH_DISPATCH_BATCH_SIZE;
-    while (!this.stopping) {
-      try {
-        const claimed = await this.dispatchOnce(batch);
-        this.failures = 0;
-        if (claimed < batch) await this.sleep(this.config.PUSH_DISPATCH_INTERVAL_MS);
-      } catch (error) {
-        this.failures++;
-        if (this.failures === 1 || this.failures % 50 === 0)
-          getLogger().warn(
-            { err: (error as Error).message, failures: this.failures },
-            'push dispatch failed; retrying',
-          );
-        await this.sleep(Math.min(10_000, 250 * 2 ** Math.min(this.failures, 6)));
-      }
-    }
+    return (await this.dispatchOnce(batch)) < batch ? this.config.PUSH_DISPATCH_INTERVAL_MS : 0;
   }
 
   async dispatchOnce(limit: number): Promise<number> {
@@ -92,17 +76,5 @@ export class PushDispatcher implements OnApplicationBootstrap, OnModuleDestroy {
     } finally {
       client.release();
     }
-  }
-
-  private sleep(ms: number): Promise<void> {
-    if (this.stopping) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.wake = done;
-    });
   }
 }
