@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// bible-package: inspect, verify, extract .bible files; generate signing keys.
+// bible-package: inspect, verify, extract, diff .bible files; build and apply deltas; generate
+// signing keys.
 // Exit codes: 0 valid/ok, 1 invalid package (message names the failed check code), 2 usage
 // or unexpected error.
 import { Presets, SingleBar } from 'cli-progress';
@@ -8,10 +9,11 @@ import type { KeyObject } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
+import { applyDelta, createDeltaPackage, diffPackages, type PackageDiff } from './delta';
 import { PackageFormatError, errorMessage } from './errors';
 import { PackageType } from './header';
 import { inspectPackage, openPackage, verifyPackage, type VerifyOptions } from './reader';
-import { exportPublicKey, generateSigningKeyPair, loadPublicKey } from './signing';
+import { exportPublicKey, generateSigningKeyPair, loadPrivateKey, loadPublicKey } from './signing';
 import { assertValidKeyId } from './trailer';
 
 const MIB = 1024 * 1024;
@@ -124,7 +126,10 @@ async function cmdInspect(file: string, opts: { json?: boolean }): Promise<void>
     out(
       `Series:          ${m.seriesInfo.seriesId} part ${m.seriesInfo.partNumber}/${m.seriesInfo.totalParts}`,
     );
-  if (m.delta) out(`Delta of:        ${m.delta.basePackageId} since ${m.delta.baseRevision}`);
+  if (m.delta) {
+    out(`Delta of:        ${m.delta.basePackageId} since ${m.delta.baseRevision}`);
+    if (m.delta.targetPackageId) out(`Produces:        ${m.delta.targetPackageId}`);
+  }
   m.audioFileIndex.forEach((e, i) => {
     out(`  [${i}] ${e.fileName}  ${e.size} bytes @ ${e.offset}  sha256 ${e.sha256.slice(0, 16)}…`);
   });
@@ -262,6 +267,112 @@ async function cmdKeygen(opts: { outDir: string; keyId: string; force?: boolean 
   out(`keyId ${opts.keyId}, public key (raw, base64): ${published.publicKey}`);
 }
 
+async function cmdApply(
+  base: string,
+  delta: string,
+  opts: { output: string; publicKey?: string[]; verifyBase?: boolean; json?: boolean },
+): Promise<void> {
+  const publicKey = opts.publicKey?.length ? await loadKeyring(opts.publicKey) : undefined;
+  const size = (await fsp.stat(base).catch(() => undefined))?.size ?? 0;
+  const bar = progressBar(size, 'applying');
+  let result;
+  try {
+    result = await applyDelta({
+      basePath: base,
+      deltaPath: delta,
+      outputPath: opts.output,
+      publicKey,
+      verifyBase: opts.verifyBase,
+      onProgress: bar.onProgress && ((p) => bar.onProgress?.(p.bytesDone, p.bytesTotal)),
+    });
+  } finally {
+    bar.stop();
+  }
+  if (opts.json) {
+    out(JSON.stringify(result));
+    return;
+  }
+  out(
+    `wrote ${result.path}: ${result.packageId} at ${result.contentRevision}, ${result.size} bytes`,
+  );
+  out(
+    `   ${result.upserts} row(s) upserted, ${result.deletions} deleted; ${result.deltaFiles} audio file(s) from the delta, ${result.reusedFiles} from the base`,
+  );
+  out(`   contentSha256 ${result.contentSha256}; syncCursor ${result.syncCursor}`);
+}
+
+function printDiff(d: PackageDiff): void {
+  if (d.identical) {
+    out(`identical: ${d.a.packageId} and ${d.b.packageId} have the same rows and audio files`);
+    return;
+  }
+  out(`--- ${d.a.path} (${d.a.packageId})`);
+  out(`+++ ${d.b.path} (${d.b.packageId})`);
+  for (const m of d.manifest) {
+    out(`manifest.${m.field}: ${JSON.stringify(m.a)} -> ${JSON.stringify(m.b)}`);
+  }
+  for (const t of d.tables) {
+    out(`table ${t.table}: +${t.added} -${t.removed} ~${t.changed}`);
+    for (const [sign, keys] of [
+      ['+', t.examples.added],
+      ['-', t.examples.removed],
+      ['~', t.examples.changed],
+    ] as const) {
+      for (const k of keys) out(`  ${sign} ${k}`);
+    }
+  }
+  for (const f of d.audio.added) out(`audio + ${f}`);
+  for (const f of d.audio.removed) out(`audio - ${f}`);
+  for (const f of d.audio.changed) out(`audio ~ ${f}`);
+}
+
+/** Like diff(1): exit 0 when identical, 1 when different, 2 on trouble. */
+async function cmdDiff(
+  a: string,
+  b: string,
+  opts: { json?: boolean; strict?: boolean },
+): Promise<void> {
+  try {
+    const d = await diffPackages(a, b, { strict: opts.strict });
+    if (opts.json) out(JSON.stringify(d, null, 2));
+    else printDiff(d);
+    process.exitCode = d.identical ? 0 : 1;
+  } catch (err) {
+    if (!(err instanceof PackageFormatError)) throw err;
+    process.stderr.write(`ERROR ${err.message}\n`);
+    process.exitCode = 2;
+  }
+}
+
+async function cmdDelta(
+  base: string,
+  target: string,
+  opts: { output: string; key?: string; keyId?: string; packageId?: string; json?: boolean },
+): Promise<void> {
+  if (opts.key && !opts.keyId) {
+    throw new PackageFormatError('INVALID_INPUT', '--key needs --key-id');
+  }
+  const signingKey =
+    opts.key && opts.keyId
+      ? { keyId: opts.keyId, privateKey: loadPrivateKey(await fsp.readFile(opts.key, 'utf8')) }
+      : undefined;
+  const result = await createDeltaPackage({
+    basePath: base,
+    targetPath: target,
+    outputPath: opts.output,
+    packageId: opts.packageId,
+    signingKey,
+  });
+  if (opts.json) {
+    out(JSON.stringify(result));
+    return;
+  }
+  out(`wrote ${result.path}: ${result.packageId}, ${result.size} bytes`);
+  out(
+    `   ${result.upserts} row(s) upserted, ${result.deletions} deletion(s); ${result.deltaFiles} audio file(s) carried, ${result.reusedFiles} reused from the base`,
+  );
+}
+
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 export function buildProgram(): Command {
@@ -296,6 +407,39 @@ export function buildProgram(): Command {
     .requiredOption('--out <dir>', 'output directory')
     .option('--verify', 'run the full verification first')
     .action(cmdExtract);
+  program
+    .command('apply')
+    .description('apply a delta package to its base, writing the full package at the new revision')
+    .argument('<base>', 'the full package the delta was built against')
+    .argument('<delta>', 'the delta package')
+    .requiredOption('-o, --output <file>', 'where to write the new full package')
+    .option(
+      '--public-key <KEYID=FILE|FILE>',
+      'trusted public key (repeatable); both packages must then be signed by one of them',
+      collect,
+    )
+    .option('--verify-base', 'hash the whole base too, not only the parts taken from it')
+    .option('--json', 'machine-readable output')
+    .action(cmdApply);
+  program
+    .command('diff')
+    .description('compare two packages row by row and file by file; exit 0 identical, 1 different')
+    .argument('<a>', '.bible file')
+    .argument('<b>', '.bible file')
+    .option('--strict', 'also compare createdAt, estimatedSizeMB and database byte hashes')
+    .option('--json', 'machine-readable output')
+    .action(cmdDiff);
+  program
+    .command('delta')
+    .description('build a delta package from two full packages (base and target)')
+    .argument('<base>', 'the full package clients hold')
+    .argument('<target>', 'the full package at the new revision')
+    .requiredOption('-o, --output <file>', 'where to write the delta')
+    .option('--key <PRIVATE.pem>', 'sign with this Ed25519 private key')
+    .option('--key-id <id>', 'keyId to sign under')
+    .option('--package-id <id>', "the delta's own packageId")
+    .option('--json', 'machine-readable output')
+    .action(cmdDelta);
   program
     .command('keygen')
     .description('generate an Ed25519 signing key pair')

@@ -35,6 +35,9 @@ export const PACKAGE_ERROR_CODES = [
   'IO_ERROR',
   'INVALID_INPUT',
   'INVALID_KEY',
+  // Delta packages
+  'DELTA_INVALID',
+  'DELTA_BASE_MISMATCH',
 ] as const;
 
 export type PackageErrorCode = (typeof PACKAGE_ERROR_CODES)[number];

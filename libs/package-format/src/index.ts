@@ -133,3 +133,20 @@ export {
   type VerifyOptions,
   type VerifyReport,
 } from './reader';
+export {
+  applyDelta,
+  createDeltaPackage,
+  deltaInfoFor,
+  deltaPackageId,
+  diffPackages,
+  writeDeltaDatabase,
+  type ApplyDeltaOptions,
+  type ApplyDeltaResult,
+  type CreateDeltaOptions,
+  type DeltaDatabaseInput,
+  type DeltaDatabaseResult,
+  type DeltaSummary,
+  type DiffOptions,
+  type PackageDiff,
+  type TableDiff,
+} from './delta';

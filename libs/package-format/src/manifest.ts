@@ -76,9 +76,20 @@ export const SeriesInfoSchema = z
     path: ['partNumber'],
   });
 
+/**
+ * The spec requires `basePackageId` and `baseRevision`. The optional fields let a client apply
+ * the delta offline and check it: the base's header contentSha256 and databaseHash (so every
+ * byte taken from the base is vouched for by the delta's own signature), the id of the full
+ * package the delta produces, and that package's complete audio index (files whose bytes are
+ * not in the delta are copied from the base by sha256).
+ */
 export const DeltaInfoSchema = z.object({
   basePackageId: PackageIdSchema,
   baseRevision: nonEmpty(),
+  baseContentSha256: Sha256HexSchema.optional(),
+  baseDatabaseHash: Sha256HexSchema.optional(),
+  targetPackageId: PackageIdSchema.optional(),
+  targetAudioFileIndex: z.array(AudioFileEntrySchema).optional(),
 });
 
 /**
