@@ -226,6 +226,17 @@ check "ingress refuses paths outside /v1 (e.g. /metrics)" must_fail "is not unde
   --set ingress.enabled=true --set 'ingress.paths={/v1,/metrics}'
 check "termination grace must exceed the shutdown timeout" must_fail "terminationGracePeriodSeconds" \
   --set packageBuilder.terminationGracePeriodSeconds=100
+check "KEDA and the HPA are mutually exclusive" must_fail "keda.enabled and packageBuilder.autoscaling.enabled are mutually exclusive" \
+  --set packageBuilder.keda.enabled=true --set packageBuilder.keda.prometheus.serverAddress=http://prometheus:9090 \
+  --set packageBuilder.autoscaling.enabled=true
+check "the notifier never scales to zero (it runs the event dispatchers)" must_fail "notifier.keda.minReplicaCount" \
+  --set notifier.keda.enabled=true --set notifier.keda.prometheus.serverAddress=http://prometheus:9090 \
+  --set notifier.keda.minReplicaCount=0
+scaled_objects_rendered() {
+  [[ $(grep -c '^kind: ScaledObject' "$WORK/full.yaml") == 2 ]] || { echo "ci/full-values.yaml should render 2 ScaledObjects" >&2; return 1; }
+  ! grep -q '^kind: ScaledObject' "$WORK/default.yaml" || { echo "KEDA must be off by default" >&2; return 1; }
+}
+check "KEDA ScaledObjects: both in ci/full-values.yaml, none by default" scaled_objects_rendered
 no_public_metrics() {
   # Only the gateway has an Ingress, and it routes nothing but /v1.
   awk '/^kind: Ingress/{i=1} /^---/{i=0} i && /path:/' "$WORK/full.yaml" | grep -v 'path: /v1$' && return 1

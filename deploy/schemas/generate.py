@@ -11,6 +11,8 @@ Sources (pinned below):
   * Kubernetes core kinds: api/openapi-spec/swagger.json of the Go module k8s.io/kubernetes.
   * prometheus-operator CRDs: jsonnet/prometheus-operator/*-crd.json of the Go module
     github.com/prometheus-operator/prometheus-operator (the same CRDs the operator installs).
+  * KEDA CRDs: config/crd/bases/keda.sh_*.yaml of the Go module github.com/kedacore/keda/v2
+    (the CRDs KEDA's release manifests and Helm chart install; read with PyYAML).
 
 Conversion (what kubeconform's "-standalone-strict" schemas do, see yannh/kubernetes-json-schema):
   * one self-contained file per kind: the kind's definition at the root plus every definition it
@@ -49,6 +51,8 @@ K8S_MODULE = "k8s.io/kubernetes"
 K8S_VERSION = "v1.31.4"
 PROM_OPERATOR_MODULE = "github.com/prometheus-operator/prometheus-operator"
 PROM_OPERATOR_VERSION = "v0.85.0"
+KEDA_MODULE = "github.com/kedacore/keda/v2"
+KEDA_VERSION = "v2.21.0"
 
 # (apiVersion, kind) of every core resource the chart can render. Add a line when the chart
 # starts rendering a new kind; scripts/deploy-checks.sh fails with "could not find schema" until
@@ -70,6 +74,11 @@ K8S_KINDS = [
 CRDS = [
     ("jsonnet/prometheus-operator/servicemonitors-crd.json", "v1"),
     ("jsonnet/prometheus-operator/prometheusrules-crd.json", "v1"),
+]
+
+# CRD YAML files (inside the KEDA module) and the versions to take from them.
+KEDA_CRDS = [
+    ("config/crd/bases/keda.sh_scaledobjects.yaml", "v1alpha1"),
 ]
 
 OBJECT_META = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
@@ -273,11 +282,22 @@ def generate(out_dir: str) -> dict[str, str]:
             crd = json.load(f)
         api_version, kind, schema = crd_schema(crd, version, definitions)
         files[schema_file_name(api_version, kind)] = render(schema)
+    keda_dir = module_dir(KEDA_MODULE, KEDA_VERSION)
+    try:
+        import yaml  # PyYAML (Debian python3-yaml); only the KEDA CRDs are YAML
+    except ImportError:
+        sys.exit("PyYAML is needed to read KEDA's CRDs: apt-get install python3-yaml (or pip install pyyaml)")
+    for rel, version in KEDA_CRDS:
+        with open(os.path.join(keda_dir, rel), encoding="utf-8") as f:
+            crd = yaml.safe_load(f)
+        api_version, kind, schema = crd_schema(crd, version, definitions)
+        files[schema_file_name(api_version, kind)] = render(schema)
     manifest = {
         "generator": "deploy/schemas/generate.py",
         "sources": {
             f"{K8S_MODULE}@{K8S_VERSION}": "api/openapi-spec/swagger.json",
             f"{PROM_OPERATOR_MODULE}@{PROM_OPERATOR_VERSION}": [rel for rel, _ in CRDS],
+            f"{KEDA_MODULE}@{KEDA_VERSION}": [rel for rel, _ in KEDA_CRDS],
         },
         "files": {
             name: hashlib.sha256(text.encode("utf-8")).hexdigest() for name, text in sorted(files.items())

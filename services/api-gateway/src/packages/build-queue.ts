@@ -11,6 +11,8 @@ import {
   queueDefaults,
   withTimeout,
   queuePrefix,
+  reportQueueDepth,
+  stopReportingQueueDepth,
 } from '@bible/common';
 
 export type JobState = 'queued' | 'active' | 'completed' | 'failed';
@@ -35,6 +37,8 @@ export class BuildQueue implements OnModuleDestroy {
       connection: redis,
       defaultJobOptions: queueDefaults[QueueName.PackageBuild],
     });
+    // The backlog stays visible while the builders are scaled to zero (KEDA wakes them on it).
+    reportQueueDepth(this.queue);
   }
 
   /**
@@ -107,6 +111,7 @@ export class BuildQueue implements OnModuleDestroy {
   }
 
   async onModuleDestroy(): Promise<void> {
+    stopReportingQueueDepth(this.queue);
     await this.queue.close();
   }
 }

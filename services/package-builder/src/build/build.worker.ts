@@ -6,7 +6,7 @@ import {
 } from '@nestjs/common';
 import { type Job, Queue, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { Gauge, Histogram } from 'prom-client';
+import { Histogram } from 'prom-client';
 import {
   type PackageBuildJob,
   QueueName,
@@ -18,6 +18,8 @@ import {
   workerDefaults,
   queuePrefix,
   lockRenewTime,
+  reportQueueDepth,
+  stopReportingQueueDepth,
 } from '@bible/common';
 import { BUILDER_CONFIG, type BuilderConfig } from '../config';
 import { failureCode, isPermanent } from './build-events';
@@ -41,7 +43,6 @@ const queueWait = new Histogram({
 export class BuildWorker implements OnApplicationBootstrap, OnModuleDestroy {
   private worker?: Worker<PackageBuildJob, BuildResult>;
   private readonly queue: Queue<PackageBuildJob>;
-  private readonly depth: Gauge<'queue' | 'state'>;
   private readonly aborts = new Map<string, AbortController>();
 
   constructor(
@@ -55,28 +56,7 @@ export class BuildWorker implements OnApplicationBootstrap, OnModuleDestroy {
       connection: redis,
       defaultJobOptions: queueDefaults[QueueName.PackageBuild],
     });
-    const queue = this.queue;
-    this.depth = new Gauge({
-      name: 'bible_queue_depth',
-      help: 'Jobs in the package-build queue by state (sampled at scrape time).',
-      labelNames: ['queue', 'state'] as const,
-      registers: [metricsRegistry],
-      async collect() {
-        try {
-          const counts = await queue.getJobCounts(
-            'waiting',
-            'active',
-            'delayed',
-            'failed',
-            'prioritized',
-          );
-          for (const [state, n] of Object.entries(counts))
-            this.set({ queue: QueueName.PackageBuild, state }, n);
-        } catch {
-          /* Redis down: keep the last values */
-        }
-      },
-    });
+    reportQueueDepth(this.queue);
   }
 
   onApplicationBootstrap(): void {
@@ -208,7 +188,7 @@ export class BuildWorker implements OnApplicationBootstrap, OnModuleDestroy {
   /** Stop taking jobs and let running builds finish (bounded by the shutdown timeout). */
   async onModuleDestroy(): Promise<void> {
     await this.worker?.close();
+    stopReportingQueueDepth(this.queue);
     await this.queue.close();
-    this.depth.reset();
   }
 }
