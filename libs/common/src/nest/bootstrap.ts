@@ -4,7 +4,7 @@ import type { NextFunction, Request, Response } from 'express';
 import type { Server } from 'node:http';
 import { createLogger } from '../telemetry/logger';
 import { httpRequestDuration, httpRequestsTotal, initMetrics } from '../telemetry/metrics';
-import { shutdownTelemetry } from '../telemetry/otel';
+import { shutdownTelemetry, traceparentHeader } from '../telemetry/otel';
 import { markShuttingDown } from './lifecycle';
 import { loggingModule, loggingParams, nestLogger } from './logging';
 
@@ -33,6 +33,16 @@ function httpMetrics(req: Request, res: Response, next: NextFunction): void {
     httpRequestsTotal.inc(labels);
     end(labels);
   });
+  next();
+}
+
+/**
+ * Every response names the trace it belongs to (W3C `traceparent` of the server span), so a client
+ * or an operator can go from a response straight to its log lines and spans.
+ */
+function traceparentResponse(_req: Request, res: Response, next: NextFunction): void {
+  const traceparent = traceparentHeader();
+  if (traceparent) res.setHeader('traceparent', traceparent);
   next();
 }
 
@@ -81,6 +91,7 @@ export async function runService(options: RunServiceOptions): Promise<INestAppli
       abortOnError: false,
       bodyParser: options.bodyParser ?? true,
     });
+    app.use(traceparentResponse);
     app.use(httpMetrics);
     await options.configure?.(app);
     await app.listen(options.port, options.host ?? '0.0.0.0');

@@ -1,4 +1,11 @@
-import { context, isSpanContextValid, propagation, trace, type Span } from '@opentelemetry/api';
+import {
+  ROOT_CONTEXT,
+  context,
+  isSpanContextValid,
+  propagation,
+  trace,
+  type Span,
+} from '@opentelemetry/api';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { NoopSpanProcessor } from '@opentelemetry/sdk-trace';
@@ -60,6 +67,19 @@ export function injectTraceCarrier(): TraceCarrier {
   const carrier: Record<string, string> = {};
   propagation.inject(context.active(), carrier);
   return { traceparent: carrier.traceparent, tracestate: carrier.tracestate };
+}
+
+/** The W3C traceparent of the active span, if there is one. */
+export function traceparentHeader(): string | undefined {
+  return injectTraceCarrier().traceparent;
+}
+
+/**
+ * Runs `fn` in the trace context carried by a job payload without starting a span: for log lines
+ * written about a job outside its processor (BullMQ's `failed` event, for one).
+ */
+export function inCarrierContext<T>(carrier: TraceCarrier | undefined, fn: () => T): T {
+  return context.with(propagation.extract(ROOT_CONTEXT, { ...(carrier ?? {}) }), fn);
 }
 
 /** Runs `fn` inside a span whose parent is the trace carried by a job payload. */

@@ -12,6 +12,7 @@ import {
   QueueName,
   REDIS,
   getLogger,
+  inCarrierContext,
   metricsRegistry,
   queueDefaults,
   withSpanFromCarrier,
@@ -82,9 +83,12 @@ export class BuildWorker implements OnApplicationBootstrap, OnModuleDestroy {
       if (!job) return;
       const attempts = job.opts.attempts ?? 1;
       const final = error instanceof UnrecoverableError || job.attemptsMade >= attempts;
-      getLogger().warn(
-        { jobId: job.id, attempt: job.attemptsMade, final, err: error.message },
-        'package build failed',
+      // Outside the processor's span, so the line joins the job's trace by its carrier.
+      inCarrierContext(job.data.trace, () =>
+        getLogger().warn(
+          { jobId: job.id, attempt: job.attemptsMade, final, err: error.message },
+          'package build failed',
+        ),
       );
       // The processor has recorded its own failures already (this is a no-op then); this catches
       // the ones it never saw, such as a job that stalled too often.
@@ -116,6 +120,11 @@ export class BuildWorker implements OnApplicationBootstrap, OnModuleDestroy {
         const type = request.params.packageType;
         span.setAttribute('package.type', type);
         await this.repo.markActive(jobId, job.attemptsMade + 1);
+        const started = Date.now();
+        getLogger().info(
+          { jobId, requestId: job.data.requestId, type, attempt: job.attemptsMade + 1 },
+          'package build started',
+        );
         const abort = new AbortController();
         this.aborts.set(jobId, abort);
         let lastWrite = 0;
@@ -141,6 +150,15 @@ export class BuildWorker implements OnApplicationBootstrap, OnModuleDestroy {
             },
           });
           buildsTotal.inc({ type, status: result.reused ? 'reused' : 'success' });
+          getLogger().info(
+            {
+              jobId,
+              packageIds: result.packageIds,
+              reused: result.reused,
+              durationMs: Date.now() - started,
+            },
+            'package built',
+          );
           return result;
         } catch (error) {
           buildsTotal.inc({ type, status: 'failure' });
