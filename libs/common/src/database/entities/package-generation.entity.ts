@@ -44,6 +44,7 @@ import { TextVersion } from './text-version.entity';
   'chk_package_generations_ready',
   `"status" <> 'ready' OR ("object_key" IS NOT NULL AND "size_bytes" IS NOT NULL AND "content_sha256" IS NOT NULL AND "manifest" IS NOT NULL AND "ready_at" IS NOT NULL)`,
 )
+@Check('chk_package_generations_delta', `("base_package_id" IS NULL) = ("base_revision" IS NULL)`)
 @Index('idx_package_generations_package_key_revision', ['packageKey', 'contentRevision'])
 @Index('idx_package_generations_status', ['status'])
 @Index('idx_package_generations_language_entity_id_type', ['languageEntityId', 'packageType'])
@@ -92,6 +93,13 @@ export class PackageGeneration {
   /** Change-feed position the content reflects. */
   @Column('text', { name: 'content_revision' })
   contentRevision!: string;
+
+  /** Delta packages: the full package this one applies to, and that package's revision. */
+  @Column('text', { name: 'base_package_id', nullable: true })
+  basePackageId!: string | null;
+
+  @Column('text', { name: 'base_revision', nullable: true })
+  baseRevision!: string | null;
 
   @Column('text', { name: 'sync_cursor', nullable: true })
   syncCursor!: string | null;

@@ -32,6 +32,10 @@ export class PackageRequest extends TimestampedRecord {
   @Column('jsonb')
   params!: Record<string, unknown>;
 
+  /** An update request: the package the client holds (a delta from it is built if worth it). */
+  @Column('text', { name: 'base_package_id', nullable: true })
+  basePackageId!: string | null;
+
   @Column('text', { name: 'requested_by', nullable: true })
   requestedBy!: string | null;
 

@@ -7,6 +7,7 @@ import { VerseTextSearch1795301000000 } from './1795301000000-VerseTextSearch';
 import { Events1795301100000 } from './1795301100000-Events';
 import { WebhookDeliveries1795301200000 } from './1795301200000-WebhookDeliveries';
 import { PushNotifications1795301300000 } from './1795301300000-PushNotifications';
+import { DeltaPackages1795301400000 } from './1795301400000-DeltaPackages';
 
 /** All migrations, oldest first. Append new ones; never edit an applied one. */
 export const migrations = [
@@ -19,4 +20,5 @@ export const migrations = [
   Events1795301100000,
   WebhookDeliveries1795301200000,
   PushNotifications1795301300000,
+  DeltaPackages1795301400000,
 ];
