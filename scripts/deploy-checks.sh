@@ -244,6 +244,94 @@ no_public_metrics() {
 }
 check "ingress exposes only /v1" no_public_metrics
 
+# Config/values parity: every variable a service's zod config schema reads (services/*/src/config.ts
+# and the libs/common fragments it spreads) must be rendered into that service's Deployment by
+# ci/full-values.yaml through named values (the free-form env/extraEnv maps are emptied for this
+# render), and secrets only as secretKeyRef. Needs the services built (npm run build).
+config_schema_keys() { # <out.json>
+  local f
+  for f in api-gateway package-builder sync-service notifier; do
+    [[ -f services/$f/dist/config.js ]] || { echo "services/$f/dist/config.js missing: run npm run build first" >&2; return 1; }
+  done
+  scripts/node --input-type=module -e '
+    const shapes = {
+      "api-gateway": ["api-gateway", "gatewayEnv"],
+      "package-builder": ["package-builder", "builderEnv"],
+      "sync-service": ["sync-service", "syncEnv"],
+      notifier: ["notifier", "notifierEnv"],
+    };
+    const out = {};
+    for (const [service, [dir, name]] of Object.entries(shapes)) {
+      const mod = await import(`${process.cwd()}/services/${dir}/dist/config.js`);
+      if (!mod[name]) throw new Error(`services/${dir}/dist/config.js exports no ${name}`);
+      out[service] = Object.keys(mod[name]).sort();
+    }
+    process.stdout.write(JSON.stringify(out));
+  ' >"$1"
+}
+env_parity() { # <rendered manifests>
+  config_schema_keys "$WORK/config-keys.json" || return 1
+  python3 - "$WORK/config-keys.json" "$1" <<'PY'
+import json, re, sys
+import yaml
+
+schema = json.load(open(sys.argv[1]))
+docs = [d for d in yaml.safe_load_all(open(sys.argv[2])) if d]
+# Read by a service but deliberately not rendered, with the reason.
+EXEMPT = {
+    ("package-builder", "SIGNING_PRIVATE_KEY_PEM"): "the key is mounted from a Secret as a file (SIGNING_PRIVATE_KEY_FILE)",
+}
+SECRET = re.compile(r"^(DATABASE_URL|REDIS_URL|S3_ACCESS_KEY_ID)$|SECRET|PASSWORD|PRIVATE_KEY|TOKEN$")
+configmaps = {d["metadata"]["name"]: d.get("data") or {} for d in docs if d["kind"] == "ConfigMap"}
+problems, checked = [], 0
+for d in docs:
+    if d["kind"] != "Deployment":
+        continue
+    service = d["metadata"]["labels"]["app.kubernetes.io/component"]
+    (c,) = d["spec"]["template"]["spec"]["containers"]
+    plain, secret = set(), set()
+    for e in c.get("env", []):
+        if "value" in e:
+            plain.add(e["name"])
+        elif "secretKeyRef" in e.get("valueFrom", {}):
+            secret.add(e["name"])
+    for ref in c.get("envFrom", []):
+        plain |= set(configmaps.get(ref.get("configMapRef", {}).get("name"), {}))
+    for key in schema[service]:
+        checked += 1
+        if (service, key) in EXEMPT:
+            continue
+        if SECRET.search(key) and not key.endswith("_FILE"):  # *_FILE: path of a mounted Secret
+            if key in plain:
+                problems.append(f"{service}: {key} is a secret but rendered as a plain value")
+            elif key not in secret:
+                problems.append(f"{service}: secret {key} is not rendered from a Secret (secretKeyRef)")
+        elif key not in plain and key not in secret:
+            problems.append(f"{service}: {key} (read by its config schema) is not settable through values")
+    for key in (plain | secret) - set(schema[service]):
+        if re.match(r"^(NODE_OPTIONS|SERVICE_NAME)$", key):
+            continue
+        if key not in {k for s in schema.values() for k in s}:
+            problems.append(f"{service}: renders {key}, which no service reads")
+if problems:
+    sys.exit("\n".join(problems))
+print(f"{checked} config variables of {len(schema)} services rendered ({len(EXEMPT)} exempt)")
+PY
+}
+# The parity render: full values without the free-form env maps, so only named values count.
+helm_template_parity() { # <out>
+  helm_template "$1" -f "$FULL_VALUES" --set config.extraEnv=null \
+    --set apiGateway.env=null --set packageBuilder.env=null --set syncService.env=null --set notifier.env=null "${@:2}"
+}
+check "helm template for the env parity check" helm_template_parity "$WORK/parity.yaml"
+check "every config variable is settable through values (config schema vs helm template)" env_parity "$WORK/parity.yaml"
+parity_catches_a_gap() {
+  helm_template_parity "$WORK/parity-gap.yaml" --set syncService.settings.relayBatchSize=null &&
+    ! env_parity "$WORK/parity-gap.yaml" 2>"$WORK/parity-gap.err" &&
+    grep -q "SYNC_RELAY_BATCH_SIZE" "$WORK/parity-gap.err"
+}
+check "env parity check reports an unrendered variable (SYNC_RELAY_BATCH_SIZE)" parity_catches_a_gap
+
 info "manifest validation (kubeconform, offline schemas in $SCHEMA_DIR)"
 kubeconform_validate() {
   "$KUBECONFORM" -strict -summary -output text \

@@ -231,8 +231,8 @@ Image reference. Args: dict root component image (the component's image values).
 - name: WEBHOOK_ENDPOINT_CONCURRENCY
   value: {{ $v.webhooks.endpointConcurrency | quote }}
 {{- $p := $v.push }}
-{{- if and (or $p.fcm.enabled $p.apns.enabled $p.webPush.enabled) (not $p.existingSecret) }}
-{{- fail "notifier.push.existingSecret is required when a push provider is enabled" }}
+{{- if and (or $p.fcm.enabled $p.apns.enabled $p.webPush.enabled $p.caSecretKey) (not $p.existingSecret) }}
+{{- fail "notifier.push.existingSecret is required when a push provider or notifier.push.caSecretKey is set" }}
 {{- end }}
 {{- if $p.fcm.enabled }}
 - name: FCM_SERVICE_ACCOUNT_FILE
@@ -253,6 +253,12 @@ Image reference. Args: dict root component image (the component's image values).
   value: {{ required "notifier.push.apns.topic" $p.apns.topic | quote }}
 - name: APNS_HOST
   value: {{ $p.apns.host | quote }}
+{{- end }}
+{{- if $p.caSecretKey }}
+- name: APNS_CA_FILE
+  value: /etc/bible/push/ca.pem
+- name: WEBPUSH_CA_FILE
+  value: /etc/bible/push/ca.pem
 {{- end }}
 {{- if $p.webPush.enabled }}
 - name: VAPID_PUBLIC_KEY
@@ -281,6 +287,69 @@ Image reference. Args: dict root component image (the component's image values).
 {{- if $v.relayIntervalMs }}
 - name: SYNC_RELAY_INTERVAL_MS
   value: {{ $v.relayIntervalMs | quote }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+<service>.settings key -> environment variable, per values key. A null (or empty) setting is not
+rendered, so the service's own default applies. Every variable a service's config schema reads
+is settable through values; scripts/deploy-checks.sh compares the schemas with the render.
+*/}}
+{{- define "bible.settingsTable" -}}
+apiGateway:
+  headersTimeoutMs: HTTP_HEADERS_TIMEOUT_MS
+  requestTimeoutMs: HTTP_REQUEST_TIMEOUT_MS
+  maxConnectionsPerIp: HTTP_MAX_CONNECTIONS_PER_IP
+  downloadRedirectDefault: DOWNLOAD_REDIRECT_DEFAULT
+  presignExpirySeconds: PRESIGN_EXPIRY_SECONDS
+  downloadMaxUpstreamStreams: DOWNLOAD_MAX_UPSTREAM_STREAMS
+  downloadClientStallTimeoutSeconds: DOWNLOAD_CLIENT_STALL_TIMEOUT_SECONDS
+  contentCacheTtlSeconds: CONTENT_CACHE_TTL_SECONDS
+  mediaMaxBytes: MEDIA_MAX_BYTES
+  mediaObjectPrefix: MEDIA_OBJECT_PREFIX
+  mediaSweepIntervalMs: MEDIA_SWEEP_INTERVAL_MS
+  mediaSweepMinAgeSeconds: MEDIA_SWEEP_MIN_AGE_SECONDS
+packageBuilder:
+  lockDurationMs: BUILDER_LOCK_DURATION_MS
+  multipartSweepAgeMs: MULTIPART_SWEEP_AGE_MS
+  staleRetentionHours: PACKAGE_STALE_RETENTION_HOURS
+  maintenanceIntervalMs: MAINTENANCE_INTERVAL_MS
+syncService:
+  relayBatchSize: SYNC_RELAY_BATCH_SIZE
+  changeRetentionDays: SYNC_CHANGE_RETENTION_DAYS
+  queueRetentionDays: SYNC_QUEUE_RETENTION_DAYS
+  sessionTtlHours: SYNC_SESSION_TTL_HOURS
+  pendingTimeoutSeconds: SYNC_PENDING_TIMEOUT_SECONDS
+  maintenanceIntervalMs: SYNC_MAINTENANCE_INTERVAL_MS
+  statsIntervalMs: SYNC_STATS_INTERVAL_MS
+notifier:
+  webhookDispatchBatchSize: WEBHOOK_DISPATCH_BATCH_SIZE
+  webhookDispatchIntervalMs: WEBHOOK_DISPATCH_INTERVAL_MS
+  webhookMaxQueued: WEBHOOK_MAX_QUEUED
+  webhookRecoveryAfterMs: WEBHOOK_RECOVERY_AFTER_MS
+  eventsRetentionDays: EVENTS_RETENTION_DAYS
+  eventsPruneIntervalMs: EVENTS_PRUNE_INTERVAL_MS
+  eventsPruneBatchSize: EVENTS_PRUNE_BATCH_SIZE
+  pushMaxAttempts: PUSH_MAX_ATTEMPTS
+  pushRetryBaseMs: PUSH_RETRY_BASE_MS
+  pushTimeoutMs: PUSH_TIMEOUT_MS
+  pushTtlSeconds: PUSH_TTL_SECONDS
+  pushDispatchIntervalMs: PUSH_DISPATCH_INTERVAL_MS
+  pushDispatchBatchSize: PUSH_DISPATCH_BATCH_SIZE
+  fcmEndpoint: FCM_ENDPOINT
+  fcmTokenUri: FCM_TOKEN_URI
+{{- end }}
+
+{{/* Env entries of a component's settings. Args: dict root key (values key) v (component values) */}}
+{{- define "bible.settingsEnv" -}}
+{{- $table := index (include "bible.settingsTable" .root | fromYaml) .key | default dict }}
+{{- $settings := .v.settings | default dict }}
+{{- range $k, $env := $table }}
+{{- $val := index $settings $k }}
+{{- if not (or (kindIs "invalid" $val) (eq (toString $val) "")) }}
+- name: {{ $env }}
+  value: {{ toString $val | quote }}
 {{- end }}
 {{- end }}
 {{- end }}
