@@ -1,0 +1,2 @@
+// Public API of @bible/client, the reference offline client (docs/client.md).
+export * from './api';
