@@ -59,6 +59,7 @@ KEDA_VERSION = "v2.21.0"
 # the schema is generated and committed.
 K8S_KINDS = [
     ("v1", "ConfigMap"),
+    ("v1", "Pod"),
     ("v1", "Secret"),
     ("v1", "Service"),
     ("v1", "ServiceAccount"),
