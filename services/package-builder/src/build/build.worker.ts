@@ -117,6 +117,14 @@ export class BuildWorker implements OnApplicationBootstrap, OnModuleDestroy {
         const request = await this.repo.loadRequest(job.data.requestId);
         if (!request)
           throw new UnrecoverableError(`package request ${job.data.requestId} not found`);
+        const base = request.base_package_id
+          ? await this.repo.baseGeneration(request.base_package_id)
+          : undefined;
+        if (base === null) {
+          throw new UnrecoverableError(
+            `base package ${request.base_package_id} is no longer available; request a full package`,
+          );
+        }
         const type = request.params.packageType;
         span.setAttribute('package.type', type);
         await this.repo.markActive(jobId, job.attemptsMade + 1);
@@ -135,6 +143,7 @@ export class BuildWorker implements OnApplicationBootstrap, OnModuleDestroy {
             jobId,
             params: request.params,
             requestedBy: request.requested_by ?? 'system',
+            base,
             signal: abort.signal,
             onProgress: async (stage, percent) => {
               // Stages report per chunk; Redis (and SSE clients) only hear of visible changes.

@@ -21,19 +21,23 @@ import {
   withSpan,
 } from '@bible/common';
 import {
+  type AudioFileEntry,
   type AudioFileEntryInput,
   type ManifestInput,
   type SigningKey,
+  deltaPackageId,
   preparePackage,
+  writeDeltaDatabase,
 } from '@bible/package-format';
 import { BUILDER_CONFIG, type BuilderConfig } from '../config';
 import { SIGNING_KEY } from '../signing/signing.module';
 import { fetchAudio } from './audio-fetcher';
+import { downloadBaseDatabase } from './base-database';
 import { type PartPlan, planParts } from './chunking';
 import { type BookRow, ContentSnapshot, type MediaFileRow } from './content-snapshot';
 import { buildStageDuration, bytesBuilt, databaseRows, databaseWriteSeconds } from './metrics';
 import { writePackageDatabase } from './package-database';
-import { type GenerationDraft, PublishRepository } from './publish.repository';
+import { type BaseGeneration, type GenerationDraft, PublishRepository } from './publish.repository';
 import { BuildWorkspace } from './workspace';
 
 export type Stage = 'gather' | 'database' | 'audio' | 'assemble' | 'upload';
@@ -52,6 +56,8 @@ export interface BuildContext {
   jobId: string;
   params: PackageParams;
   requestedBy: string;
+  /** Build a delta from this full package (same key) instead of a full package. */
+  base?: BaseGeneration;
   onProgress: (stage: Stage, percent: number) => Promise<void>;
   signal?: AbortSignal;
 }
@@ -104,8 +110,18 @@ export class PackageBuildService {
       await ctx.onProgress('gather', 0);
       const position = await snapshot.revision(ctx.params);
       revision = revisionOf(position);
+      if (ctx.base && ctx.base.packageKey !== key) {
+        throw new Error(`${ctx.base.packageId} is a package of other content; no delta from it`);
+      }
+      if (ctx.base && ctx.params.chunking) {
+        throw new Error('delta builds of chunked series are not supported; request the full parts');
+      }
       // A retry after a crash between publish and ack finds its own work done.
-      const existing = await this.publisher.readyPackageIds(key, revision);
+      const existing = await this.publisher.readyPackageIds(
+        key,
+        revision,
+        ctx.base?.contentRevision,
+      );
       if (existing.length > 0) {
         await snapshot.close();
         return { packageIds: existing, revision, reused: true };
@@ -223,7 +239,7 @@ export class PackageBuildService {
     part: PartPlan;
     index: number;
     total: number;
-    previous: Map<number, string>;
+    previous: Map<number, { packageId: string; supersedes: string | null }>;
     progress: (stage: Stage, fraction: number) => Promise<void>;
   }): Promise<GenerationDraft> {
     const { ctx, snapshot, catalog, key, position, part, index, total, progress } = input;
@@ -238,7 +254,13 @@ export class PackageBuildService {
       key,
       ...(isPart && { part: { number: index + 1, total } }),
     });
-    const dir = await mkdtemp(join(this.workspace.root(), `build-${packageId}-`));
+    const base = ctx.base;
+    // A delta carries the full package's content under its own id; applying it gives packageId.
+    const ownId = base ? deltaPackageId(packageId, base.contentRevision) : packageId;
+    const previous = input.previous.get(isPart ? index + 1 : 0);
+    const supersedes =
+      previous?.packageId === packageId ? (previous.supersedes ?? undefined) : previous?.packageId;
+    const dir = await mkdtemp(join(this.workspace.root(), `build-${ownId}-`));
     const log = getLogger().child({ packageId, jobId: ctx.jobId });
     try {
       const bookIds = part.books.map((b) => b.id);
@@ -250,6 +272,15 @@ export class PackageBuildService {
         mediaFiles.map((m) => [m.id, `${m.chapter_id ?? m.id}.${m.format}`]),
       );
       const createdAt = new Date().toISOString();
+      // A delta fetches only files whose bytes the base lacks (the catalog's sha256 against the
+      // base's audio index); the rest are copied from the base when the delta is applied.
+      const baseHashes = new Set(base?.manifest.audioFileIndex.map((e) => e.sha256));
+      const toFetch = base
+        ? mediaFiles.filter(
+            (m, i) =>
+              !baseHashes.has(m.sha256) && mediaFiles.findIndex((o) => o.sha256 === m.sha256) === i,
+          )
+        : mediaFiles;
 
       // Audio first, so a missing or corrupt source (or the partial list) is known before the database.
       let endStage = buildStageDuration.startTimer({ stage: 'audio' });
@@ -258,7 +289,7 @@ export class PackageBuildService {
         fetchAudio({
           s3: this.s3.client,
           bucket: this.s3.bucket,
-          files: mediaFiles,
+          files: toFetch,
           dir,
           concurrency: this.config.BUILDER_AUDIO_CONCURRENCY,
           allowPartial: params.allowPartial === true,
@@ -269,11 +300,13 @@ export class PackageBuildService {
       endStage();
       if (missing.length > 0)
         log.warn({ missing: missing.map((m) => m.mediaFileId) }, 'building a partial package');
-      const included = fetched.map((f) => f.mediaFile);
+      // Delta builds are never partial (the gateway sends partial requests to full builds).
+      const included = base ? mediaFiles : fetched.map((f) => f.mediaFile);
 
       endStage = buildStageDuration.startTimer({ stage: 'database' });
       await progress('database', 0);
-      const databasePath = join(dir, 'package.sqlite');
+      const fullDatabasePath = join(dir, 'full.sqlite');
+      const databasePath = base ? join(dir, 'delta.sqlite') : fullDatabasePath;
       const metadata = {
         packageId,
         contentRevision: revision,
@@ -282,7 +315,7 @@ export class PackageBuildService {
       };
       const dbResult = await withSpan('build.database', () =>
         writePackageDatabase(snapshot, {
-          path: databasePath,
+          path: fullDatabasePath,
           languageEntityId: params.languageEntityId,
           bibleVersionId: catalog.bibleVersionId,
           bookIds,
@@ -302,6 +335,19 @@ export class PackageBuildService {
       );
       databaseRows.inc(dbResult.rows);
       databaseWriteSeconds.inc(dbResult.writeSeconds);
+      if (base) {
+        const baseDatabasePath = join(dir, 'base.sqlite');
+        await withSpan('build.base-database', () =>
+          downloadBaseDatabase(this.s3, base, baseDatabasePath, ctx.signal),
+        );
+        const rows = writeDeltaDatabase({
+          baseDatabasePath,
+          targetDatabasePath: fullDatabasePath,
+          outputPath: databasePath,
+          metadata: { packageId: ownId, createdAt },
+        });
+        log.info({ ...rows, audioFiles: toFetch.length }, 'delta database written');
+      }
       endStage();
 
       endStage = buildStageDuration.startTimer({ stage: 'assemble' });
@@ -314,8 +360,29 @@ export class PackageBuildService {
       );
       const testaments = new Set(part.books.map((b) => b.testament));
       const seriesId = `${key}-r${position.id}`;
+      const entryOf = (m: MediaFileRow): AudioFileEntryInput => ({
+        fileName: fileNames.get(m.id) as string,
+        mediaFileId: m.id,
+        startVerseId: m.start_verse_id ?? `${m.chapter_id}-1`,
+        endVerseId: m.end_verse_id ?? `${m.chapter_id}-1`,
+        ...(m.chapter_id && { chapterId: m.chapter_id }),
+        ...(m.book_id && { bookId: m.book_id }),
+        duration: Number(m.duration_seconds),
+        format: m.format,
+        ...(m.bitrate && { bitrate: m.bitrate }),
+        ...(m.sample_rate && { sampleRate: m.sample_rate }),
+        hasVerseTimings: m.timing_count > 0,
+        verseCount: m.verse_count,
+      });
+      let offset = 0;
+      const targetAudioFileIndex: AudioFileEntry[] = included.map((m) => {
+        const size = Number(m.file_size);
+        const entry = { ...entryOf(m), offset, size, sha256: m.sha256 };
+        offset += size;
+        return entry;
+      });
       const manifest: ManifestInput = {
-        packageId,
+        packageId: ownId,
         packageVersion: `1.${position.txid}.${position.id}`,
         packageType: packageTypeNumber(params.packageType, isPart),
         createdAt,
@@ -334,9 +401,7 @@ export class PackageBuildService {
         includesBooks: part.books.map((b) => b.osis),
         minAppVersion: '1.0.0',
         conflictsWith: [],
-        ...(input.previous.get(isPart ? index + 1 : 0) && {
-          supersedes: input.previous.get(isPart ? index + 1 : 0),
-        }),
+        ...(supersedes && { supersedes }),
         bibleStructure: {
           totalBooks: part.books.length,
           totalChapters: Number(structure?.chapters ?? 0),
@@ -355,26 +420,23 @@ export class PackageBuildService {
             isComplete: missing.length === 0,
           },
         }),
+        ...(base && {
+          delta: {
+            basePackageId: base.packageId,
+            baseRevision: base.contentRevision,
+            baseContentSha256: base.contentSha256,
+            baseDatabaseHash: base.manifest.databaseHash,
+            targetPackageId: packageId,
+            targetAudioFileIndex,
+          },
+        }),
       };
       const audio = fetched.map((f) => ({
         source: f.path,
         size: f.size,
         // Hashed while downloading and checked against the catalog: the writer need not re-hash it.
         sha256: f.sha256,
-        entry: {
-          fileName: fileNames.get(f.mediaFile.id) as string,
-          mediaFileId: f.mediaFile.id,
-          startVerseId: f.mediaFile.start_verse_id ?? `${f.mediaFile.chapter_id}-1`,
-          endVerseId: f.mediaFile.end_verse_id ?? `${f.mediaFile.chapter_id}-1`,
-          ...(f.mediaFile.chapter_id && { chapterId: f.mediaFile.chapter_id }),
-          ...(f.mediaFile.book_id && { bookId: f.mediaFile.book_id }),
-          duration: Number(f.mediaFile.duration_seconds),
-          format: f.mediaFile.format,
-          ...(f.mediaFile.bitrate && { bitrate: f.mediaFile.bitrate }),
-          ...(f.mediaFile.sample_rate && { sampleRate: f.mediaFile.sample_rate }),
-          hasVerseTimings: f.mediaFile.timing_count > 0,
-          verseCount: f.mediaFile.verse_count,
-        } satisfies AudioFileEntryInput,
+        entry: entryOf(f.mediaFile),
       }));
       const prepared = await withSpan('build.assemble', () =>
         preparePackage({
@@ -397,7 +459,7 @@ export class PackageBuildService {
 
       endStage = buildStageDuration.startTimer({ stage: 'upload' });
       await progress('upload', 0);
-      const objectKey = `packages/${packageId}.bible`;
+      const objectKey = `packages/${ownId}.bible`;
       await withSpan('build.upload', async () => {
         // Registered before the multipart upload exists and again with its id once it does, per
         // attempt, so the sweeper can abort it should this process die before it aborts or
@@ -412,7 +474,7 @@ export class PackageBuildService {
             partSize: PART_SIZE,
             queueSize: 2,
             contentType: 'application/octet-stream',
-            metadata: { 'content-sha256': prepared.contentSha256, 'package-id': packageId },
+            metadata: { 'content-sha256': prepared.contentSha256, 'package-id': ownId },
             signal: ctx.signal,
             onCreated: (uploadId) => attempt.created(uploadId),
             onProgress: (uploaded) =>
@@ -430,7 +492,7 @@ export class PackageBuildService {
       );
 
       return {
-        packageId,
+        packageId: ownId,
         packageKey: key,
         params,
         contentRevision: revision,
@@ -446,6 +508,7 @@ export class PackageBuildService {
         createdBy: ctx.requestedBy,
         generationMs: 0,
         missing: missing.map((m) => ({ mediaFileId: m.mediaFileId, reason: m.reason })),
+        ...(base && { base: { packageId: base.packageId, revision: base.contentRevision } }),
       };
     } finally {
       await rm(dir, { recursive: true, force: true });

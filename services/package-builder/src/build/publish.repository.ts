@@ -9,6 +9,7 @@ import {
   getLogger,
   recordEvents,
 } from '@bible/common';
+import type { Manifest } from '@bible/package-format';
 import {
   type BuildFailure,
   type RequestRow,
@@ -33,6 +34,18 @@ export interface GenerationDraft {
   createdBy: string;
   generationMs: number;
   missing: { mediaFileId: string; reason: string }[];
+  /** Delta packages: the full package it applies to and that package's revision. */
+  base?: { packageId: string; revision: string };
+}
+
+/** The full package a delta is built against, as published. */
+export interface BaseGeneration {
+  packageId: string;
+  packageKey: string;
+  contentRevision: string;
+  contentSha256: string;
+  objectKey: string;
+  manifest: Manifest;
 }
 
 /** Publishing and bookkeeping of builds in Postgres. */
@@ -43,34 +56,85 @@ export class PublishRepository {
     @Inject(S3) private readonly s3: S3Handle,
   ) {}
 
-  async loadRequest(
-    requestId: string,
-  ): Promise<{ params: PackageParams; requested_by: string | null } | null> {
-    const rows: { params: PackageParams; requested_by: string | null }[] = await this.db.query(
-      `SELECT params, requested_by FROM package_requests WHERE id = $1`,
+  async loadRequest(requestId: string): Promise<{
+    params: PackageParams;
+    requested_by: string | null;
+    base_package_id: string | null;
+  } | null> {
+    const rows: {
+      params: PackageParams;
+      requested_by: string | null;
+      base_package_id: string | null;
+    }[] = await this.db.query(
+      `SELECT params, requested_by, base_package_id FROM package_requests WHERE id = $1`,
       [requestId],
     );
     return rows[0] ?? null;
   }
 
-  async readyPackageIds(packageKey: string, revision: string): Promise<string[]> {
+  /** A downloadable full package to build a delta against, or null if it is gone. */
+  async baseGeneration(packageId: string): Promise<BaseGeneration | null> {
+    const rows: {
+      package_id: string;
+      package_key: string;
+      content_revision: string;
+      content_sha256: string;
+      object_key: string;
+      manifest: Manifest;
+    }[] = await this.db.query(
+      `SELECT package_id, package_key, content_revision, content_sha256, object_key, manifest
+         FROM package_generations
+        WHERE package_id = $1 AND status IN ('ready', 'stale') AND base_revision IS NULL`,
+      [packageId],
+    );
+    const r = rows[0];
+    return r
+      ? {
+          packageId: r.package_id,
+          packageKey: r.package_key,
+          contentRevision: r.content_revision,
+          contentSha256: r.content_sha256,
+          objectKey: r.object_key,
+          manifest: r.manifest,
+        }
+      : null;
+  }
+
+  /** Ready packages of a key at a revision: full ones, or deltas from `baseRevision`. */
+  async readyPackageIds(
+    packageKey: string,
+    revision: string,
+    baseRevision?: string,
+  ): Promise<string[]> {
     const rows: { package_id: string }[] = await this.db.query(
       `SELECT package_id FROM package_generations
-        WHERE package_key = $1 AND content_revision = $2 AND status = 'ready' ORDER BY part_number NULLS FIRST`,
-      [packageKey, revision],
+        WHERE package_key = $1 AND content_revision = $2 AND status = 'ready'
+          AND base_revision IS NOT DISTINCT FROM $3
+        ORDER BY part_number NULLS FIRST`,
+      [packageKey, revision, baseRevision ?? null],
     );
     return rows.map((r) => r.package_id);
   }
 
-  /** The current ready package of each part number (0 for a single package), for `supersedes`. */
-  async previousPackageIds(packageKey: string): Promise<Map<number, string>> {
-    const rows: { part: number; package_id: string }[] = await this.db.query(
-      `SELECT DISTINCT ON (COALESCE(part_number, 0)) COALESCE(part_number, 0) AS part, package_id
-         FROM package_generations WHERE package_key = $1 AND status = 'ready'
-        ORDER BY COALESCE(part_number, 0), created_at DESC`,
-      [packageKey],
+  /**
+   * The current ready full package of each part number (0 for a single package) and what it
+   * superseded: a build's `supersedes` is that package, or, when a delta is built to that very
+   * package, what it superseded.
+   */
+  async previousPackageIds(
+    packageKey: string,
+  ): Promise<Map<number, { packageId: string; supersedes: string | null }>> {
+    const rows: { part: number; package_id: string; supersedes: string | null }[] =
+      await this.db.query(
+        `SELECT DISTINCT ON (COALESCE(part_number, 0)) COALESCE(part_number, 0) AS part, package_id,
+                manifest->>'supersedes' AS supersedes
+           FROM package_generations WHERE package_key = $1 AND status = 'ready' AND base_revision IS NULL
+          ORDER BY COALESCE(part_number, 0), created_at DESC`,
+        [packageKey],
+      );
+    return new Map(
+      rows.map((r) => [r.part, { packageId: r.package_id, supersedes: r.supersedes }]),
     );
-    return new Map(rows.map((r) => [r.part, r.package_id]));
   }
 
   /**
@@ -80,18 +144,25 @@ export class PublishRepository {
    */
   async publish(drafts: GenerationDraft[], jobId: string): Promise<void> {
     await this.db.transaction(async (tx) => {
-      const keys = [...new Set(drafts.map((d) => d.packageKey))];
-      await tx.query(
-        `UPDATE package_generations SET status = 'stale', stale_at = now()
-          WHERE package_key = ANY($1::text[]) AND status = 'ready' AND NOT (package_id = ANY($2::text[]))`,
-        [keys, drafts.map((d) => d.packageId)],
-      );
+      // A new full package makes every older one of its key stale (deltas included); a delta
+      // replaces nothing.
+      const full = drafts.filter((d) => !d.base);
+      const keys = [...new Set(full.map((d) => d.packageKey))];
+      if (keys.length > 0) {
+        await tx.query(
+          `UPDATE package_generations SET status = 'stale', stale_at = now()
+            WHERE package_key = ANY($1::text[]) AND status = 'ready' AND NOT (package_id = ANY($2::text[]))`,
+          [keys, full.map((d) => d.packageId)],
+        );
+      }
       for (const d of drafts) {
         await tx.query(
           `INSERT INTO package_generations (package_id, package_key, package_type, language_entity_id, audio_version_id,
               text_version_id, books, chunking, series_id, part_number, total_parts, content_revision, sync_cursor, status,
-              object_key, size_bytes, content_sha256, manifest, generation_ms, created_by, ready_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'ready', $14, $15, $16, $17, $18, $19, now())
+              object_key, size_bytes, content_sha256, manifest, generation_ms, created_by, ready_at,
+              base_package_id, base_revision)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'ready', $14, $15, $16, $17, $18, $19, now(),
+              $20, $21)
            ON CONFLICT (package_id) DO UPDATE SET status = 'ready', object_key = EXCLUDED.object_key,
               size_bytes = EXCLUDED.size_bytes, content_sha256 = EXCLUDED.content_sha256, manifest = EXCLUDED.manifest,
               generation_ms = EXCLUDED.generation_ms, ready_at = now(), error = NULL`,
@@ -115,6 +186,8 @@ export class PublishRepository {
             JSON.stringify(d.manifest),
             d.generationMs,
             d.createdBy,
+            d.base?.packageId ?? null,
+            d.base?.revision ?? null,
           ],
         );
       }
