@@ -68,6 +68,11 @@ export const gatewayEnv = {
     .default(10 * 60_000),
   /** Objects younger than this are never swept (an upload may still be committing). */
   MEDIA_SWEEP_MIN_AGE_SECONDS: z.coerce.number().int().min(0).default(3600),
+  /**
+   * An update is answered with a full package when the delta would be larger than this share
+   * of the full package (0 < share <= 1).
+   */
+  PACKAGE_DELTA_MAX_SHARE: z.coerce.number().gt(0).max(1).default(0.5),
 };
 
 export type GatewayConfig = z.infer<z.ZodObject<typeof gatewayEnv>>;

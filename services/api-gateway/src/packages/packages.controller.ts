@@ -36,10 +36,36 @@ import {
 } from './packages.schemas';
 import { JobEvents } from './job-events';
 import { PackagesRepository } from './packages.repository';
-import { PackagesService, readyView, statusUrl, summaryView } from './packages.service';
+import {
+  PackagesService,
+  type RequestOutcome,
+  readyView,
+  statusUrl,
+  summaryView,
+} from './packages.service';
 import './packages.openapi';
 
 const truthy = (v: string | undefined) => v === '1' || v === 'true';
+
+/** 200 with the package (or "up to date"), or 202 with the build job; update fields if any. */
+function answer(outcome: RequestOutcome, res: Response) {
+  if (outcome.kind === 'upToDate') {
+    res.status(200);
+    return { upToDate: true as const, packageId: outcome.packageId };
+  }
+  if (outcome.kind === 'ready') {
+    res.status(200);
+    return { ...readyView(outcome.generations), ...outcome.update };
+  }
+  res.status(202).setHeader('Location', statusUrl(outcome.jobId));
+  return {
+    jobId: outcome.jobId,
+    ...(outcome.packageId && { packageId: outcome.packageId }),
+    status: outcome.status,
+    statusUrl: statusUrl(outcome.jobId),
+    ...outcome.update,
+  };
+}
 
 @Controller('packages')
 export class PackagesController {
@@ -57,18 +83,18 @@ export class PackagesController {
     @CurrentUser() user: AuthUser,
     @Res({ passthrough: true }) res: Response,
   ) {
-    const outcome = await this.packages.request(body, user.id);
-    if (outcome.kind === 'ready') {
-      res.status(200);
-      return readyView(outcome.generations);
-    }
-    res.status(202).setHeader('Location', statusUrl(outcome.jobId));
-    return {
-      jobId: outcome.jobId,
-      ...(outcome.packageId && { packageId: outcome.packageId }),
-      status: outcome.status,
-      statusUrl: statusUrl(outcome.jobId),
-    };
+    return answer(await this.packages.request(body, user.id), res);
+  }
+
+  /** Is there an update for the package a client holds? The same answers as POST with basePackageId. */
+  @Get(':packageId/update')
+  @RateLimit('builds')
+  async update(
+    @Param(new ZodValidationPipe(packageIdParamsSchema)) params: { packageId: string },
+    @CurrentUser() user: AuthUser,
+    @Res({ passthrough: true }) res: Response,
+  ) {
+    return answer(await this.packages.updateFor(params.packageId, user.id), res);
   }
 
   @Get('jobs/:jobId')
@@ -164,6 +190,7 @@ export class PackagesController {
       );
     }
     const outcome = await this.packages.request(body.data, user.id);
+    if (outcome.kind === 'upToDate') throw new Error('download requests name no base');
     if (outcome.kind === 'ready') {
       await this.downloads.serve(outcome.generations[0], req, res, {
         redirect: redirect ? truthy(redirect) : undefined,

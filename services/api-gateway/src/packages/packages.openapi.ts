@@ -13,6 +13,9 @@ import {
   packageIdParamsSchema,
   packageReadySchema,
   packageRequestSchema,
+  upToDateSchema,
+  updateAcceptedSchema,
+  updateReadySchema,
 } from './packages.schemas';
 
 const tags = ['packages'];
@@ -31,15 +34,36 @@ documentRoute({
   body: packageRequestSchema,
   responses: {
     200: {
-      description: 'The package already exists at the current content revision',
-      schema: packageReadySchema,
+      description:
+        'The package already exists at the current content revision. With basePackageId: the delta (updateKind delta) or full package (updateKind full, reason) to update with, or { upToDate: true } when the base is current',
+      schema: z.union([packageReadySchema, updateReadySchema, upToDateSchema]),
     },
     202: {
-      description: 'A build is queued (identical requests share it)',
-      schema: jobAcceptedSchema,
+      description:
+        'A build is queued (identical requests share it); with basePackageId it carries updateKind (and reason for a full package)',
+      schema: z.union([jobAcceptedSchema, updateAcceptedSchema]),
     },
+    400: { description: 'Invalid body, e.g. a malformed basePackageId (field details)' },
     404: { description: 'Unknown language or version' },
     409: { description: 'PKG_VERSION_NOT_PUBLISHED' },
+  },
+});
+documentRoute({
+  method: 'get',
+  path: '/v1/packages/{packageId}/update',
+  summary:
+    'Is there an update for the package a client holds? Up to date, a delta, or a full package',
+  tags,
+  params: packageIdParamsSchema,
+  responses: {
+    200: {
+      description:
+        'Up to date, or the ready delta (updateKind delta) or full package (updateKind full, reason)',
+      schema: z.union([upToDateSchema, updateReadySchema]),
+    },
+    202: { description: 'The delta or full package is being built', schema: updateAcceptedSchema },
+    400: { description: 'Malformed packageId' },
+    404: { description: 'Not a package of this server' },
   },
 });
 documentRoute({

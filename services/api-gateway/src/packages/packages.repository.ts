@@ -39,6 +39,9 @@ export interface GenerationRow {
   series_id: string | null;
   part_number: number | null;
   total_parts: number | null;
+  books: string[] | null;
+  base_package_id: string | null;
+  base_revision: string | null;
   download_count: string;
   cache_hits: number;
   created_at: Date;
@@ -128,10 +131,62 @@ export class PackagesRepository {
   async readyGenerations(packageKey: string, revision: string): Promise<GenerationRow[]> {
     return this.db.query(
       `SELECT * FROM package_generations
-        WHERE package_key = $1 AND content_revision = $2 AND status = 'ready'
+        WHERE package_key = $1 AND content_revision = $2 AND status = 'ready' AND base_revision IS NULL
         ORDER BY part_number NULLS FIRST`,
       [packageKey, revision],
     );
+  }
+
+  /** Any generation by id, whatever its status (an update request names what a client holds). */
+  async generation(packageId: string): Promise<GenerationRow | null> {
+    const rows: GenerationRow[] = await this.db.query(
+      `SELECT * FROM package_generations WHERE package_id = $1`,
+      [packageId],
+    );
+    return rows[0] ?? null;
+  }
+
+  /** The ready delta of a key from `baseRevision` to `revision`, if built. */
+  async readyDelta(
+    packageKey: string,
+    revision: string,
+    baseRevision: string,
+  ): Promise<GenerationRow | null> {
+    const rows: GenerationRow[] = await this.db.query(
+      `SELECT * FROM package_generations
+        WHERE package_key = $1 AND content_revision = $2 AND base_revision = $3 AND status = 'ready'`,
+      [packageKey, revision, baseRevision],
+    );
+    return rows[0] ?? null;
+  }
+
+  /**
+   * Bytes of the published audio of the books that a package with these file hashes lacks:
+   * what a delta from it would carry in its audio section.
+   */
+  async audioBytesNotIn(
+    audioVersionId: string,
+    bookIds: string[],
+    sha256s: string[],
+  ): Promise<number> {
+    const rows: { bytes: string }[] = await this.db.query(
+      `SELECT COALESCE(sum(file_size), 0)::text AS bytes FROM (
+         SELECT DISTINCT m.sha256, m.file_size FROM media_files m JOIN chapters c ON c.id = m.chapter_id
+          WHERE m.audio_version_id = $1 AND m.deleted_at IS NULL AND m.publish_status = 'published'
+            AND m.upload_status = 'completed' AND c.book_id = ANY($2::text[])
+            AND NOT (m.sha256 = ANY($3::text[]))) changed`,
+      [audioVersionId, bookIds, sha256s],
+    );
+    return Number(rows[0]?.bytes ?? 0);
+  }
+
+  /** The params a package key was requested with (every generation comes from a request). */
+  async paramsOfKey(packageKey: string): Promise<PackageParams | null> {
+    const rows: { params: PackageParams }[] = await this.db.query(
+      `SELECT params FROM package_requests WHERE package_key = $1 ORDER BY created_at DESC LIMIT 1`,
+      [packageKey],
+    );
+    return rows[0]?.params ?? null;
   }
 
   async countCacheHit(ids: string[]): Promise<void> {
@@ -163,7 +218,8 @@ export class PackagesRepository {
     limit: number;
     after?: { createdAt: string; id: string };
   }): Promise<{ rows: GenerationRow[]; total: number }> {
-    const where = [`status IN ('ready', 'stale')`];
+    // Deltas are answers to update requests, not catalog entries.
+    const where = [`status IN ('ready', 'stale')`, 'base_revision IS NULL'];
     const args: unknown[] = [];
     if (filter.languageEntityId) {
       args.push(filter.languageEntityId);
@@ -198,11 +254,18 @@ export class PackagesRepository {
     params: PackageParams;
     requestedBy: string;
     jobId: string;
+    basePackageId?: string;
   }): Promise<string> {
     const rows: { id: string }[] = await this.db.query(
-      `INSERT INTO package_requests (package_key, params, requested_by, status, job_id)
-       VALUES ($1, $2, $3, 'queued', $4) RETURNING id`,
-      [input.packageKey, JSON.stringify(input.params), input.requestedBy, input.jobId],
+      `INSERT INTO package_requests (package_key, params, requested_by, status, job_id, base_package_id)
+       VALUES ($1, $2, $3, 'queued', $4, $5) RETURNING id`,
+      [
+        input.packageKey,
+        JSON.stringify(input.params),
+        input.requestedBy,
+        input.jobId,
+        input.basePackageId ?? null,
+      ],
     );
     return rows[0].id;
   }

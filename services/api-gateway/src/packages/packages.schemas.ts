@@ -39,6 +39,12 @@ export const packageRequestSchema = z
       .boolean()
       .optional()
       .describe('Build even if some audio sources are missing; the manifest lists them'),
+    basePackageId: packageIdSchema
+      .optional()
+      .describe(
+        'A full package the client holds: the answer is then the cheapest way from it to the current revision (a delta package, or a full one with a reason)',
+      )
+      .meta({ examples: ['swh-swhnt-audio-r812'] }),
   })
   .superRefine((value, ctx) => {
     if (value.packageType !== 'text' && !value.audioVersionId) {
@@ -163,6 +169,68 @@ export const jobAcceptedSchema = z.object({
   status: z.enum(['queued', 'active']),
   statusUrl: z.string(),
 });
+
+export const UPDATE_REASONS = [
+  'base_unknown',
+  'base_expired',
+  'base_is_delta',
+  'base_other_content',
+  'series_full_only',
+  'partial_package',
+  'delta_too_large',
+] as const;
+export type UpdateReason = (typeof UPDATE_REASONS)[number];
+
+/** Added to the answers of an update request (one with basePackageId). */
+export const updateFieldsSchema = z.object({
+  updateKind: z
+    .enum(['delta', 'full'])
+    .describe('delta: apply it to the base (bible-package apply); full: replace the base'),
+  reason: z
+    .enum(UPDATE_REASONS)
+    .optional()
+    .describe('Why a full package is the answer (absent for deltas)'),
+  basePackageId: z.string(),
+});
+
+export const updateReadySchema = packageReadySchema.extend(updateFieldsSchema.shape).meta({
+  examples: [
+    {
+      packageId: 'swh-swhnt-audio-r905-from-1200.905',
+      status: 'ready',
+      downloadUrl: '/v1/packages/swh-swhnt-audio-r905-from-1200.905/download',
+      updateKind: 'delta',
+      basePackageId: 'swh-swhnt-audio-r812',
+    },
+  ],
+});
+export const updateAcceptedSchema = jobAcceptedSchema.extend(updateFieldsSchema.shape).meta({
+  examples: [
+    {
+      jobId: 'pkg-3f2a9c0d1e4b5a6978c0d1e2-1300_905-from-1200_812',
+      packageId: 'swh-swhnt-audio-r905-from-1200.812',
+      status: 'queued',
+      statusUrl: '/v1/packages/jobs/pkg-3f2a9c0d1e4b5a6978c0d1e2-1300_905-from-1200_812',
+      updateKind: 'delta',
+      basePackageId: 'swh-swhnt-audio-r812',
+    },
+    {
+      jobId: 'pkg-3f2a9c0d1e4b5a6978c0d1e2-1300_905',
+      packageId: 'swh-swhnt-audio-r905',
+      status: 'queued',
+      statusUrl: '/v1/packages/jobs/pkg-3f2a9c0d1e4b5a6978c0d1e2-1300_905',
+      updateKind: 'full',
+      reason: 'delta_too_large',
+      basePackageId: 'swh-swhnt-audio-r812',
+    },
+  ],
+});
+export const upToDateSchema = z
+  .object({
+    upToDate: z.literal(true),
+    packageId: z.string().describe('The package the client holds, which is current'),
+  })
+  .meta({ examples: [{ upToDate: true, packageId: 'swh-swhnt-audio-r905' }] });
 
 export const jobStatusSchema = z.object({
   jobId: z.string(),

@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { Counter } from 'prom-client';
 import {
   AppError,
@@ -11,9 +11,11 @@ import {
   packageKey,
   revisionOf,
 } from '@bible/common';
+import { deltaPackageId } from '@bible/package-format';
+import { GATEWAY_CONFIG, type GatewayConfig } from '../config';
 import { BuildQueue, type JobState } from './build-queue';
 import { isSeries, resolveBooks, versionSlug } from './package-rules';
-import type { PackageRequestBody } from './packages.schemas';
+import type { PackageRequestBody, UpdateReason } from './packages.schemas';
 import { type GenerationRow, PackagesRepository } from './packages.repository';
 
 const cacheRequests = new Counter({
@@ -23,9 +25,39 @@ const cacheRequests = new Counter({
   registers: [metricsRegistry],
 });
 
+export interface UpdateInfo {
+  updateKind: 'delta' | 'full';
+  reason?: UpdateReason;
+  basePackageId: string;
+}
+
 export type RequestOutcome =
-  | { kind: 'ready'; generations: GenerationRow[] }
-  | { kind: 'queued'; jobId: string; status: JobState; packageId?: string };
+  | { kind: 'ready'; generations: GenerationRow[]; update?: UpdateInfo }
+  | { kind: 'queued'; jobId: string; status: JobState; packageId?: string; update?: UpdateInfo }
+  | { kind: 'upToDate'; packageId: string };
+
+/**
+ * Why an update cannot be a delta, or undefined if it can: the base must be a downloadable full
+ * package of the same content (type, versions, books, chunking all feed the key).
+ */
+export function deltaObstacle(
+  base: Pick<GenerationRow, 'status' | 'package_key' | 'base_revision'> | null,
+  key: string,
+  params: PackageParams,
+): UpdateReason | undefined {
+  if (!base) return 'base_unknown';
+  if (base.base_revision !== null) return 'base_is_delta';
+  if (base.package_key !== key) return 'base_other_content';
+  if (base.status !== 'ready' && base.status !== 'stale') return 'base_expired';
+  if (params.chunking) return 'series_full_only';
+  if (params.allowPartial) return 'partial_package';
+  return undefined;
+}
+
+/** A delta is worth it only below `maxShare` of the full package. */
+export function deltaTooLarge(deltaBytes: number, fullBytes: number, maxShare: number): boolean {
+  return fullBytes > 0 && deltaBytes > maxShare * fullBytes;
+}
 
 export const downloadUrl = (packageId: string) => `/v1/packages/${packageId}/download`;
 export const statusUrl = (jobId: string) => `/v1/packages/jobs/${jobId}`;
@@ -35,6 +67,7 @@ export class PackagesService {
   constructor(
     private readonly repo: PackagesRepository,
     private readonly queue: BuildQueue,
+    @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
   ) {}
 
   /** Checks the request against the catalog: 404 unknown, 409 unpublished, 400 inconsistent. */
@@ -109,9 +142,121 @@ export class PackagesService {
     return { params, languageCode: language.iso_639_3 ?? language.id };
   }
 
-  /** The current package if it exists at the current revision, otherwise one (shared) build. */
+  /**
+   * The current package if it exists at the current revision, otherwise one (shared) build;
+   * with basePackageId, the cheapest update from that package.
+   */
   async request(body: PackageRequestBody, userId: string): Promise<RequestOutcome> {
     const { params, languageCode } = await this.resolve(body);
+    return body.basePackageId
+      ? this.update(params, languageCode, body.basePackageId, userId)
+      : this.full(params, languageCode, userId);
+  }
+
+  /** GET /v1/packages/{packageId}/update: the same answer for the content that package holds. */
+  async updateFor(packageId: string, userId: string): Promise<RequestOutcome> {
+    const held = await this.repo.generation(packageId);
+    const params = held ? await this.repo.paramsOfKey(held.package_key) : null;
+    if (!held || !params) {
+      throw new AppError(404, ErrorCode.NotFound, `Package ${packageId} not found`, [
+        { field: 'params.packageId', message: 'not a package of this server' },
+      ]);
+    }
+    const language = await this.repo.language(params.languageEntityId);
+    if (!language) throw new AppError(404, ErrorCode.NotFound, 'The language no longer exists');
+    return this.update(params, language.iso_639_3 ?? language.id, packageId, userId);
+  }
+
+  private async update(
+    params: PackageParams,
+    languageCode: string,
+    basePackageId: string,
+    userId: string,
+  ): Promise<RequestOutcome> {
+    const key = packageKey(params);
+    const base = await this.repo.generation(basePackageId);
+    const full = async (reason: UpdateReason): Promise<RequestOutcome> => {
+      const outcome = await this.full(params, languageCode, userId);
+      return outcome.kind === 'upToDate'
+        ? outcome
+        : { ...outcome, update: { updateKind: 'full', reason, basePackageId } };
+    };
+    const obstacle = deltaObstacle(base, key, params);
+    if (obstacle || !base) return full(obstacle ?? 'base_unknown');
+    const position = await this.repo.revision(params);
+    const revision = revisionOf(position);
+    if (base.content_revision === revision) return { kind: 'upToDate', packageId: basePackageId };
+
+    const update: UpdateInfo = { updateKind: 'delta', basePackageId };
+    const currentFull = await this.repo.readyGenerations(key, revision);
+    const fullBytes = Number(currentFull[0]?.size_bytes ?? base.size_bytes);
+    const maxShare = this.config.PACKAGE_DELTA_MAX_SHARE;
+    const ready = await this.repo.readyDelta(key, revision, base.content_revision);
+    if (ready) {
+      if (deltaTooLarge(Number(ready.size_bytes), fullBytes, maxShare)) {
+        return full('delta_too_large');
+      }
+      cacheRequests.inc({ result: 'hit' });
+      await this.repo.countCacheHit([ready.id]);
+      return { kind: 'ready', generations: [ready], update };
+    }
+    // Before building: the audio the delta would carry is known from the catalog's hashes.
+    if (params.packageType !== 'text' && params.audioVersionId) {
+      const index = (base.manifest.audioFileIndex ?? []) as { sha256: string }[];
+      const audioBytes = await this.repo.audioBytesNotIn(
+        params.audioVersionId,
+        base.books ?? [],
+        index.map((e) => e.sha256),
+      );
+      if (deltaTooLarge(audioBytes, fullBytes, maxShare)) return full('delta_too_large');
+    }
+    cacheRequests.inc({ result: 'miss' });
+    const jobId = `${buildJobId(key, revision)}-from-${base.content_revision.replace(/[^0-9a-z]/gi, '_')}`;
+    const targetId = packageIdFor({
+      languageCode,
+      versionSlug: versionSlug(params),
+      params,
+      revisionId: position.id.toString(),
+      key,
+    });
+    const queued = await this.enqueue(key, params, userId, jobId, basePackageId);
+    return {
+      kind: 'queued',
+      ...queued,
+      packageId: deltaPackageId(targetId, base.content_revision),
+      update,
+    };
+  }
+
+  private async enqueue(
+    key: string,
+    params: PackageParams,
+    userId: string,
+    jobId: string,
+    basePackageId?: string,
+  ): Promise<{ jobId: string; status: JobState }> {
+    const requestId = await this.repo.recordRequest({
+      packageKey: key,
+      params,
+      requestedBy: userId,
+      jobId,
+      basePackageId,
+    });
+    try {
+      return { jobId, status: await this.queue.enqueue(jobId, { packageKey: key, requestId }) };
+    } catch (error) {
+      // A refused request leaves nothing behind: no row (and the queue had no job from it; a
+      // job that still arrived later finds no row and is dropped by the builder).
+      await this.repo.deleteRequest(requestId).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  private async full(
+    params: PackageParams,
+    languageCode: string,
+    userId: string,
+  ): Promise<RequestOutcome> {
     const key = packageKey(params);
     const position = await this.repo.revision(params);
     const revision = revisionOf(position);
@@ -122,22 +267,7 @@ export class PackagesService {
       return { kind: 'ready', generations: ready };
     }
     cacheRequests.inc({ result: 'miss' });
-    const jobId = buildJobId(key, revision);
-    const requestId = await this.repo.recordRequest({
-      packageKey: key,
-      params,
-      requestedBy: userId,
-      jobId,
-    });
-    let status: JobState;
-    try {
-      status = await this.queue.enqueue(jobId, { packageKey: key, requestId });
-    } catch (error) {
-      // A refused request leaves nothing behind: no row (and the queue had no job from it; a
-      // job that still arrived later finds no row and is dropped by the builder).
-      await this.repo.deleteRequest(requestId).catch(() => undefined);
-      throw error;
-    }
+    const { jobId, status } = await this.enqueue(key, params, userId, buildJobId(key, revision));
     const packageId = isSeries(params)
       ? undefined
       : packageIdFor({
