@@ -82,6 +82,8 @@ export TEST_LOG_LEVEL=${TEST_LOG_LEVEL:-warn}
 count_step "unit tests" "$logs/unit.log" node scripts/run-tests.mjs unit
 # Headless Chromium for the API reference test (Debian's chromium, installed when missing).
 gate "chromium (API reference test)" bash scripts/stack/ensure-chromium.sh
+# Debian's prometheus for the dashboards-and-alerts test (tests/src/e2e/monitoring.int-spec.ts).
+gate "prometheus (dashboards and alerts test)" bash scripts/stack/ensure-prometheus.sh
 count_step "integration tests" "$logs/integration.log" node scripts/run-tests.mjs integration
 # Schemathesis over every operation of the OpenAPI document (issue 14): zero failures and zero
 # "schema validation mismatch" warnings, against a gateway on the test stack.

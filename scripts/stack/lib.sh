@@ -265,6 +265,16 @@ apt_install() {
     { tail -n 30 "$STACK_LOGS/apt.log" >&2; die "apt-get install $* failed (see $STACK_LOGS/apt.log)"; }
 }
 
+# ensure_apt_command <command> [package]: installs the Debian package (default: the command's
+# name) unless the command is on PATH already, then prints its version.
+ensure_apt_command() {
+  local cmd=$1 pkg=${2:-$1}
+  ensure_stack_dirs
+  command -v "$cmd" >/dev/null 2>&1 || apt_install "$pkg"
+  command -v "$cmd" >/dev/null 2>&1 || die "$cmd is not on PATH after installing $pkg"
+  ok "$cmd: $("$cmd" --version 2>/dev/null | head -1)"
+}
+
 # ---------------------------------------------------------------------------------------------
 # Go tools
 # ---------------------------------------------------------------------------------------------
