@@ -4,7 +4,7 @@ import {
   type OnApplicationBootstrap,
   type OnModuleDestroy,
 } from '@nestjs/common';
-import { type Job, Queue, UnrecoverableError, Worker } from 'bullmq';
+import { type Job, Queue, UnrecoverableError, WaitingError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { Histogram } from 'prom-client';
 import {
@@ -36,6 +36,24 @@ const queueWait = new Histogram({
   registers: [metricsRegistry],
 });
 
+/** Abort reason of a build stopped because its builder is shutting down. */
+class ReleasedForShutdown extends Error {
+  constructor() {
+    super('the builder is shutting down: the build goes back to the queue');
+    this.name = 'ReleasedForShutdown';
+  }
+}
+
+/**
+ * How long running builds may go on after SIGTERM before they are aborted and handed back to the
+ * queue: the shutdown timeout minus a margin (at most 10 s) for the abort's clean-up (multipart
+ * upload aborted, unpublished objects deleted) and the hand-back, so the process still exits on
+ * its own inside the termination grace period.
+ */
+export function releaseAfterMs(shutdownTimeoutMs: number): number {
+  return shutdownTimeoutMs - Math.min(10_000, Math.floor(shutdownTimeoutMs / 2));
+}
+
 /**
  * The BullMQ consumer of package builds. Locks are renewed while a build runs; a worker killed
  * mid-build stops renewing, and stalled-job detection hands the job to another worker.
@@ -63,7 +81,7 @@ export class BuildWorker implements OnApplicationBootstrap, OnModuleDestroy {
   onApplicationBootstrap(): void {
     this.worker = new Worker<PackageBuildJob, BuildResult>(
       QueueName.PackageBuild,
-      (job) => this.process(job),
+      (job, token) => this.process(job, token),
       {
         prefix: queuePrefix(),
         // BullMQ needs its own blocking connection per worker.
@@ -104,7 +122,7 @@ export class BuildWorker implements OnApplicationBootstrap, OnModuleDestroy {
     });
   }
 
-  private async process(job: Job<PackageBuildJob>): Promise<BuildResult> {
+  private async process(job: Job<PackageBuildJob>, token?: string): Promise<BuildResult> {
     queueWait.observe(
       { queue: QueueName.PackageBuild },
       Math.max(0, ((job.processedOn ?? Date.now()) - job.timestamp) / 1000),
@@ -170,6 +188,11 @@ export class BuildWorker implements OnApplicationBootstrap, OnModuleDestroy {
           );
           return result;
         } catch (error) {
+          if (abort.signal.reason instanceof ReleasedForShutdown && token) {
+            await this.release(job, token);
+            // Tells BullMQ the job has been moved already (no failure, no attempt used).
+            throw new WaitingError();
+          }
           buildsTotal.inc({ type, status: 'failure' });
           const permanent = isPermanent(error);
           const attempts = job.attemptsMade + 1;
@@ -195,6 +218,25 @@ export class BuildWorker implements OnApplicationBootstrap, OnModuleDestroy {
     );
   }
 
+  /**
+   * Hands an aborted build's job back to the queue at once, instead of leaving it locked until the
+   * lock expires; the builder's clean-up has already removed what the attempt uploaded.
+   */
+  private async release(job: Job<PackageBuildJob>, token: string): Promise<void> {
+    const jobId = job.id as string;
+    try {
+      await this.repo.requeue(jobId);
+      await job.moveToWait(token);
+      getLogger().info({ jobId }, 'package build handed back to the queue (shutting down)');
+    } catch (error) {
+      // The lock then expires and stalled-job detection hands the job to another builder.
+      getLogger().warn(
+        { jobId, err: (error as Error).message },
+        'could not hand the build back to the queue; it is retried once its lock expires',
+      );
+    }
+  }
+
   private async recordFailure(
     jobId: string,
     error: unknown,
@@ -212,9 +254,25 @@ export class BuildWorker implements OnApplicationBootstrap, OnModuleDestroy {
     }
   }
 
-  /** Stop taking jobs and let running builds finish (bounded by the shutdown timeout). */
+  /**
+   * Stops taking jobs and lets running builds finish; builds still running at releaseAfterMs are
+   * aborted and handed back to the queue, so a scaled-in builder exits within its grace period
+   * and another builder takes the job at once.
+   */
   async onModuleDestroy(): Promise<void> {
-    await this.worker?.close();
+    const release = setTimeout(() => {
+      if (this.aborts.size > 0)
+        getLogger().info(
+          { jobIds: [...this.aborts.keys()] },
+          'shutdown: aborting unfinished builds to hand them back to the queue',
+        );
+      for (const abort of this.aborts.values()) abort.abort(new ReleasedForShutdown());
+    }, releaseAfterMs(this.config.SHUTDOWN_TIMEOUT_MS));
+    try {
+      await this.worker?.close();
+    } finally {
+      clearTimeout(release);
+    }
     stopReportingQueueDepth(this.queue);
     await this.queue.close();
   }

@@ -230,6 +230,15 @@ export class PublishRepository {
     );
   }
 
+  /** A build handed back to the queue unfinished (its builder is shutting down): queued again. */
+  async requeue(jobId: string): Promise<void> {
+    await this.db.query(
+      `UPDATE package_requests SET status = 'queued', progress = 0, stage = 'queued'
+        WHERE job_id = $1 AND status = 'active'`,
+      [jobId],
+    );
+  }
+
   async progress(jobId: string, stage: string, percent: number): Promise<void> {
     await this.db.query(
       `UPDATE package_requests SET progress = $3, stage = $2 WHERE job_id = $1 AND status = 'active'`,

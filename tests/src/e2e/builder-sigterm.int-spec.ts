@@ -1,0 +1,198 @@
+// A builder scaled in mid-build (issue 16): SIGTERM reaches a builder whose build outlasts its
+// shutdown budget. It must abort the build, clean up what the attempt uploaded, hand the job back
+// to the queue and exit 0 within SHUTDOWN_TIMEOUT_MS (which the chart keeps below the termination
+// grace period); the other builder then completes the job, and only the complete, signed package
+// is published.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from 'pg';
+import { Redis } from 'ioredis';
+import { HeadObjectCommand, ListMultipartUploadsCommand, type S3Client } from '@aws-sdk/client-s3';
+import { type S3Config, createS3Client, parseMember } from '@bible/common';
+import {
+  type RunningService,
+  type TcpProxy,
+  apiClient,
+  eventually,
+  repoRoot,
+  startService,
+  startTcpProxy,
+  tokenFor,
+} from '@bible/testing';
+import { seededTestDatabase } from '../support/seeded-database';
+
+const AUDIO = { packageType: 'audio', languageEntityId: 'eng', audioVersionId: 'web-audio-john' };
+/** The SIGTERMed builder's shutdown budget; the chart's grace period must exceed it. */
+const SHUTDOWN_TIMEOUT_MS = 6_000;
+
+interface JobStatus {
+  status: string;
+  packageId?: string;
+  error?: string | null;
+}
+
+describe('a builder scaled in mid-build (SIGTERM)', { timeout: 5 * 60_000 }, () => {
+  let env: Record<string, string>;
+  let gateway: RunningService | undefined;
+  const builders: RunningService[] = [];
+  let proxy: TcpProxy;
+  let s3: S3Client;
+  let redis: Redis;
+  let db: Client;
+  const work = mkdtempSync(join(tmpdir(), 'builder-sigterm-'));
+
+  before(async () => {
+    env = { ...(await seededTestDatabase()), LOG_LEVEL: 'info' };
+    s3 = createS3Client({ ...env, S3_FORCE_PATH_STYLE: true } as unknown as S3Config);
+    redis = new Redis(env.REDIS_URL);
+    db = new Client({ connectionString: env.DATABASE_URL });
+    await db.connect();
+    await redis.del(`${env.QUEUE_PREFIX}:uploads-in-flight`);
+    proxy = await startTcpProxy(Number(new URL(env.S3_ENDPOINT).port));
+    gateway = await startService('api-gateway', {
+      ...env,
+      RATE_LIMIT_BUILDS_PER_USER_HOUR: '1000',
+      RATE_LIMIT_BUILDS_PER_IP_HOUR: '1000',
+    });
+  });
+
+  after(async () => {
+    await Promise.all([gateway?.stop('SIGKILL'), ...builders.map((b) => b.stop('SIGKILL'))]);
+    await proxy?.close();
+    await db?.end();
+    redis?.disconnect();
+    s3?.destroy();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  it('hands the job back, exits 0 within its budget, and the other builder publishes it whole', async () => {
+    // The first builder reaches the object store through a throttled proxy: its upload takes far
+    // longer than its shutdown budget, so SIGTERM lands mid-build and the build cannot finish.
+    proxy.throttleUpstream(1024 * 1024);
+    const first = await startService('package-builder', {
+      ...env,
+      S3_ENDPOINT: proxy.url,
+      SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS),
+    });
+    builders.push(first);
+    const token = await tokenFor(env.JWT_SECRET, 'sigterm-user');
+    const api = apiClient(gateway!.url, token);
+    const res = await api.post<{ jobId: string }>('/v1/packages', AUDIO);
+    assert.equal(res.status, 202, res.text);
+    const jobId = res.body.jobId;
+
+    // The second builder starts once the first holds the job, so it cannot have taken it.
+    await eventually(
+      async () => (/"msg":"package build started"/.test(first.output()) ? true : undefined),
+      60_000,
+      50,
+    );
+    const second = await startService('package-builder', { ...env });
+    builders.push(second);
+    const uploading = await eventually(
+      async () => {
+        const members = await redis.zrange(`${env.QUEUE_PREFIX}:uploads-in-flight`, 0, -1);
+        return members.map((m) => parseMember(m, 0)).find((t) => t.uploadId);
+      },
+      120_000,
+      50,
+    );
+
+    const signalled = Date.now();
+    first.process.kill('SIGTERM');
+    const code = await first.exited;
+    const tookMs = Date.now() - signalled;
+    assert.equal(code, 0, `exit code ${code}:\n${first.output().slice(-3000)}`);
+    assert.ok(tookMs < SHUTDOWN_TIMEOUT_MS, `exited after ${tookMs} ms`);
+    assert.match(first.output(), /package build handed back to the queue/);
+    assert.doesNotMatch(first.output(), /"msg":"package built"/);
+
+    // What the first builder's attempt uploaded is gone already (the sweeper only aborts
+    // uploads hours old, so this is the builder's own clean-up), and nothing was published.
+    const incomplete =
+      (
+        await s3.send(
+          new ListMultipartUploadsCommand({ Bucket: env.S3_BUCKET, Prefix: uploading.key }),
+        )
+      ).Uploads ?? [];
+    assert.deepEqual(
+      incomplete.filter((u) => u.UploadId === uploading.uploadId),
+      [],
+      'the released attempt aborted its multipart upload',
+    );
+    const generations = await db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM package_generations
+        WHERE audio_version_id = 'web-audio-john' AND package_type = 'audio'`,
+    );
+    assert.equal(generations.rows[0].n, 0, 'nothing was published by the released attempt');
+
+    const job = await eventually(
+      async () => {
+        const status = await api.get<JobStatus>(`/v1/packages/jobs/${jobId}`);
+        return ['completed', 'failed'].includes(status.body.status) ? status.body : undefined;
+      },
+      120_000,
+      250,
+    );
+    assert.equal(job.status, 'completed', JSON.stringify(job));
+    assert.match(second.output(), new RegExp(`"jobId":"${jobId}"[^\\n]*"msg":"package built"`));
+    // The hand-back used no attempt: the job completed on its first counted attempt.
+    assert.equal(await redis.hget(`${env.QUEUE_PREFIX}:package-build:${jobId}`, 'atm'), '1');
+    const request = await db.query<{ status: string; error: string | null }>(
+      'SELECT status, error FROM package_requests WHERE job_id = $1',
+      [jobId],
+    );
+    assert.deepEqual(request.rows, [{ status: 'completed', error: null }]);
+
+    // Exactly one generation, whose object is the whole package, and it verifies.
+    const published = await db.query<{
+      package_id: string;
+      object_key: string;
+      size_bytes: string;
+    }>(
+      `SELECT package_id, object_key, size_bytes FROM package_generations
+        WHERE audio_version_id = 'web-audio-john' AND package_type = 'audio'`,
+    );
+    assert.equal(published.rows.length, 1);
+    const [row] = published.rows;
+    assert.equal(row.package_id, job.packageId);
+    const head = await s3.send(
+      new HeadObjectCommand({ Bucket: env.S3_BUCKET, Key: row.object_key }),
+    );
+    assert.equal(head.ContentLength, Number(row.size_bytes));
+    await eventually(
+      async () =>
+        (await redis.zcard(`${env.QUEUE_PREFIX}:uploads-in-flight`)) === 0 ? true : undefined,
+      30_000,
+      250,
+    );
+
+    const keys = await api.get<{ keys: { keyId: string; publicKeyPem: string }[] }>(
+      '/v1/packages/keys',
+    );
+    const download = await fetch(`${gateway!.url}/v1/packages/${row.package_id}/download`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    assert.equal(download.status, 200);
+    const bytes = Buffer.from(await download.arrayBuffer());
+    assert.equal(bytes.length, Number(row.size_bytes));
+    writeFileSync(join(work, 'audio.bible'), bytes);
+    writeFileSync(join(work, 'public.pem'), keys.body.keys[0].publicKeyPem);
+    const verified = execFileSync(
+      process.execPath,
+      [
+        join(repoRoot, 'libs/package-format/dist/cli.js'),
+        'verify',
+        join(work, 'audio.bible'),
+        '--public-key',
+        `${keys.body.keys[0].keyId}=${join(work, 'public.pem')}`,
+      ],
+      { encoding: 'utf8' },
+    );
+    assert.match(verified, /^OK .*\n.*signature verified/);
+  });
+});
