@@ -193,17 +193,7 @@ export const updateFieldsSchema = z.object({
   basePackageId: z.string(),
 });
 
-export const updateReadySchema = packageReadySchema.extend(updateFieldsSchema.shape).meta({
-  examples: [
-    {
-      packageId: 'swh-swhnt-audio-r905-from-1200.905',
-      status: 'ready',
-      downloadUrl: '/v1/packages/swh-swhnt-audio-r905-from-1200.905/download',
-      updateKind: 'delta',
-      basePackageId: 'swh-swhnt-audio-r812',
-    },
-  ],
-});
+export const updateReadySchema = packageReadySchema.extend(updateFieldsSchema.shape);
 export const updateAcceptedSchema = jobAcceptedSchema.extend(updateFieldsSchema.shape).meta({
   examples: [
     {

@@ -1,0 +1,317 @@
+// Delta packages (issue #15), end to end: gateway and builder run as processes against real
+// Postgres, Redis and MinIO with the WEB seed. A full package is built, content changes (one
+// chapter's audio replaced, verse texts edited, a media file deleted), the client asks for an
+// update, applies the delta with `bible-package apply`, and `bible-package diff` finds nothing
+// between the result and a fresh full build at the same revision.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile, execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from 'pg';
+import {
+  type RunningService,
+  apiClient,
+  eventually,
+  repoRoot,
+  startService,
+  tokenFor,
+} from '@bible/testing';
+import { seededTestDatabase } from '../support/seeded-database';
+
+const COMBINED = {
+  packageType: 'combined',
+  languageEntityId: 'eng',
+  textVersionId: 'web',
+  audioVersionId: 'web-audio-john',
+  books: ['John'],
+};
+const AUDIO_ONLY = {
+  packageType: 'audio',
+  languageEntityId: 'eng',
+  audioVersionId: 'web-audio-john',
+  books: ['John'],
+};
+const CLI = join(repoRoot, 'libs/package-format/dist/cli.js');
+
+interface JobStatus {
+  status: string;
+  packageId?: string;
+  error?: string;
+}
+interface UpdateAnswer {
+  jobId?: string;
+  packageId: string;
+  status?: string;
+  updateKind?: 'delta' | 'full';
+  reason?: string;
+  basePackageId?: string;
+  upToDate?: boolean;
+}
+
+/**
+ * Runs bible-package without blocking this process (a blocked event loop would miss the
+ * gateway closing idle keep-alive sockets, and the next request would hit a dead one).
+ */
+function cli(
+  ...args: string[]
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [CLI, ...args], { encoding: 'utf8' }, (error, stdout, stderr) => {
+      resolve({
+        status: error ? (typeof error.code === 'number' ? error.code : 2) : 0,
+        stdout,
+        stderr,
+      });
+    });
+  });
+}
+
+function tone(file: string, seconds: number): Buffer {
+  execFileSync('ffmpeg', [
+    ...['-hide_banner', '-loglevel', 'error', '-nostdin', '-f', 'lavfi'],
+    ...['-i', `sine=frequency=523:duration=${seconds}`, '-ac', '1', '-ar', '22050'],
+    ...['-c:a', 'libmp3lame', '-b:a', '32k', '-y', file],
+  ]);
+  return readFileSync(file);
+}
+
+describe('delta packages', { timeout: 15 * 60_000 }, () => {
+  let env: Record<string, string>;
+  let gateway: RunningService;
+  let builder: RunningService;
+  let api: ReturnType<typeof apiClient>;
+  let token = '';
+  let db: Client;
+  let keyFile = '';
+  const work = mkdtempSync(join(tmpdir(), 'delta-e2e-'));
+  const file = (name: string) => join(work, name);
+
+  const waitForJob = (jobId: string): Promise<JobStatus> =>
+    eventually(
+      async () => {
+        const res = await api.get<JobStatus>(`/v1/packages/jobs/${jobId}`);
+        assert.equal(res.status, 200, res.text);
+        return res.body.status === 'completed' || res.body.status === 'failed'
+          ? res.body
+          : undefined;
+      },
+      180_000,
+      250,
+    );
+
+  /** POSTs until the answer is a ready package (following the build job once). */
+  const readyPackage = async (body: object): Promise<UpdateAnswer> => {
+    const first = await api.post<UpdateAnswer>('/v1/packages', body);
+    assert.ok(first.status === 200 || first.status === 202, first.text);
+    if (first.status === 202) {
+      const job = await waitForJob(first.body.jobId as string);
+      assert.equal(job.status, 'completed', job.error);
+      const again = await api.post<UpdateAnswer>('/v1/packages', body);
+      assert.equal(again.status, 200, again.text);
+      return { ...again.body, ...(first.body.updateKind && { updateKind: first.body.updateKind }) };
+    }
+    return first.body;
+  };
+
+  const download = async (packageId: string, name: string): Promise<string> => {
+    const res = await fetch(`${gateway.url}/v1/packages/${packageId}/download`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    assert.equal(res.status, 200, packageId);
+    writeFileSync(file(name), Buffer.from(await res.arrayBuffer()));
+    return file(name);
+  };
+
+  before(async () => {
+    env = await seededTestDatabase();
+    db = new Client({ connectionString: env.DATABASE_URL });
+    await db.connect();
+    const serviceEnv = {
+      ...env,
+      RATE_LIMIT_BUILDS_PER_USER_HOUR: '1000',
+      RATE_LIMIT_BUILDS_PER_IP_HOUR: '1000',
+      RATE_LIMIT_DOWNLOADS_PER_USER_HOUR: '1000',
+      RATE_LIMIT_DOWNLOADS_PER_IP_HOUR: '1000',
+    };
+    [gateway, builder] = await Promise.all([
+      startService('api-gateway', serviceEnv),
+      startService('package-builder', serviceEnv),
+    ]);
+    token = await tokenFor(env.JWT_SECRET, 'delta-editor', 'editor');
+    api = apiClient(gateway.url, token);
+    const keys = await api.get<{ keys: { keyId: string; publicKeyPem: string }[] }>(
+      '/v1/packages/keys',
+    );
+    assert.equal(keys.status, 200);
+    keyFile = file(`${keys.body.keys[0].keyId}.public.pem`);
+    writeFileSync(keyFile, keys.body.keys[0].publicKeyPem);
+  });
+
+  after(async () => {
+    // Kept for a failed run's post-mortem.
+    writeFileSync(file('gateway.log'), gateway?.output() ?? '');
+    writeFileSync(file('builder.log'), builder?.output() ?? '');
+    await Promise.all([gateway?.stop('SIGKILL'), builder?.stop('SIGKILL')]);
+    await db?.end();
+  });
+
+  it('a delta applied with bible-package apply equals a fresh full build', async () => {
+    const base = await readyPackage(COMBINED);
+    const basePath = await download(base.packageId, 'base.bible');
+
+    // An up-to-date client hears so.
+    const current = await api.get<UpdateAnswer>(`/v1/packages/${base.packageId}/update`);
+    assert.equal(current.status, 200, current.text);
+    assert.deepEqual(current.body, { upToDate: true, packageId: base.packageId });
+
+    // Content changes: john-3 re-recorded, three verse texts edited, john-21's file deleted.
+    const { rows } = await db.query<{ duration: number }>(
+      `SELECT COALESCE(max(start_time_seconds + duration_seconds), 1) AS duration
+         FROM media_files_verses WHERE media_file_id = 'web-audio-john-john-3' AND deleted_at IS NULL`,
+    );
+    const audio = tone(file('john-3.mp3'), Math.ceil(Number(rows[0].duration)) + 2);
+    const replaced = await fetch(
+      `${gateway.url}/v1/media-files?audioVersionId=web-audio-john&chapterId=john-3&replace=true`,
+      {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'audio/mpeg' },
+        body: audio,
+      },
+    );
+    assert.equal(replaced.status, 201, await replaced.text());
+    await api.post('/v1/media-files/web-audio-john-john-3/publish', {});
+    await db.query(
+      `UPDATE verse_texts SET verse_text = verse_text || ' (revised)'
+        WHERE id IN ('web-john-1-1', 'web-john-3-16', 'web-john-21-25')`,
+    );
+    const removed = await api.delete('/v1/media-files/web-audio-john-john-21');
+    assert.equal(removed.status, 204, removed.text);
+
+    // The update: a delta, built once and then served ready.
+    // The revision moves once no older transaction is open (other clients of the cluster too).
+    const asked = await eventually(
+      async () => {
+        const res = await api.post<UpdateAnswer>('/v1/packages', {
+          ...COMBINED,
+          basePackageId: base.packageId,
+        });
+        return res.body.upToDate ? undefined : res;
+      },
+      60_000,
+      250,
+    );
+    assert.equal(asked.status, 202, asked.text);
+    assert.equal(asked.body.updateKind, 'delta');
+    assert.equal(asked.body.basePackageId, base.packageId);
+    const job = await waitForJob(asked.body.jobId as string);
+    assert.equal(job.status, 'completed', job.error);
+    assert.equal(job.packageId, asked.body.packageId);
+    const update = await api.get<UpdateAnswer>(`/v1/packages/${base.packageId}/update`);
+    assert.equal(update.status, 200, update.text);
+    assert.equal(update.body.updateKind, 'delta');
+    assert.equal(update.body.packageId, asked.body.packageId);
+    const deltaPath = await download(update.body.packageId, 'delta.bible');
+
+    const fresh = await readyPackage(COMBINED);
+    const fullPath = await download(fresh.packageId, 'full.bible');
+    // Now current: the full package is up to date.
+    const done = await api.get<UpdateAnswer>(`/v1/packages/${fresh.packageId}/update`);
+    assert.deepEqual(done.body, { upToDate: true, packageId: fresh.packageId });
+    for (const f of [deltaPath, fullPath]) {
+      const v = await cli('verify', f, '--public-key', keyFile);
+      assert.equal(v.status, 0, v.stderr);
+      assert.match(v.stdout, /signature verified/);
+    }
+    assert.ok(
+      statSync(deltaPath).size < statSync(fullPath).size / 2,
+      `delta ${statSync(deltaPath).size} B vs full ${statSync(fullPath).size} B`,
+    );
+    const inspect = JSON.parse((await cli('inspect', deltaPath, '--json')).stdout) as {
+      manifest: { audioFileIndex: { chapterId: string }[]; delta: { targetPackageId: string } };
+    };
+    assert.deepEqual(
+      inspect.manifest.audioFileIndex.map((e) => e.chapterId),
+      ['john-3'],
+      'only the re-recorded chapter travels',
+    );
+    assert.equal(inspect.manifest.delta.targetPackageId, fresh.packageId);
+
+    const appliedPath = file('applied.bible');
+    const applied = await cli(
+      'apply',
+      basePath,
+      deltaPath,
+      '-o',
+      appliedPath,
+      '--public-key',
+      keyFile,
+    );
+    assert.equal(applied.status, 0, applied.stderr);
+    assert.equal((await cli('verify', appliedPath)).status, 0);
+    const same = await cli('diff', appliedPath, fullPath);
+    assert.equal(same.status, 0, same.stdout + same.stderr);
+    assert.match(same.stdout, /^identical/);
+
+    // The diff is not blind: the base differs from the full package in exactly these ways.
+    const before = await cli('diff', basePath, fullPath, '--json');
+    assert.equal(before.status, 1);
+    const d = JSON.parse(before.stdout) as {
+      tables: { table: string; changed: number; removed: number }[];
+      audio: { removed: string[]; changed: string[] };
+    };
+    assert.deepEqual(d.audio.changed, ['john-3.mp3']);
+    assert.deepEqual(d.audio.removed, ['john-21.mp3']);
+    assert.equal(d.tables.find((t) => t.table === 'package_verse_texts')?.changed, 3);
+    assert.equal(d.tables.find((t) => t.table === 'package_media_files')?.removed, 1);
+  });
+
+  it('unknown, delta and foreign bases get a full package with a reason', async () => {
+    const unknown = await api.post<UpdateAnswer>('/v1/packages', {
+      ...COMBINED,
+      basePackageId: 'no-such-package-r1',
+    });
+    assert.equal(unknown.status, 200, unknown.text);
+    assert.equal(unknown.body.updateKind, 'full');
+    assert.equal(unknown.body.reason, 'base_unknown');
+
+    const { rows } = await db.query<{ package_id: string; base: string }>(
+      `SELECT package_id, base_package_id AS base FROM package_generations
+        WHERE base_package_id IS NOT NULL LIMIT 1`,
+    );
+    const ofDelta = await api.post<UpdateAnswer>('/v1/packages', {
+      ...COMBINED,
+      basePackageId: rows[0].package_id,
+    });
+    assert.equal(ofDelta.body.reason, 'base_is_delta');
+
+    // A base of other content (the combined package for an audio-only request).
+    const foreign = await api.post<UpdateAnswer>('/v1/packages', {
+      ...AUDIO_ONLY,
+      basePackageId: rows[0].base,
+    });
+    assert.ok(foreign.status === 200 || foreign.status === 202, foreign.text);
+    assert.equal(foreign.body.updateKind, 'full');
+    assert.equal(foreign.body.reason, 'base_other_content');
+
+    const missing = await api.get(`/v1/packages/no-such-package-r1/update`);
+    assert.equal(missing.status, 404);
+  });
+
+  it('a malformed basePackageId is a 400 naming the field', async () => {
+    const bad = await api.post<{ details: { field: string }[] }>('/v1/packages', {
+      ...COMBINED,
+      basePackageId: '../etc/passwd',
+    });
+    assert.equal(bad.status, 400, bad.text);
+    assert.ok(
+      bad.body.details.some((d) => d.field === 'body.basePackageId'),
+      bad.text,
+    );
+    const badParam = await api.get<{ details: { field: string }[] }>(
+      `/v1/packages/${encodeURIComponent('bad id!')}/update`,
+    );
+    assert.equal(badParam.status, 400, badParam.text);
+  });
+});
