@@ -243,6 +243,16 @@ no_public_metrics() {
   [[ $(grep -c '^kind: Ingress' "$WORK/full.yaml") == 1 ]]
 }
 check "ingress exposes only /v1" no_public_metrics
+# The queue console (full values turn it on) listens on loopback inside the gateway pods: no
+# Service, Ingress or NetworkPolicy names its port, and it cannot share the public port.
+queue_console_internal() {
+  grep -q 'name: QUEUE_CONSOLE_PORT' "$WORK/full.yaml" || { echo "full values render no queue console" >&2; return 1; }
+  grep -A1 'name: QUEUE_CONSOLE_HOST' "$WORK/full.yaml" | grep -q 'value: "127.0.0.1"' || return 1
+  ! grep -nE '(port|targetPort|number|containerPort): *"?3100"?$' "$WORK/full.yaml"
+}
+check "queue console: loopback only, on no Service, Ingress or NetworkPolicy" queue_console_internal
+check "queue console port must differ from the gateway port" must_fail "queueConsole.port must differ" \
+  --set queueConsole.enabled=true --set queueConsole.port=3000
 
 # Config/values parity: every variable a service's zod config schema reads (services/*/src/config.ts
 # and the libs/common fragments it spreads) must be rendered into that service's Deployment by

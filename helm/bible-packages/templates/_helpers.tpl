@@ -177,6 +177,9 @@ Image reference. Args: dict root component image (the component's image values).
 {{- if $c.webhooks }}
 {{ include "bible.secretEnvVar" (dict "name" "WEBHOOK_SECRET_KEY" "secret" $secret "key" $keys.webhookSecretKey) }}
 {{- end }}
+{{- if and (eq $c.key "apiGateway") $root.Values.queueConsole.enabled }}
+{{ include "bible.secretEnvVar" (dict "name" "QUEUE_CONSOLE_PASSWORD" "secret" $secret "key" $keys.queueConsolePassword) }}
+{{- end }}
 {{- end }}
 
 {{/* Plain env entries from a map (sorted by name). */}}
@@ -203,6 +206,21 @@ Image reference. Args: dict root component image (the component's image values).
 {{- range $k, $val := $v.rateLimits }}
 - name: RATE_LIMIT_{{ upper $k }}
   value: {{ toString $val | quote }}
+{{- end }}
+{{- with $root.Values.queueConsole }}
+{{- if .enabled }}
+{{- if eq (int .port) (int $v.port) }}
+{{- fail "queueConsole.port must differ from apiGateway.port (the console is internal)" }}
+{{- end }}
+- name: QUEUE_CONSOLE_PORT
+  value: {{ .port | quote }}
+- name: QUEUE_CONSOLE_HOST
+  value: {{ .host | quote }}
+- name: QUEUE_CONSOLE_USER
+  value: {{ .user | quote }}
+- name: QUEUE_CONSOLE_READ_ONLY
+  value: {{ .readOnly | quote }}
+{{- end }}
 {{- end }}
 {{- else if eq .name "package-builder" }}
 - name: BUILDER_CONCURRENCY
@@ -310,6 +328,7 @@ apiGateway:
   mediaObjectPrefix: MEDIA_OBJECT_PREFIX
   mediaSweepIntervalMs: MEDIA_SWEEP_INTERVAL_MS
   mediaSweepMinAgeSeconds: MEDIA_SWEEP_MIN_AGE_SECONDS
+  packageDeltaMaxShare: PACKAGE_DELTA_MAX_SHARE
 packageBuilder:
   lockDurationMs: BUILDER_LOCK_DURATION_MS
   multipartSweepAgeMs: MULTIPART_SWEEP_AGE_MS

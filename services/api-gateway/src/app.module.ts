@@ -17,6 +17,7 @@ import { MediaFilesModule } from './media-files/media-files.module';
 import { OpenApiModule } from './openapi/openapi.module';
 import { PackagesModule } from './packages/packages.module';
 import { PushModule } from './push/push.module';
+import { QueueConsoleModule } from './queue-console/queue-console.module';
 import { RateLimitGuard } from './rate-limit/rate-limit.guard';
 import { RateLimitModule } from './rate-limit/rate-limit.module';
 import { SyncModule } from './sync/sync.module';
@@ -52,6 +53,7 @@ export class AppModule {
         WebhooksModule,
         EventsModule,
         PushModule,
+        QueueConsoleModule,
       ],
       providers: [
         { provide: GATEWAY_CONFIG, useValue: config },

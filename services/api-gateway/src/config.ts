@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { baseEnv, databaseEnv, jwtEnv, loadConfig, port, redisEnv, s3Env } from '@bible/common';
 import { webhookEnv } from '@bible/common/webhooks/secrets';
 import { gatewayPushEnv } from './push/push.config';
+import { queueConsoleEnv, queueConsoleProblems } from './queue-console/queue-console.config';
 
 export const gatewayEnv = {
   ...baseEnv,
@@ -11,6 +12,7 @@ export const gatewayEnv = {
   ...jwtEnv,
   ...webhookEnv,
   ...gatewayPushEnv,
+  ...queueConsoleEnv,
   GATEWAY_PORT: port.default(3000),
   /** A client must send its whole request head within this (slow-header clients get 408). */
   HTTP_HEADERS_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(120_000).default(10_000),
@@ -78,9 +80,15 @@ export const gatewayEnv = {
 export type GatewayConfig = z.infer<z.ZodObject<typeof gatewayEnv>>;
 
 export function validateGatewayConfig(config: GatewayConfig): GatewayConfig {
-  if (!config.JWT_SECRET && !config.JWT_JWKS_URL) {
+  const problems = [
+    ...(!config.JWT_SECRET && !config.JWT_JWKS_URL
+      ? ['JWT_SECRET: is required unless JWT_JWKS_URL is set']
+      : []),
+    ...queueConsoleProblems(config),
+  ];
+  if (problems.length) {
     process.stderr.write(
-      'api-gateway: Invalid configuration:\n  - JWT_SECRET: is required unless JWT_JWKS_URL is set\n',
+      `api-gateway: Invalid configuration:\n${problems.map((p) => `  - ${p}\n`).join('')}`,
     );
     process.exit(1);
   }
