@@ -42,7 +42,7 @@ type ContentTable = (typeof PACKAGE_TABLE_NAMES)[number];
 
 const MIB = 1024 * 1024;
 /** Keys that name the package file rather than its content; `diff` ignores them unless strict. */
-const VOLATILE_METADATA_KEYS = ['createdAt'] as const;
+const VOLATILE_METADATA_KEYS = ['createdAt', 'createdBy'] as const;
 
 function keyColumn(table: PackageTableName): string {
   return table === 'package_metadata' ? 'key' : 'id';
@@ -558,8 +558,8 @@ export interface PackageDiff {
 
 export interface DiffOptions {
   /**
-   * Also compare createdAt (metadata and manifest), estimatedSizeMB, the database hashes and
-   * audio offsets.
+   * Also compare createdAt and createdBy (metadata and manifest), estimatedSizeMB, the
+   * database hashes and audio offsets.
    */
   strict?: boolean;
   tempDir?: string;
@@ -569,6 +569,7 @@ const EXAMPLES = 10;
 /** Fields that depend on when or how bytes were laid out, not on the content. */
 const LAYOUT_FIELDS = new Set([
   'createdAt',
+  'createdBy',
   'estimatedSizeMB',
   'databaseHash',
   'totalContentHash',
