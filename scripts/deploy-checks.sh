@@ -335,6 +335,20 @@ helm_template_parity() { # <out>
 }
 check "helm template for the env parity check" helm_template_parity "$WORK/parity.yaml"
 check "every config variable is settable through values (config schema vs helm template)" env_parity "$WORK/parity.yaml"
+# The helm test pod runs files/smoke.mjs, the script tests/src/e2e/helm-smoke.int-spec.ts drives.
+smoke_pod_runs_the_tested_script() {
+  python3 - "$WORK/full.yaml" "$CHART/files/smoke.mjs" <<'PY'
+import sys, yaml
+docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
+pods = [d for d in docs if d["kind"] == "Pod" and d["metadata"].get("annotations", {}).get("helm.sh/hook") == "test"]
+if len(pods) != 1:
+    sys.exit(f"expected one helm test Pod, found {len(pods)}")
+args = pods[0]["spec"]["containers"][0]["args"]
+if args[-1] != open(sys.argv[2]).read():
+    sys.exit("the helm test Pod does not run files/smoke.mjs verbatim")
+PY
+}
+check "helm test pod runs files/smoke.mjs (the e2e-tested smoke script)" smoke_pod_runs_the_tested_script
 parity_catches_a_gap() {
   helm_template_parity "$WORK/parity-gap.yaml" --set syncService.settings.relayBatchSize=null &&
     ! env_parity "$WORK/parity-gap.yaml" 2>"$WORK/parity-gap.err" &&
