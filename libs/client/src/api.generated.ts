@@ -638,6 +638,23 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/packages/{packageId}/update': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Is there an update for the package a client holds? Up to date, a delta, or a full package */
+    get: operations['getV1PackagesPackageIdUpdate'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/packages/download': {
     parameters: {
       query?: never;
@@ -8693,6 +8710,11 @@ export interface operations {
           /** @description Build even if some audio sources are missing; the manifest lists them */
           allowPartial?: boolean;
           audioVersionId?: string;
+          /**
+           * @description A full package the client holds: the answer is then the cheapest way from it to the current revision (a delta package, or a full one with a reason)
+           * @example swh-swhnt-audio-r812
+           */
+          basePackageId?: string;
           books?: string[];
           chunking?:
             | {
@@ -8731,7 +8753,7 @@ export interface operations {
       };
     };
     responses: {
-      /** @description The package already exists at the current content revision */
+      /** @description The package already exists at the current content revision. With basePackageId: the delta (updateKind delta) or full package (updateKind full, reason) to update with, or { upToDate: true } when the base is current */
       200: {
         headers: {
           [name: string]: unknown;
@@ -8853,122 +8875,260 @@ export interface operations {
            *       ]
            *     }
            */
-          'application/json': {
-            downloadUrl: string;
-            /** @description The package manifest (see docs/package-format.md) */
-            manifest: {
-              audioDataHash?: string;
-              audioFileIndex: {
-                bitrate?: number;
-                bookId?: string;
-                chapterId?: string;
-                duration: number;
-                endVerseId: string;
-                fileName: string;
-                /** @enum {string} */
-                format: 'mp3' | 'm4a';
-                hasVerseTimings: boolean;
-                mediaFileId: string;
-                offset: number;
-                sampleRate?: number;
-                sha256: string;
-                size: number;
-                startVerseId: string;
-                verseCount: number;
-              }[];
-              /** @enum {string} */
-              audioFormat?: 'mp3' | 'm4a';
-              audioVersionId?: string;
-              bibleStructure: {
-                /** @enum {string} */
-                testament: 'OT' | 'NT' | 'both';
-                totalBooks: number;
-                totalChapters: number;
-                totalVerses: number;
-              };
-              bibleVersionId: string;
-              conflictsWith: string[];
-              contentRevision: string;
-              /** Format: date-time */
-              createdAt: string;
-              createdBy: string;
-              databaseHash: string;
-              delta?: {
-                baseContentSha256?: string;
-                baseDatabaseHash?: string;
-                basePackageId: string;
-                baseRevision: string;
-                targetAudioFileIndex?: {
-                  bitrate?: number;
-                  bookId?: string;
-                  chapterId?: string;
-                  duration: number;
-                  endVerseId: string;
-                  fileName: string;
+          'application/json':
+            | {
+                downloadUrl: string;
+                /** @description The package manifest (see docs/package-format.md) */
+                manifest: {
+                  audioDataHash?: string;
+                  audioFileIndex: {
+                    bitrate?: number;
+                    bookId?: string;
+                    chapterId?: string;
+                    duration: number;
+                    endVerseId: string;
+                    fileName: string;
+                    /** @enum {string} */
+                    format: 'mp3' | 'm4a';
+                    hasVerseTimings: boolean;
+                    mediaFileId: string;
+                    offset: number;
+                    sampleRate?: number;
+                    sha256: string;
+                    size: number;
+                    startVerseId: string;
+                    verseCount: number;
+                  }[];
                   /** @enum {string} */
-                  format: 'mp3' | 'm4a';
-                  hasVerseTimings: boolean;
-                  mediaFileId: string;
-                  offset: number;
-                  sampleRate?: number;
-                  sha256: string;
-                  size: number;
-                  startVerseId: string;
-                  verseCount: number;
-                }[];
-                targetPackageId?: string;
-              };
-              estimatedSizeMB: number;
-              /** @constant */
-              formatVersion: 1;
-              includesBooks: string[];
-              includesTotalVerses: number;
-              includesVerseTimings: boolean;
-              languageEntityId: string;
-              minAppVersion: string;
-              packageId: string;
-              /** @enum {number} */
-              packageType: 1 | 2 | 3 | 4 | 5 | 6;
-              packageVersion: string;
-              seriesInfo?: {
-                /** @enum {string} */
-                chunkingStrategy: 'size' | 'testament' | 'book_group' | 'custom';
-                contentRange: {
-                  endBook: string;
-                  startBook: string;
+                  audioFormat?: 'mp3' | 'm4a';
+                  audioVersionId?: string;
+                  bibleStructure: {
+                    /** @enum {string} */
+                    testament: 'OT' | 'NT' | 'both';
+                    totalBooks: number;
+                    totalChapters: number;
+                    totalVerses: number;
+                  };
+                  bibleVersionId: string;
+                  conflictsWith: string[];
+                  contentRevision: string;
+                  /** Format: date-time */
+                  createdAt: string;
+                  createdBy: string;
+                  databaseHash: string;
+                  delta?: {
+                    baseContentSha256?: string;
+                    baseDatabaseHash?: string;
+                    basePackageId: string;
+                    baseRevision: string;
+                    targetAudioFileIndex?: {
+                      bitrate?: number;
+                      bookId?: string;
+                      chapterId?: string;
+                      duration: number;
+                      endVerseId: string;
+                      fileName: string;
+                      /** @enum {string} */
+                      format: 'mp3' | 'm4a';
+                      hasVerseTimings: boolean;
+                      mediaFileId: string;
+                      offset: number;
+                      sampleRate?: number;
+                      sha256: string;
+                      size: number;
+                      startVerseId: string;
+                      verseCount: number;
+                    }[];
+                    targetPackageId?: string;
+                  };
+                  estimatedSizeMB: number;
+                  /** @constant */
+                  formatVersion: 1;
+                  includesBooks: string[];
+                  includesTotalVerses: number;
+                  includesVerseTimings: boolean;
+                  languageEntityId: string;
+                  minAppVersion: string;
+                  packageId: string;
+                  /** @enum {number} */
+                  packageType: 1 | 2 | 3 | 4 | 5 | 6;
+                  packageVersion: string;
+                  seriesInfo?: {
+                    /** @enum {string} */
+                    chunkingStrategy: 'size' | 'testament' | 'book_group' | 'custom';
+                    contentRange: {
+                      endBook: string;
+                      startBook: string;
+                    };
+                    dependencies: string[];
+                    isComplete: boolean;
+                    partNumber: number;
+                    seriesId: string;
+                    seriesName: string;
+                    totalParts: number;
+                  };
+                  supersedes?: string;
+                  syncCursor: string;
+                  textVersionId?: string;
+                  totalContentHash: string;
+                  totalFiles: number;
                 };
-                dependencies: string[];
-                isComplete: boolean;
-                partNumber: number;
-                seriesId: string;
-                seriesName: string;
-                totalParts: number;
+                packageId: string;
+                /** @description Every part when the request was chunked into a series */
+                parts?: {
+                  contentRange?: {
+                    endBook: string;
+                    startBook: string;
+                  };
+                  downloadUrl: string;
+                  packageId: string;
+                  partNumber: number;
+                  sizeBytes: number;
+                  totalParts: number;
+                }[];
+                /** @constant */
+                status: 'ready';
+              }
+            | {
+                basePackageId: string;
+                downloadUrl: string;
+                /** @description The package manifest (see docs/package-format.md) */
+                manifest: {
+                  audioDataHash?: string;
+                  audioFileIndex: {
+                    bitrate?: number;
+                    bookId?: string;
+                    chapterId?: string;
+                    duration: number;
+                    endVerseId: string;
+                    fileName: string;
+                    /** @enum {string} */
+                    format: 'mp3' | 'm4a';
+                    hasVerseTimings: boolean;
+                    mediaFileId: string;
+                    offset: number;
+                    sampleRate?: number;
+                    sha256: string;
+                    size: number;
+                    startVerseId: string;
+                    verseCount: number;
+                  }[];
+                  /** @enum {string} */
+                  audioFormat?: 'mp3' | 'm4a';
+                  audioVersionId?: string;
+                  bibleStructure: {
+                    /** @enum {string} */
+                    testament: 'OT' | 'NT' | 'both';
+                    totalBooks: number;
+                    totalChapters: number;
+                    totalVerses: number;
+                  };
+                  bibleVersionId: string;
+                  conflictsWith: string[];
+                  contentRevision: string;
+                  /** Format: date-time */
+                  createdAt: string;
+                  createdBy: string;
+                  databaseHash: string;
+                  delta?: {
+                    baseContentSha256?: string;
+                    baseDatabaseHash?: string;
+                    basePackageId: string;
+                    baseRevision: string;
+                    targetAudioFileIndex?: {
+                      bitrate?: number;
+                      bookId?: string;
+                      chapterId?: string;
+                      duration: number;
+                      endVerseId: string;
+                      fileName: string;
+                      /** @enum {string} */
+                      format: 'mp3' | 'm4a';
+                      hasVerseTimings: boolean;
+                      mediaFileId: string;
+                      offset: number;
+                      sampleRate?: number;
+                      sha256: string;
+                      size: number;
+                      startVerseId: string;
+                      verseCount: number;
+                    }[];
+                    targetPackageId?: string;
+                  };
+                  estimatedSizeMB: number;
+                  /** @constant */
+                  formatVersion: 1;
+                  includesBooks: string[];
+                  includesTotalVerses: number;
+                  includesVerseTimings: boolean;
+                  languageEntityId: string;
+                  minAppVersion: string;
+                  packageId: string;
+                  /** @enum {number} */
+                  packageType: 1 | 2 | 3 | 4 | 5 | 6;
+                  packageVersion: string;
+                  seriesInfo?: {
+                    /** @enum {string} */
+                    chunkingStrategy: 'size' | 'testament' | 'book_group' | 'custom';
+                    contentRange: {
+                      endBook: string;
+                      startBook: string;
+                    };
+                    dependencies: string[];
+                    isComplete: boolean;
+                    partNumber: number;
+                    seriesId: string;
+                    seriesName: string;
+                    totalParts: number;
+                  };
+                  supersedes?: string;
+                  syncCursor: string;
+                  textVersionId?: string;
+                  totalContentHash: string;
+                  totalFiles: number;
+                };
+                packageId: string;
+                /** @description Every part when the request was chunked into a series */
+                parts?: {
+                  contentRange?: {
+                    endBook: string;
+                    startBook: string;
+                  };
+                  downloadUrl: string;
+                  packageId: string;
+                  partNumber: number;
+                  sizeBytes: number;
+                  totalParts: number;
+                }[];
+                /**
+                 * @description Why a full package is the answer (absent for deltas)
+                 * @enum {string}
+                 */
+                reason?:
+                  | 'base_unknown'
+                  | 'base_expired'
+                  | 'base_is_delta'
+                  | 'base_other_content'
+                  | 'series_full_only'
+                  | 'partial_package'
+                  | 'delta_too_large';
+                /** @constant */
+                status: 'ready';
+                /**
+                 * @description delta: apply it to the base (bible-package apply); full: replace the base
+                 * @enum {string}
+                 */
+                updateKind: 'delta' | 'full';
+              }
+            | {
+                /** @description The package the client holds, which is current */
+                packageId: string;
+                /** @constant */
+                upToDate: true;
               };
-              supersedes?: string;
-              syncCursor: string;
-              textVersionId?: string;
-              totalContentHash: string;
-              totalFiles: number;
-            };
-            packageId: string;
-            /** @description Every part when the request was chunked into a series */
-            parts?: {
-              contentRange?: {
-                endBook: string;
-                startBook: string;
-              };
-              downloadUrl: string;
-              packageId: string;
-              partNumber: number;
-              sizeBytes: number;
-              totalParts: number;
-            }[];
-            /** @constant */
-            status: 'ready';
-          };
         };
       };
-      /** @description A build is queued (identical requests share it) */
+      /** @description A build is queued (identical requests share it); with basePackageId it carries updateKind (and reason for a full package) */
       202: {
         headers: {
           [name: string]: unknown;
@@ -8982,16 +9142,42 @@ export interface operations {
            *       "statusUrl": "string"
            *     }
            */
-          'application/json': {
-            jobId: string;
-            packageId?: string;
-            /** @enum {string} */
-            status: 'queued' | 'active';
-            statusUrl: string;
-          };
+          'application/json':
+            | {
+                jobId: string;
+                packageId?: string;
+                /** @enum {string} */
+                status: 'queued' | 'active';
+                statusUrl: string;
+              }
+            | {
+                basePackageId: string;
+                jobId: string;
+                packageId?: string;
+                /**
+                 * @description Why a full package is the answer (absent for deltas)
+                 * @enum {string}
+                 */
+                reason?:
+                  | 'base_unknown'
+                  | 'base_expired'
+                  | 'base_is_delta'
+                  | 'base_other_content'
+                  | 'series_full_only'
+                  | 'partial_package'
+                  | 'delta_too_large';
+                /** @enum {string} */
+                status: 'queued' | 'active';
+                statusUrl: string;
+                /**
+                 * @description delta: apply it to the base (bible-package apply); full: replace the base
+                 * @enum {string}
+                 */
+                updateKind: 'delta' | 'full';
+              };
         };
       };
-      /** @description Error */
+      /** @description Invalid body, e.g. a malformed basePackageId (field details) */
       400: {
         headers: {
           [name: string]: unknown;
@@ -10038,6 +10224,360 @@ export interface operations {
       /** @description The object store cannot be read, or this gateway has its maximum of object-store streams open (Retry-After) */
       503: {
         headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "string",
+           *       "message": "string",
+           *       "details": [
+           *         {
+           *           "field": "string",
+           *           "message": "string",
+           *           "code": "string"
+           *         }
+           *       ],
+           *       "requestId": "string",
+           *       "timestamp": "string"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  getV1PackagesPackageIdUpdate: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        packageId: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Up to date, or the ready delta (updateKind delta) or full package (updateKind full, reason) */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "upToDate": true,
+           *       "packageId": "swh-swhnt-audio-r905"
+           *     }
+           */
+          'application/json':
+            | {
+                /** @description The package the client holds, which is current */
+                packageId: string;
+                /** @constant */
+                upToDate: true;
+              }
+            | {
+                basePackageId: string;
+                downloadUrl: string;
+                /** @description The package manifest (see docs/package-format.md) */
+                manifest: {
+                  audioDataHash?: string;
+                  audioFileIndex: {
+                    bitrate?: number;
+                    bookId?: string;
+                    chapterId?: string;
+                    duration: number;
+                    endVerseId: string;
+                    fileName: string;
+                    /** @enum {string} */
+                    format: 'mp3' | 'm4a';
+                    hasVerseTimings: boolean;
+                    mediaFileId: string;
+                    offset: number;
+                    sampleRate?: number;
+                    sha256: string;
+                    size: number;
+                    startVerseId: string;
+                    verseCount: number;
+                  }[];
+                  /** @enum {string} */
+                  audioFormat?: 'mp3' | 'm4a';
+                  audioVersionId?: string;
+                  bibleStructure: {
+                    /** @enum {string} */
+                    testament: 'OT' | 'NT' | 'both';
+                    totalBooks: number;
+                    totalChapters: number;
+                    totalVerses: number;
+                  };
+                  bibleVersionId: string;
+                  conflictsWith: string[];
+                  contentRevision: string;
+                  /** Format: date-time */
+                  createdAt: string;
+                  createdBy: string;
+                  databaseHash: string;
+                  delta?: {
+                    baseContentSha256?: string;
+                    baseDatabaseHash?: string;
+                    basePackageId: string;
+                    baseRevision: string;
+                    targetAudioFileIndex?: {
+                      bitrate?: number;
+                      bookId?: string;
+                      chapterId?: string;
+                      duration: number;
+                      endVerseId: string;
+                      fileName: string;
+                      /** @enum {string} */
+                      format: 'mp3' | 'm4a';
+                      hasVerseTimings: boolean;
+                      mediaFileId: string;
+                      offset: number;
+                      sampleRate?: number;
+                      sha256: string;
+                      size: number;
+                      startVerseId: string;
+                      verseCount: number;
+                    }[];
+                    targetPackageId?: string;
+                  };
+                  estimatedSizeMB: number;
+                  /** @constant */
+                  formatVersion: 1;
+                  includesBooks: string[];
+                  includesTotalVerses: number;
+                  includesVerseTimings: boolean;
+                  languageEntityId: string;
+                  minAppVersion: string;
+                  packageId: string;
+                  /** @enum {number} */
+                  packageType: 1 | 2 | 3 | 4 | 5 | 6;
+                  packageVersion: string;
+                  seriesInfo?: {
+                    /** @enum {string} */
+                    chunkingStrategy: 'size' | 'testament' | 'book_group' | 'custom';
+                    contentRange: {
+                      endBook: string;
+                      startBook: string;
+                    };
+                    dependencies: string[];
+                    isComplete: boolean;
+                    partNumber: number;
+                    seriesId: string;
+                    seriesName: string;
+                    totalParts: number;
+                  };
+                  supersedes?: string;
+                  syncCursor: string;
+                  textVersionId?: string;
+                  totalContentHash: string;
+                  totalFiles: number;
+                };
+                packageId: string;
+                /** @description Every part when the request was chunked into a series */
+                parts?: {
+                  contentRange?: {
+                    endBook: string;
+                    startBook: string;
+                  };
+                  downloadUrl: string;
+                  packageId: string;
+                  partNumber: number;
+                  sizeBytes: number;
+                  totalParts: number;
+                }[];
+                /**
+                 * @description Why a full package is the answer (absent for deltas)
+                 * @enum {string}
+                 */
+                reason?:
+                  | 'base_unknown'
+                  | 'base_expired'
+                  | 'base_is_delta'
+                  | 'base_other_content'
+                  | 'series_full_only'
+                  | 'partial_package'
+                  | 'delta_too_large';
+                /** @constant */
+                status: 'ready';
+                /**
+                 * @description delta: apply it to the base (bible-package apply); full: replace the base
+                 * @enum {string}
+                 */
+                updateKind: 'delta' | 'full';
+              };
+        };
+      };
+      /** @description The delta or full package is being built */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "jobId": "pkg-3f2a9c0d1e4b5a6978c0d1e2-1300_905-from-1200_812",
+           *       "packageId": "swh-swhnt-audio-r905-from-1200.812",
+           *       "status": "queued",
+           *       "statusUrl": "/v1/packages/jobs/pkg-3f2a9c0d1e4b5a6978c0d1e2-1300_905-from-1200_812",
+           *       "updateKind": "delta",
+           *       "basePackageId": "swh-swhnt-audio-r812"
+           *     }
+           */
+          'application/json': {
+            basePackageId: string;
+            jobId: string;
+            packageId?: string;
+            /**
+             * @description Why a full package is the answer (absent for deltas)
+             * @enum {string}
+             */
+            reason?:
+              | 'base_unknown'
+              | 'base_expired'
+              | 'base_is_delta'
+              | 'base_other_content'
+              | 'series_full_only'
+              | 'partial_package'
+              | 'delta_too_large';
+            /** @enum {string} */
+            status: 'queued' | 'active';
+            statusUrl: string;
+            /**
+             * @description delta: apply it to the base (bible-package apply); full: replace the base
+             * @enum {string}
+             */
+            updateKind: 'delta' | 'full';
+          };
+        };
+      };
+      /** @description Malformed packageId */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "string",
+           *       "message": "string",
+           *       "details": [
+           *         {
+           *           "field": "string",
+           *           "message": "string",
+           *           "code": "string"
+           *         }
+           *       ],
+           *       "requestId": "string",
+           *       "timestamp": "string"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Error */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "string",
+           *       "message": "string",
+           *       "details": [
+           *         {
+           *           "field": "string",
+           *           "message": "string",
+           *           "code": "string"
+           *         }
+           *       ],
+           *       "requestId": "string",
+           *       "timestamp": "string"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Error */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "string",
+           *       "message": "string",
+           *       "details": [
+           *         {
+           *           "field": "string",
+           *           "message": "string",
+           *           "code": "string"
+           *         }
+           *       ],
+           *       "requestId": "string",
+           *       "timestamp": "string"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Not a package of this server */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "string",
+           *       "message": "string",
+           *       "details": [
+           *         {
+           *           "field": "string",
+           *           "message": "string",
+           *           "code": "string"
+           *         }
+           *       ],
+           *       "requestId": "string",
+           *       "timestamp": "string"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Error */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "string",
+           *       "message": "string",
+           *       "details": [
+           *         {
+           *           "field": "string",
+           *           "message": "string",
+           *           "code": "string"
+           *         }
+           *       ],
+           *       "requestId": "string",
+           *       "timestamp": "string"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description A dependency is unavailable; retry after Retry-After seconds */
+      503: {
+        headers: {
+          /** @description Seconds to wait */
+          'Retry-After'?: string;
           [name: string]: unknown;
         };
         content: {
