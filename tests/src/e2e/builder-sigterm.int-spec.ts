@@ -73,17 +73,30 @@ describe('a builder scaled in mid-build (SIGTERM)', { timeout: 5 * 60_000 }, () 
     // The first builder reaches the object store through a throttled proxy: its upload takes far
     // longer than its shutdown budget, so SIGTERM lands mid-build and the build cannot finish.
     proxy.throttleUpstream(1024 * 1024);
+    const token = await tokenFor(env.JWT_SECRET, 'sigterm-user');
+    const api = apiClient(gateway!.url, token);
+    const res = await api.post<{ jobId: string }>('/v1/packages', AUDIO);
+    assert.equal(res.status, 202, res.text);
+    const jobId = res.body.jobId;
+    // With no builder running (scaled to zero), the gateway reports the waiting build: the
+    // series KEDA's default query wakes the builders on.
+    await eventually(
+      async () => {
+        const metrics = await (await fetch(`${gateway!.url}/metrics`)).text();
+        return /^bible_queue_depth\{queue="package-build",state="waiting"[^}]*\} 1$/m.test(metrics)
+          ? true
+          : undefined;
+      },
+      10_000,
+      200,
+    );
+
     const first = await startService('package-builder', {
       ...env,
       S3_ENDPOINT: proxy.url,
       SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS),
     });
     builders.push(first);
-    const token = await tokenFor(env.JWT_SECRET, 'sigterm-user');
-    const api = apiClient(gateway!.url, token);
-    const res = await api.post<{ jobId: string }>('/v1/packages', AUDIO);
-    assert.equal(res.status, 202, res.text);
-    const jobId = res.body.jobId;
 
     // The second builder starts once the first holds the job, so it cannot have taken it.
     await eventually(
