@@ -1,12 +1,14 @@
 // The main job end to end through the public API: request the full WEB text package and the
 // John audio package, follow the builds, download both (the audio one resumed from a partial
-// file), verify them offline with `bible-package verify`, and print where they are.
+// file), verify them offline with `bible-package verify`, print where they are, and finally
+// update the audio package through a delta (full vs delta size).
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { signDevToken } from './token';
 import { loadStackEnv, repoRoot } from './lib/stack-env';
+import { updateByDelta } from './demo-delta';
 import { startDemoDevices } from './demo-push';
 import { startDemoSubscriber } from './demo-webhooks';
 
@@ -137,11 +139,12 @@ async function main(): Promise<void> {
     languageEntityId: 'eng',
     textVersionId: 'web',
   });
-  const audio = await build(token, 'John audio (21 chapters)', {
+  const audioRequest = {
     packageType: 'audio',
     languageEntityId: 'eng',
     audioVersionId: 'web-audio-john',
-  });
+  };
+  const audio = await build(token, 'John audio (21 chapters)', audioRequest);
 
   log('Waiting for the signed package.ready webhooks ...');
   if (text.reused || audio.reused) {
@@ -220,6 +223,26 @@ async function main(): Promise<void> {
   log('(* resumed from a partial file with Range + If-Range)');
   log(`\nPackages are in ${out}`);
   log(`Inspect one: npx bible-package inspect ${textFile}`);
+
+  log('');
+  await updateByDelta({
+    gateway,
+    token,
+    editorToken: await signDevToken({
+      sub: 'demo-editor',
+      role: 'editor',
+      ttlSeconds: 3600,
+      secret,
+    }),
+    basePackageId: audio.packageId,
+    baseFile: audioFile,
+    request: audioRequest,
+    mediaFileId: 'web-audio-john-john-3',
+    keyId: keys.keys[0].keyId,
+    keyFile,
+    out,
+    log,
+  });
 }
 
 main().catch((error: Error) => {
