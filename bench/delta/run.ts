@@ -1,0 +1,278 @@
+// Benchmark of delta packages (issue 15; see docs/benchmarks.md).
+//
+//   npx tsc -b libs/package-format && npx tsc -p bench/delta
+//   scripts/node bench/delta/dist/run.js [--size 1024] [--repeat 3] [--dir /tmp]
+//
+// Generates a base package of --size MiB of audio (4 MiB files of random bytes) plus an
+// 11 MiB database (31,102 verses with text), and a target in which one 4 MiB file is
+// re-recorded and 20 verse texts are edited. Then, each in its own child process (peak RSS =
+// that process's maxRSS), best of --repeat:
+//   full   = writePackageToFile of the target (a full build)  — baseline for delta
+//   delta  = createDeltaPackage(base, target)                 — goal < 10 % of full
+//   verify = verifyPackage(target)                            — baseline for apply
+//   apply  = applyDelta(base, delta)                          — goal < 1.5x verify, RSS within 20 %
+// and checks that the applied package equals the target (diffPackages). Delta size goal:
+// < 1 % of the full package. Results go to bench/results/delta-<timestamp>.json.
+import {
+  PackageType,
+  applyDelta,
+  createDeltaPackage,
+  createPackageDatabase,
+  diffPackages,
+  finalizePackageDatabase,
+  insertRows,
+  verifyPackage,
+  writePackageMetadata,
+  writePackageToFile,
+  type AudioSource,
+  type PackageRow,
+  type PackageWriteInput,
+} from '@bible/package-format';
+import Database from 'better-sqlite3';
+import { execFileSync } from 'node:child_process';
+import { randomFillSync } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+const MIB = 1024 * 1024;
+const FILE_SIZE = 4 * MIB;
+const VERSES = 31_102;
+const T = '2024-01-01T00:00:00.000Z';
+
+interface ChildResult {
+  ms: number;
+  maxRssMiB: number;
+}
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : fallback;
+}
+
+/** Inputs of one revision: `dir` holds package.sqlite and the .mp3 files. */
+function writeInput(dir: string, revision: string): PackageWriteInput {
+  const names = fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.mp3'))
+    .sort();
+  const audio: AudioSource[] = names.map((fileName, i) => ({
+    entry: {
+      fileName,
+      mediaFileId: `mf-${i}`,
+      startVerseId: `gen-1-1`,
+      endVerseId: `gen-1-30`,
+      duration: 240,
+      format: 'mp3',
+      hasVerseTimings: false,
+      verseCount: 30,
+    },
+    source: path.join(dir, fileName),
+  }));
+  return {
+    manifest: {
+      packageId: `bench-${revision}`,
+      packageVersion: '1.0.0',
+      packageType: PackageType.Combined,
+      createdAt: T,
+      createdBy: 'system',
+      languageEntityId: 'lang',
+      bibleVersionId: 'bv',
+      audioVersionId: 'av',
+      textVersionId: 'tv',
+      contentRevision: revision,
+      syncCursor: `cursor-${revision}`,
+      audioFormat: 'mp3',
+      includesVerseTimings: false,
+      includesTotalVerses: VERSES,
+      includesBooks: ['Gen'],
+      minAppVersion: '1.0.0',
+      conflictsWith: [],
+      bibleStructure: { totalBooks: 1, totalChapters: 1, totalVerses: VERSES, testament: 'OT' },
+    },
+    databasePath: path.join(dir, 'package.sqlite'),
+    audio,
+  };
+}
+
+// ---------------------------------------------------------------- child side
+
+async function child(mode: string, args: string[]): Promise<void> {
+  const start = process.hrtime.bigint();
+  if (mode === 'full') {
+    await writePackageToFile(writeInput(args[0], args[1]), args[2]);
+  } else if (mode === 'delta') {
+    await createDeltaPackage({ basePath: args[0], targetPath: args[1], outputPath: args[2] });
+  } else if (mode === 'verify') {
+    await verifyPackage(args[0]);
+  } else if (mode === 'apply') {
+    await applyDelta({ basePath: args[0], deltaPath: args[1], outputPath: args[2] });
+  } else {
+    throw new Error(`unknown child mode ${mode}`);
+  }
+  const ms = Number(process.hrtime.bigint() - start) / 1e6;
+  const result: ChildResult = { ms, maxRssMiB: process.resourceUsage().maxRSS / 1024 };
+  process.stdout.write(JSON.stringify(result));
+}
+
+// ---------------------------------------------------------------- parent side
+
+function runChild(...args: string[]): ChildResult {
+  const out = execFileSync(process.execPath, [__filename, '--child', ...args], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 20,
+  });
+  return JSON.parse(out) as ChildResult;
+}
+
+function buildDatabase(file: string, revision: string): void {
+  const db = createPackageDatabase(file, { overwrite: true });
+  writePackageMetadata(db, {
+    packageId: `bench-${revision}`,
+    contentRevision: revision,
+    syncCursor: `cursor-${revision}`,
+    createdAt: T,
+  });
+  const s = { created_at: T, updated_at: T };
+  insertRows(db, 'package_language_entities', [{ id: 'lang', name: 'L', ...s }]);
+  insertRows(db, 'package_bible_versions', [{ id: 'bv', name: 'B', ...s }]);
+  insertRows(db, 'package_books', [
+    { id: 'gen', name: 'Genesis', book_number: 1, bible_version_id: 'bv', ...s },
+  ]);
+  insertRows(db, 'package_chapters', [
+    { id: 'gen-1', chapter_number: 1, book_id: 'gen', total_verses: VERSES, ...s },
+  ]);
+  insertRows(db, 'package_text_versions', [
+    { id: 'tv', language_entity_id: 'lang', bible_version_id: 'bv', name: 'T', ...s },
+  ]);
+  const verses: PackageRow<'package_verses'>[] = [];
+  const texts: PackageRow<'package_verse_texts'>[] = [];
+  for (let i = 1; i <= VERSES; i++) {
+    verses.push({ id: `gen-1-${i}`, chapter_id: 'gen-1', verse_number: i, ...s });
+    texts.push({
+      id: `vt-${i}`,
+      verse_id: `gen-1-${i}`,
+      text_version_id: 'tv',
+      verse_text: `In the beginning ${i} `.repeat(6),
+      ...s,
+    });
+  }
+  insertRows(db, 'package_verses', verses);
+  insertRows(db, 'package_verse_texts', texts);
+  finalizePackageDatabase(db);
+}
+
+/** Base inputs in `base/`, the target (one file re-recorded, 20 texts edited) in `target/`. */
+function generateInputs(root: string, sizeMiB: number): number {
+  const base = path.join(root, 'base');
+  const target = path.join(root, 'target');
+  fs.mkdirSync(base, { recursive: true });
+  fs.mkdirSync(target, { recursive: true });
+  buildDatabase(path.join(base, 'package.sqlite'), 'r1');
+  const buf = Buffer.allocUnsafe(FILE_SIZE);
+  const count = Math.max(2, Math.round((sizeMiB * MIB) / FILE_SIZE));
+  for (let i = 0; i < count; i++) {
+    randomFillSync(buf);
+    const name = `chapter-${String(i).padStart(4, '0')}.mp3`;
+    fs.writeFileSync(path.join(base, name), buf);
+    // Hard links: the target shares the unchanged files (no second GiB on disk).
+    if (i !== 1) fs.linkSync(path.join(base, name), path.join(target, name));
+  }
+  randomFillSync(buf);
+  fs.writeFileSync(path.join(target, 'chapter-0001.mp3'), buf);
+  fs.copyFileSync(path.join(base, 'package.sqlite'), path.join(target, 'package.sqlite'));
+  const db = new Database(path.join(target, 'package.sqlite'));
+  db.prepare(
+    "UPDATE package_metadata SET value = CASE key WHEN 'packageId' THEN 'bench-r2' WHEN 'contentRevision' THEN 'r2' WHEN 'syncCursor' THEN 'cursor-r2' ELSE value END",
+  ).run();
+  db.prepare(
+    "UPDATE package_verse_texts SET verse_text = verse_text || ' (revised)', updated_at = '2024-02-01T00:00:00.000Z' WHERE rowid % 1500 = 0",
+  ).run();
+  db.close();
+  return count;
+}
+
+function best<T extends { ms: number }>(n: number, fn: () => T): T & { runs: number[] } {
+  const runs: T[] = [];
+  for (let i = 0; i < n; i++) runs.push(fn());
+  const min = runs.reduce((a, b) => (b.ms < a.ms ? b : a));
+  return { ...min, runs: runs.map((r) => Math.round(r.ms)) };
+}
+
+async function main(): Promise<void> {
+  const sizeMiB = Number(arg('size', '1024'));
+  const repeat = Number(arg('repeat', '3'));
+  const root = fs.mkdtempSync(path.join(arg('dir', os.tmpdir()), 'bible-delta-bench-'));
+  try {
+    const files = generateInputs(root, sizeMiB);
+    const p = (name: string) => path.join(root, name);
+    await writePackageToFile(writeInput(p('base'), 'r1'), p('base.bible'));
+    const full = best(repeat, () => {
+      fs.rmSync(p('target.bible'), { force: true });
+      return runChild('full', p('target'), 'r2', p('target.bible'));
+    });
+    const delta = best(repeat, () => {
+      fs.rmSync(p('delta.bible'), { force: true });
+      return runChild('delta', p('base.bible'), p('target.bible'), p('delta.bible'));
+    });
+    const verify = best(repeat, () => runChild('verify', p('target.bible')));
+    const apply = best(repeat, () => {
+      fs.rmSync(p('applied.bible'), { force: true });
+      return runChild('apply', p('base.bible'), p('delta.bible'), p('applied.bible'));
+    });
+    const diff = await diffPackages(p('applied.bible'), p('target.bible'));
+    if (!diff.identical) throw new Error(`applied package differs: ${JSON.stringify(diff)}`);
+    const fullBytes = fs.statSync(p('target.bible')).size;
+    const deltaBytes = fs.statSync(p('delta.bible')).size;
+    const row = {
+      sizeMiB,
+      audioFiles: files,
+      fullBytes,
+      deltaBytes,
+      deltaShareOfFull: +(deltaBytes / fullBytes).toFixed(5),
+      fullBuildMs: Math.round(full.ms),
+      fullBuildRuns: full.runs,
+      deltaBuildMs: Math.round(delta.ms),
+      deltaBuildRuns: delta.runs,
+      deltaBuildVsFull: +(delta.ms / full.ms).toFixed(3),
+      verifyMs: Math.round(verify.ms),
+      verifyRuns: verify.runs,
+      applyMs: Math.round(apply.ms),
+      applyRuns: apply.runs,
+      applyVsVerify: +(apply.ms / verify.ms).toFixed(2),
+      verifyMaxRssMiB: Math.round(verify.maxRssMiB),
+      applyMaxRssMiB: Math.round(apply.maxRssMiB),
+      applyRssVsVerify: +(apply.maxRssMiB / verify.maxRssMiB).toFixed(2),
+      appliedEqualsTarget: diff.identical,
+    };
+    console.log(JSON.stringify(row));
+    const report = {
+      date: new Date().toISOString(),
+      node: process.version,
+      cpus: os.cpus().length,
+      cpuModel: os.cpus()[0]?.model,
+      loadavg: os.loadavg(),
+      command: 'node bench/delta/dist/run.js ' + process.argv.slice(2).join(' '),
+      results: [row],
+    };
+    const outDir = path.resolve(__dirname, '..', '..', 'results');
+    fs.mkdirSync(outDir, { recursive: true });
+    const file = path.join(outDir, `delta-${report.date.replace(/[:.]/g, '-')}.json`);
+    fs.writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+    console.log(`wrote ${file}`);
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[2] === '--child') {
+  child(process.argv[3], process.argv.slice(4)).catch((err: unknown) => {
+    console.error(err);
+    process.exitCode = 1;
+  });
+} else {
+  main().catch((err: unknown) => {
+    console.error(err);
+    process.exitCode = 1;
+  });
+}
