@@ -14,7 +14,6 @@ import Database from 'better-sqlite3';
 import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Readable } from 'node:stream';
 import { REQUIRED_METADATA_KEYS } from './database';
 import { PackageFormatError, errorMessage, toPackageError } from './errors';
 import {
@@ -34,13 +33,11 @@ import {
   type PackageTableName,
 } from './schema-sql';
 import { loadPublicKey, type Keyring, type PublicKeyInput, type SigningKey } from './signing';
-import type { ByteSource } from './sources';
 import { writePackageToFile, type AudioSource, type WriteProgress } from './writer';
 
 type SqliteDatabase = Database.Database;
 type ContentTable = (typeof PACKAGE_TABLE_NAMES)[number];
 
-const MIB = 1024 * 1024;
 /** Keys that name the package file rather than its content; `diff` ignores them unless strict. */
 const VOLATILE_METADATA_KEYS = ['createdAt', 'createdBy'] as const;
 
@@ -151,16 +148,6 @@ function entryInput(entry: AudioFileEntry): AudioFileEntryInput {
   return e as AudioFileEntryInput;
 }
 
-/** A lazily opened byte range as a stream (fresh buffers: the writer may hold on to them). */
-function rangeStream(source: ByteSource, start: number, length: number): Readable {
-  async function* gen(): AsyncGenerator<Buffer> {
-    for (let pos = 0; pos < length; pos += MIB) {
-      yield await source.read(start + pos, Math.min(MIB, length - pos));
-    }
-  }
-  return Readable.from(gen(), { objectMode: false, highWaterMark: MIB });
-}
-
 async function withTempDir<T>(parent: string, fn: (dir: string) => Promise<T>): Promise<T> {
   const dir = await fsp.mkdtemp(path.join(parent, 'bible-delta-'));
   try {
@@ -239,8 +226,9 @@ export async function createDeltaPackage(o: CreateDeltaOptions): Promise<DeltaSu
         const baseDb = path.join(dir, 'base.sqlite');
         const targetDb = path.join(dir, 'target.sqlite');
         const deltaDb = path.join(dir, 'delta.sqlite');
-        await base.extractDatabase(baseDb);
-        await target.extractDatabase(targetDb);
+        // Checked against each databaseHash; SQLite's own checks run on the delta at the end.
+        await base.extractDatabase(baseDb, { check: false });
+        await target.extractDatabase(targetDb, { check: false });
         const packageId =
           o.packageId ?? deltaPackageId(target.manifest.packageId, base.manifest.contentRevision);
         const createdAt = o.createdAt ?? new Date().toISOString();
@@ -258,7 +246,8 @@ export async function createDeltaPackage(o: CreateDeltaOptions): Promise<DeltaSu
           carried.add(e.sha256);
           audio.push({
             entry: entryInput(e),
-            source: rangeStream(target.source, target.layout.audioOffset + e.offset, e.size),
+            source: o.targetPath,
+            offset: target.layout.audioOffset + e.offset,
             size: e.size,
           });
         }
@@ -423,7 +412,8 @@ function mergeDatabases(
       );
     })();
     db.exec('DETACH DATABASE d');
-    finalizePackageDatabase(db);
+    // Like a full build's database: no VACUUM (deleted rows leave free pages, nothing else).
+    finalizePackageDatabase(db, { vacuum: false });
   } catch (err) {
     if (db.open) db.close();
     if (err instanceof PackageFormatError) throw err;
@@ -465,8 +455,9 @@ export async function applyDelta(o: ApplyDeltaOptions): Promise<ApplyDeltaResult
       return await withTempDir(parent, async (dir) => {
         const resultDb = path.join(dir, 'result.sqlite');
         const deltaDb = path.join(dir, 'delta.sqlite');
-        // Checked against the base manifest's databaseHash, itself equal to the signed delta's.
-        await base.extractDatabase(resultDb);
+        // Checked against the base manifest's databaseHash, itself equal to the signed delta's;
+        // integrity and schema are checked once, on the merged result.
+        await base.extractDatabase(resultDb, { check: false });
         await delta.extractDatabase(deltaDb, { check: false });
         const rows = mergeDatabases(resultDb, deltaDb, info.targetPackageId);
 
@@ -475,7 +466,7 @@ export async function applyDelta(o: ApplyDeltaOptions): Promise<ApplyDeltaResult
         let reusedFiles = 0;
         const audio: AudioSource[] = info.targetAudioFileIndex.map((e) => {
           const fromDelta = inDelta.get(e.sha256);
-          const from = fromDelta ? delta : base;
+          const [from, file] = fromDelta ? [delta, o.deltaPath] : [base, o.basePath];
           const src = fromDelta ?? inBase.get(e.sha256);
           if (!src || src.size !== e.size) {
             throw new PackageFormatError(
@@ -484,9 +475,11 @@ export async function applyDelta(o: ApplyDeltaOptions): Promise<ApplyDeltaResult
             );
           }
           if (!fromDelta) reusedFiles++;
+          // Read in place from the package file, through the writer's reused buffers.
           return {
             entry: entryInput(e),
-            source: rangeStream(from.source, from.layout.audioOffset + src.offset, e.size),
+            source: file,
+            offset: from.layout.audioOffset + src.offset,
             size: e.size,
           };
         });

@@ -130,6 +130,39 @@ void describe('writer', () => {
     await expectCode(writePackageToBuffer(withHints(() => 'abc')), 'INVALID_INPUT');
   });
 
+  void it('reads a file inside another file from an offset, on both strategies', async () => {
+    // All three files concatenated behind a 100-byte prefix, read in place by offset.
+    const combined = path.join(tmp.dir, 'combined.bin');
+    fs.writeFileSync(combined, Buffer.concat([Buffer.alloc(100, 7), ...audio]));
+    let at = 100;
+    const ranged: PackageWriteInput = {
+      ...input(),
+      audio: audio.map((b, i) => {
+        const a: AudioSource = {
+          entry: sampleAudioEntry(`${i}.mp3`, i + 1),
+          source: combined,
+          offset: at,
+          size: b.length,
+        };
+        at += b.length;
+        return a;
+      }),
+    };
+    const plain: PackageWriteInput = {
+      ...input(),
+      audio: files.map((f, i) => ({ entry: sampleAudioEntry(`${i}.mp3`, i + 1), source: f })),
+    };
+    const expected = await writePackageToBuffer(plain);
+    assert.ok((await writePackageToBuffer(ranged)).equals(expected));
+    const out = path.join(tmp.dir, 'ranged.bible');
+    await writePackageToFile(ranged, out);
+    assert.ok(fs.readFileSync(out).equals(expected));
+    const past = ranged.audio?.map((a, i) => (i === 2 ? { ...a, offset: at } : a));
+    await expectCode(writePackageToBuffer({ ...ranged, audio: past }), 'INVALID_INPUT');
+    const unsized = ranged.audio?.map((a) => ({ ...a, size: undefined }));
+    await expectCode(writePackageToBuffer({ ...ranged, audio: unsized }), 'INVALID_INPUT');
+  });
+
   void it('preparePackage exposes size and ETag before the body; signing adds the trailer', async () => {
     const keys = generateSigningKeyPair();
     const prepared = await preparePackage(

@@ -55,6 +55,11 @@ export interface AudioSource {
   entry: AudioFileEntryInput;
   /** A file path (read in place) or a Readable (consumed exactly once). */
   source: string | Readable;
+  /**
+   * With a path: the file's bytes start here and run for `size` bytes (required then), so a
+   * file inside another file — e.g. an audio file of a package — is read in place.
+   */
+  offset?: number;
   /** Size in bytes if known; checked against the actual bytes. Lets `writePackageToFile` skip spooling a stream. */
   size?: number;
   /**
@@ -135,6 +140,7 @@ interface ResolvedAudio {
   size: number;
   sha256?: string;
   path?: string;
+  offset?: number;
   stream?: Readable;
 }
 
@@ -237,7 +243,26 @@ async function resolveAudio(
   let i = 0;
   for (const a of input.audio ?? []) {
     const idx = i++;
-    if (typeof a.source === 'string') {
+    if (typeof a.source === 'string' && a.offset !== undefined) {
+      const fileSize = await statFile(a.source);
+      if (
+        !Number.isSafeInteger(a.offset) ||
+        a.offset < 0 ||
+        a.size === undefined ||
+        a.offset + a.size > fileSize
+      ) {
+        throw invalid(
+          `${a.entry.fileName}: offset ${a.offset} and size ${a.size} exceed ${a.source}`,
+        );
+      }
+      out.push({
+        entry: a.entry,
+        size: a.size,
+        path: a.source,
+        offset: a.offset,
+        sha256: a.sha256,
+      });
+    } else if (typeof a.source === 'string') {
       const size = await statFile(a.source);
       if (a.size !== undefined && a.size !== size) {
         throw invalid(`${a.entry.fileName}: declared size ${a.size}, file has ${size} bytes`);
@@ -359,17 +384,19 @@ function finishHeader(
 
 /** Feeds chunks of one file/stream to a callback; all reads are bounded-size. */
 async function forEachChunk(
-  item: { path?: string; stream?: Readable; size: number },
+  item: { path?: string; offset?: number; stream?: Readable; size: number },
   ring: ChunkRing,
   fn: (chunk: Buffer) => Promise<void> | void,
 ): Promise<void> {
   if (item.path !== undefined) {
     const src = await FileSource.open(item.path);
+    const start = item.offset ?? 0;
     try {
-      if (src.size !== item.size) {
+      if (item.offset === undefined ? src.size !== item.size : src.size < start + item.size) {
         throw invalid(`${item.path} changed size while writing (${item.size} -> ${src.size})`);
       }
-      for await (const chunk of readChunks(src, 0, item.size, { ring })) await fn(chunk);
+      for await (const chunk of readChunks(src, start, start + item.size, { ring }))
+        await fn(chunk);
     } finally {
       await src.close();
     }
@@ -549,15 +576,21 @@ export async function preparePackage(input: PackageWriteInput): Promise<Prepared
     try {
       yield p.headerBytes;
       yield p.manifestBytes;
-      const sections = [{ path: input.databasePath, size: p.databaseSize }, ...p.audio];
+      const sections: { path?: string; offset?: number; size: number }[] = [
+        { path: input.databasePath, size: p.databaseSize },
+        ...p.audio,
+      ];
       for (const s of sections) {
         if (s.path === undefined) throw new Error('unspooled audio source');
         const src = await FileSource.open(s.path);
+        const start = s.offset ?? 0;
         try {
-          if (src.size !== s.size) throw invalid(`${s.path} changed size while writing`);
+          if (s.offset === undefined ? src.size !== s.size : src.size < start + s.size) {
+            throw invalid(`${s.path} changed size while writing`);
+          }
           // Fresh buffers: a consumer may hold on to emitted chunks.
           for (let pos = 0; pos < s.size; pos += EMIT_CHUNK) {
-            yield await src.read(pos, Math.min(EMIT_CHUNK, s.size - pos));
+            yield await src.read(start + pos, Math.min(EMIT_CHUNK, s.size - pos));
           }
         } finally {
           await src.close();
@@ -570,15 +603,28 @@ export async function preparePackage(input: PackageWriteInput): Promise<Prepared
   }
 
   // The package as consecutive sections, for readInto.
-  const sections: { start: number; size: number; bytes?: Buffer; path?: string }[] = [];
-  const addSection = (section: { size: number; bytes?: Buffer; path?: string }) => {
+  const sections: {
+    start: number;
+    size: number;
+    bytes?: Buffer;
+    path?: string;
+    offset?: number;
+  }[] = [];
+  const addSection = (section: {
+    size: number;
+    bytes?: Buffer;
+    path?: string;
+    offset?: number;
+  }) => {
     const last = sections.at(-1);
     sections.push({ ...section, start: last ? last.start + last.size : 0 });
   };
   addSection({ size: p.headerBytes.length, bytes: p.headerBytes });
   addSection({ size: p.manifestBytes.length, bytes: p.manifestBytes });
   addSection({ size: p.databaseSize, path: input.databasePath });
-  for (const a of p.audio) if (a.size > 0) addSection({ size: a.size, path: a.path });
+  for (const a of p.audio) {
+    if (a.size > 0) addSection({ size: a.size, path: a.path, offset: a.offset });
+  }
   if (p.trailer) addSection({ size: p.trailer.length, bytes: p.trailer });
   const open = new Map<string, Promise<FileSource>>();
   let disposed = false;
@@ -609,8 +655,11 @@ export async function preparePackage(input: PackageWriteInput): Promise<Prepared
         const file = s.path as string;
         if (!open.has(file)) open.set(file, FileSource.open(file));
         const src = await (open.get(file) as Promise<FileSource>);
-        if (src.size !== s.size) throw invalid(`${file} changed size while writing`);
-        await src.readInto(target.subarray(done, done + n), from, n);
+        const start = s.offset ?? 0;
+        if (s.offset === undefined ? src.size !== s.size : src.size < start + s.size) {
+          throw invalid(`${file} changed size while writing`);
+        }
+        await src.readInto(target.subarray(done, done + n), start + from, n);
       }
       done += n;
     }
