@@ -16,6 +16,7 @@ import { GATEWAY_CONFIG, type GatewayConfig } from '../config';
 import { BuildQueue, type JobState } from './build-queue';
 import { isSeries, resolveBooks, versionSlug } from './package-rules';
 import type { PackageRequestBody, UpdateReason } from './packages.schemas';
+import { deltaObstacle, deltaTooLarge } from './update-rules';
 import { type GenerationRow, PackagesRepository } from './packages.repository';
 
 const cacheRequests = new Counter({
@@ -35,29 +36,6 @@ export type RequestOutcome =
   | { kind: 'ready'; generations: GenerationRow[]; update?: UpdateInfo }
   | { kind: 'queued'; jobId: string; status: JobState; packageId?: string; update?: UpdateInfo }
   | { kind: 'upToDate'; packageId: string };
-
-/**
- * Why an update cannot be a delta, or undefined if it can: the base must be a downloadable full
- * package of the same content (type, versions, books, chunking all feed the key).
- */
-export function deltaObstacle(
-  base: Pick<GenerationRow, 'status' | 'package_key' | 'base_revision'> | null,
-  key: string,
-  params: PackageParams,
-): UpdateReason | undefined {
-  if (!base) return 'base_unknown';
-  if (base.base_revision !== null) return 'base_is_delta';
-  if (base.package_key !== key) return 'base_other_content';
-  if (base.status !== 'ready' && base.status !== 'stale') return 'base_expired';
-  if (params.chunking) return 'series_full_only';
-  if (params.allowPartial) return 'partial_package';
-  return undefined;
-}
-
-/** A delta is worth it only below `maxShare` of the full package. */
-export function deltaTooLarge(deltaBytes: number, fullBytes: number, maxShare: number): boolean {
-  return fullBytes > 0 && deltaBytes > maxShare * fullBytes;
-}
 
 export const downloadUrl = (packageId: string) => `/v1/packages/${packageId}/download`;
 export const statusUrl = (jobId: string) => `/v1/packages/jobs/${jobId}`;
