@@ -1,2 +1,3 @@
 export * from './queues';
+export * from './maintenance';
 export * from './depth';

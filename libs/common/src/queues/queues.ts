@@ -4,8 +4,11 @@ import type { JobsOptions } from 'bullmq';
 export enum QueueName {
   PackageBuild = 'package-build',
   Webhooks = 'webhooks',
+  /** Housekeeping of each service: job schedulers, one occurrence runs on one replica. */
   Maintenance = 'maintenance',
   NotifierMaintenance = 'notifier-maintenance',
+  GatewayMaintenance = 'gateway-maintenance',
+  SyncMaintenance = 'sync-maintenance',
   /** Device push: one job per page of an event's recipients (docs/notifications.md). */
   PushFanout = 'push-fanout',
   /** Device push sends, one queue per provider so each has its own rate limiter. */
@@ -93,9 +96,13 @@ export function pushSendJobId(notificationId: string, attempt: number): string {
   return `ps-${notificationId}-${attempt}`;
 }
 
+/**
+ * Housekeeping jobs: one job scheduler per task (its id is the task), on one maintenance queue
+ * per owning service (libs/common/src/queues/maintenance.ts). The payload names the task only.
+ */
 export interface MaintenanceJob {
-  task: 'sweep-multipart-uploads' | 'prune-packages' | 'prune-sync-queue';
-  trace?: TraceCarrier;
+  /** package-builder: abort abandoned multipart uploads; expire superseded packages. */
+  task: 'sweep-multipart-uploads' | 'prune-packages';
 }
 
 /** Housekeeping of the notifier (job schedulers; one replica runs each occurrence). */
@@ -104,11 +111,28 @@ export interface NotifierMaintenanceJob {
   trace?: TraceCarrier;
 }
 
+export interface GatewayMaintenanceJob {
+  /** Remove media objects no row points at and abandoned media multipart uploads. */
+  task: 'sweep-media';
+}
+
+export interface SyncMaintenanceJob {
+  task:
+    | 'compact-change-log'
+    | 'expire-sessions'
+    | 'fail-interrupted-mutations'
+    | 'prune-sync-queue'
+    /** Sync health figures for every replica's gauges. */
+    | 'refresh-sync-health';
+}
+
 export interface QueuePayloads {
   [QueueName.PackageBuild]: PackageBuildJob;
   [QueueName.Webhooks]: WebhookDeliveryJob;
   [QueueName.Maintenance]: MaintenanceJob;
   [QueueName.NotifierMaintenance]: NotifierMaintenanceJob;
+  [QueueName.GatewayMaintenance]: GatewayMaintenanceJob;
+  [QueueName.SyncMaintenance]: SyncMaintenanceJob;
   [QueueName.PushFanout]: PushFanoutJob;
   [QueueName.PushFcm]: PushSendJob;
   [QueueName.PushApns]: PushSendJob;
@@ -145,18 +169,10 @@ export const queueDefaults: Record<QueueName, JobsOptions> = {
     removeOnComplete: { count: 10_000 },
     removeOnFail: { count: 10_000 },
   },
-  [QueueName.Maintenance]: {
-    attempts: 3,
-    backoff: { type: 'exponential', delay: 10_000 },
-    removeOnComplete: { count: 100 },
-    removeOnFail: { count: 100 },
-  },
-  [QueueName.NotifierMaintenance]: {
-    attempts: 3,
-    backoff: { type: 'exponential', delay: 10_000 },
-    removeOnComplete: { count: 100 },
-    removeOnFail: { count: 100 },
-  },
+  [QueueName.Maintenance]: maintenanceDefaults(),
+  [QueueName.NotifierMaintenance]: maintenanceDefaults(),
+  [QueueName.GatewayMaintenance]: maintenanceDefaults(),
+  [QueueName.SyncMaintenance]: maintenanceDefaults(),
   // A page fails only when Postgres or Redis does: retried long enough to outlast an outage.
   [QueueName.PushFanout]: {
     attempts: 10,
@@ -169,6 +185,20 @@ export const queueDefaults: Record<QueueName, JobsOptions> = {
   [QueueName.PushApns]: pushSendDefaults(),
   [QueueName.PushWeb]: pushSendDefaults(),
 };
+
+/**
+ * A failed occurrence is retried; the next occurrence comes anyway, so few attempts suffice.
+ * Completed occurrences go at once (a scheduler every few seconds would otherwise keep Redis
+ * growing up to the retention count); failed ones stay, with their reason, for the console.
+ */
+function maintenanceDefaults(): JobsOptions {
+  return {
+    attempts: 3,
+    backoff: { type: 'exponential', delay: 10_000 },
+    removeOnComplete: true,
+    removeOnFail: { count: 100 },
+  };
+}
 
 function pushSendDefaults(): JobsOptions {
   return {

@@ -1,86 +1,30 @@
-import {
-  Inject,
-  Injectable,
-  type OnApplicationBootstrap,
-  type OnModuleDestroy,
-} from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import {
   AbortMultipartUploadCommand,
   DeleteObjectCommand,
   ListMultipartUploadsCommand,
 } from '@aws-sdk/client-s3';
-import { type Job, Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { DataSource } from 'typeorm';
-import {
-  DATA_SOURCE,
-  type MaintenanceJob,
-  QueueName,
-  REDIS,
-  S3,
-  type S3Handle,
-  getLogger,
-  queueDefaults,
-  queuePrefix,
-  UploadsInFlight,
-} from '@bible/common';
+import { DATA_SOURCE, REDIS, S3, type S3Handle, getLogger, UploadsInFlight } from '@bible/common';
 import { BUILDER_CONFIG, type BuilderConfig } from '../config';
 
 /**
- * Housekeeping run by exactly one builder replica at a time (BullMQ job schedulers): abort
- * multipart uploads that a crashed build left behind, and expire superseded packages.
+ * Housekeeping of the builders, run by job schedulers on the `maintenance` queue (each occurrence
+ * on one replica; maintenance.module.ts): abort multipart uploads that a crashed build left
+ * behind, and expire superseded packages.
  */
 @Injectable()
-export class MaintenanceWorker implements OnApplicationBootstrap, OnModuleDestroy {
-  private readonly queue: Queue<MaintenanceJob>;
-  private worker?: Worker<MaintenanceJob>;
+export class MaintenanceWorker {
   private readonly uploads: UploadsInFlight;
 
   constructor(
-    @Inject(REDIS) private readonly redis: Redis,
+    @Inject(REDIS) redis: Redis,
     @Inject(S3) private readonly s3: S3Handle,
     @Inject(DATA_SOURCE) private readonly db: DataSource,
     @Inject(BUILDER_CONFIG) private readonly config: BuilderConfig,
   ) {
     this.uploads = new UploadsInFlight(redis);
-    this.queue = new Queue<MaintenanceJob>(QueueName.Maintenance, {
-      prefix: queuePrefix(),
-      connection: redis,
-      defaultJobOptions: queueDefaults[QueueName.Maintenance],
-    });
-  }
-
-  async onApplicationBootstrap(): Promise<void> {
-    const every = this.config.MAINTENANCE_INTERVAL_MS;
-    await this.queue.upsertJobScheduler(
-      'sweep-multipart-uploads',
-      { every },
-      { name: 'sweep', data: { task: 'sweep-multipart-uploads' } },
-    );
-    await this.queue.upsertJobScheduler(
-      'prune-packages',
-      { every },
-      { name: 'prune', data: { task: 'prune-packages' } },
-    );
-    this.worker = new Worker<MaintenanceJob>(QueueName.Maintenance, (job) => this.run(job), {
-      prefix: queuePrefix(),
-      connection: this.redis.duplicate(),
-      concurrency: 1,
-    });
-    this.worker.on('error', (error) =>
-      getLogger().error({ err: error.message }, 'maintenance worker error'),
-    );
-  }
-
-  private async run(job: Job<MaintenanceJob>): Promise<{ removed: number }> {
-    switch (job.data.task) {
-      case 'sweep-multipart-uploads':
-        return { removed: await this.sweepMultipartUploads() };
-      case 'prune-packages':
-        return { removed: await this.pruneStalePackages() };
-      case 'prune-sync-queue':
-        return { removed: 0 };
-    }
   }
 
   /**
@@ -161,10 +105,5 @@ export class MaintenanceWorker implements OnApplicationBootstrap, OnModuleDestro
         .catch(() => undefined);
     }
     return rows.length;
-  }
-
-  async onModuleDestroy(): Promise<void> {
-    await this.worker?.close();
-    await this.queue.close();
   }
 }
