@@ -191,6 +191,84 @@ void describe('delta packages', () => {
     assert.ok(back.manifest.some((m) => m.field === 'contentRevision'));
   });
 
+  void it('a package applied from a delta takes the next delta by its rows', async () => {
+    // The client applied r1 -> r2 itself; the server's next delta is built against its own full
+    // r2 (other bytes, same rows), so only the rows hash can match the client's file.
+    const applied = p('chain-r2.bible');
+    await applyDelta({ basePath: base, deltaPath: delta, outputPath: applied });
+    const r3Audio = chapterAudio([3000, 2000, 2500], 1);
+    r3Audio.set(2, sampleAudioBytes(2100, 99));
+    r3Audio.set(3, sampleAudioBytes(900, 5));
+    const r3 = await buildFull(tmp.dir, {
+      packageId: 'swh-r3',
+      revision: 'r3',
+      audio: r3Audio,
+      edit: (db) => {
+        db.prepare(
+          "UPDATE package_verse_texts SET verse_text = 'Changed' WHERE id IN ('vt-john-1-1', 'vt-john-3-2', 'vt-john-2-2')",
+        ).run();
+        db.prepare("UPDATE package_tags SET value = 'B' WHERE id = 'tag-1'").run();
+        db.prepare(
+          "DELETE FROM package_media_files_verses WHERE media_file_id = 'mf-john-4'",
+        ).run();
+        db.prepare("DELETE FROM package_media_files WHERE id = 'mf-john-4'").run();
+        db.prepare(
+          `INSERT INTO package_media_files_targets (id, media_file_id, is_bible_audio, target_type, target_id, created_at, updated_at)
+           VALUES ('mftg-2', 'mf-john-2', 1, 'chapter', 'john-2', 'x', 'x')`,
+        ).run();
+      },
+    });
+    const next = p('swh-r3-from-r2.bible');
+    await createDeltaPackage({ basePath: target, targetPath: r3, outputPath: next, signingKey });
+    assert.notEqual(
+      (await openPackage(applied)).header.contentSha256,
+      (await openPackage(target)).header.contentSha256,
+    );
+    const out = p('chain-r3.bible');
+    const result = await applyDelta({
+      basePath: applied,
+      deltaPath: next,
+      outputPath: out,
+      publicKey: keys.publicKeyPem,
+    });
+    assert.equal(result.packageId, 'swh-r3');
+    assert.equal((await diffPackages(out, r3)).identical, true);
+    // Same id and revision but other rows: refused.
+    const edited = p('chain-r2-edited.bible');
+    const reader = await openPackage(applied);
+    const opened = await reader.openDatabase();
+    const dbCopy = p('chain-edited.sqlite');
+    fs.copyFileSync(opened.path, dbCopy);
+    await opened.close();
+    const db = new Database(dbCopy);
+    db.prepare(
+      "UPDATE package_verse_texts SET verse_text = 'Other' WHERE id = 'vt-john-2-1'",
+    ).run();
+    db.close();
+    const m = reader.manifest;
+    await writePackageToFile(
+      {
+        manifest: sampleManifestInput('swh-r2', PackageType.Combined, {
+          contentRevision: m.contentRevision,
+          syncCursor: m.syncCursor,
+        }),
+        databasePath: dbCopy,
+        audio: m.audioFileIndex.map((e) => ({
+          entry: { ...sampleAudioEntry(e.fileName, 1), mediaFileId: e.mediaFileId },
+          source: applied,
+          offset: reader.layout.audioOffset + e.offset,
+          size: e.size,
+        })),
+      },
+      edited,
+    );
+    await reader.close();
+    await expectCode(
+      applyDelta({ basePath: edited, deltaPath: next, outputPath: p('x7.bible') }),
+      'DELTA_BASE_MISMATCH',
+    );
+  });
+
   void it('refuses a foreign base, a wrong key and tampered base audio', async () => {
     await expectCode(
       applyDelta({ basePath: other, deltaPath: delta, outputPath: p('x1.bible') }),
@@ -234,7 +312,7 @@ void describe('delta packages', () => {
       applyDelta({ basePath: bad, deltaPath: delta, outputPath: p('x6.bible'), verifyBase: true }),
       'CONTENT_HASH_MISMATCH',
     );
-    for (const f of ['x1', 'x2', 'x3', 'x4', 'x5', 'x6']) {
+    for (const f of ['x1', 'x2', 'x3', 'x4', 'x5', 'x6', 'x7']) {
       assert.equal(fs.existsSync(p(`${f}.bible`)), false, `${f} left no output`);
     }
   });

@@ -11,6 +11,7 @@
  * the delta's signature covers.
  */
 import Database from 'better-sqlite3';
+import { createHash } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -126,6 +127,37 @@ export function writeDeltaDatabase(input: DeltaDatabaseInput): DeltaDatabaseResu
   return { upserts, deletions };
 }
 
+/**
+ * SHA-256 of a package database's rows: every table in spec order, rows by primary key, each
+ * row's values as JSON, leaving out the metadata that names the file rather than the content
+ * (createdAt, createdBy). Two packages with equal rows have equal hashes whatever their bytes —
+ * e.g. a package applied from a delta and the server's full build of the same revision — so a
+ * delta can name its base by content (`baseRowsHash`).
+ */
+export function packageRowsHash(databasePath: string): string {
+  const db = new Database(databasePath, { readonly: true, fileMustExist: true });
+  try {
+    const hash = createHash('sha256');
+    for (const table of PACKAGE_TABLE_NAMES) {
+      const cols = (PACKAGE_TABLE_COLUMNS[table] as readonly string[]).join(', ');
+      const key = keyColumn(table);
+      const skip =
+        table === 'package_metadata'
+          ? `WHERE key NOT IN (${quoteList(VOLATILE_METADATA_KEYS)})`
+          : '';
+      const rows = db.prepare(`SELECT ${cols} FROM ${table} ${skip} ORDER BY ${key}`).raw();
+      for (const row of rows.iterate()) hash.update(`${JSON.stringify([table, row])}\n`);
+    }
+    return hash.digest('hex');
+  } catch (err) {
+    throw new PackageFormatError('DATABASE_UNREADABLE', `hashing rows: ${errorMessage(err)}`, {
+      cause: err,
+    });
+  } finally {
+    db.close();
+  }
+}
+
 /** Manifest fields of a full package that the writer computes. */
 function manifestInputOf(manifest: Manifest): ManifestInput {
   const input: Partial<Manifest> = { ...manifest };
@@ -232,6 +264,7 @@ export async function createDeltaPackage(o: CreateDeltaOptions): Promise<DeltaSu
         const packageId =
           o.packageId ?? deltaPackageId(target.manifest.packageId, base.manifest.contentRevision);
         const createdAt = o.createdAt ?? new Date().toISOString();
+        const baseRowsHash = packageRowsHash(baseDb);
         const rows = writeDeltaDatabase({
           baseDatabasePath: baseDb,
           targetDatabasePath: targetDb,
@@ -257,10 +290,13 @@ export async function createDeltaPackage(o: CreateDeltaOptions): Promise<DeltaSu
               ...manifestInputOf(target.manifest),
               packageId,
               createdAt,
-              delta: deltaInfoFor(
-                { manifest: base.manifest, contentSha256: base.header.contentSha256 },
-                target.manifest,
-              ),
+              delta: {
+                ...deltaInfoFor(
+                  { manifest: base.manifest, contentSha256: base.header.contentSha256 },
+                  target.manifest,
+                ),
+                baseRowsHash,
+              },
             },
             databasePath: deltaDb,
             audio,
@@ -332,7 +368,15 @@ function mismatch(message: string): PackageFormatError {
 }
 
 /** Checks that `delta` applies to `base` and returns its complete `delta` info. */
-function checkPair(base: PackageReader, delta: PackageReader): Required<DeltaInfo> {
+/**
+ * `exact`: the base is the very file the delta was built against (header contentSha256);
+ * `rows`: another file with the same id, revision and rows (baseRowsHash), e.g. a package the
+ * client itself applied from an earlier delta.
+ */
+function checkPair(
+  base: PackageReader,
+  delta: PackageReader,
+): { info: Required<DeltaInfo>; mode: 'exact' | 'rows' } {
   const info = delta.manifest.delta;
   if (!info || !delta.header.delta) {
     throw new PackageFormatError('DELTA_INVALID', `${delta.manifest.packageId} is not a delta`);
@@ -341,13 +385,13 @@ function checkPair(base: PackageReader, delta: PackageReader): Required<DeltaInf
     throw mismatch(`the base ${base.manifest.packageId} is itself a delta; apply it first`);
   }
   if (
-    info.baseContentSha256 === undefined ||
+    (info.baseContentSha256 === undefined && info.baseRowsHash === undefined) ||
     info.targetPackageId === undefined ||
     info.targetAudioFileIndex === undefined
   ) {
     throw new PackageFormatError(
       'DELTA_INVALID',
-      'delta lacks baseContentSha256, targetPackageId or targetAudioFileIndex',
+      'delta lacks baseContentSha256 (or baseRowsHash), targetPackageId or targetAudioFileIndex',
     );
   }
   if (info.basePackageId !== base.manifest.packageId) {
@@ -355,7 +399,8 @@ function checkPair(base: PackageReader, delta: PackageReader): Required<DeltaInf
       `delta is for ${info.basePackageId}, the base given is ${base.manifest.packageId}`,
     );
   }
-  if (info.baseContentSha256 !== base.header.contentSha256) {
+  const exact = info.baseContentSha256 === base.header.contentSha256;
+  if (!exact && info.baseRowsHash === undefined) {
     throw mismatch(
       `delta expects base contentSha256 ${info.baseContentSha256}, the base has ${base.header.contentSha256}`,
     );
@@ -367,14 +412,22 @@ function checkPair(base: PackageReader, delta: PackageReader): Required<DeltaInf
   }
   const audioLength = info.targetAudioFileIndex.reduce((n, e) => n + e.size, 0);
   validateAudioIndex(info.targetAudioFileIndex, audioLength);
-  return { ...info, baseDatabaseHash: info.baseDatabaseHash ?? '' } as Required<DeltaInfo>;
+  return {
+    info: {
+      ...info,
+      baseContentSha256: info.baseContentSha256 ?? '',
+      baseDatabaseHash: info.baseDatabaseHash ?? '',
+      baseRowsHash: info.baseRowsHash ?? '',
+    } as Required<DeltaInfo>,
+    mode: exact ? 'exact' : 'rows',
+  };
 }
 
 /**
  * Applies the delta's rows to a copy of the base database: deletions first, then every row
  * of the delta replaces or adds the row with its key; packageId becomes the target's.
  */
-function mergeDatabases(
+export function applyDeltaDatabase(
   resultPath: string,
   deltaPath: string,
   targetPackageId: string,
@@ -438,14 +491,17 @@ export async function applyDelta(o: ApplyDeltaOptions): Promise<ApplyDeltaResult
   try {
     const delta = await openPackage(o.deltaPath);
     try {
-      const info = checkPair(base, delta);
-      const baseKeys = keyringFor(base, o.publicKey);
+      const { info, mode } = checkPair(base, delta);
+      // A base matched by rows is typically one the client applied itself (unsigned); what is
+      // taken from it is vouched for by the delta's signed rows hash and audio index instead.
+      const baseKeys = mode === 'exact' ? keyringFor(base, o.publicKey) : undefined;
       const deltaKeys = keyringFor(delta, o.publicKey);
       if (baseKeys) base.checkSignature(baseKeys);
       await delta.verify({ keyring: deltaKeys, tempDir: o.tempDir });
-      const fullBaseCheck = o.verifyBase === true || info.baseDatabaseHash === '';
+      const fullBaseCheck =
+        o.verifyBase === true || (mode === 'exact' && info.baseDatabaseHash === '');
       if (fullBaseCheck) await base.verify({ keyring: baseKeys, tempDir: o.tempDir });
-      else if (base.manifest.databaseHash !== info.baseDatabaseHash) {
+      else if (mode === 'exact' && base.manifest.databaseHash !== info.baseDatabaseHash) {
         throw mismatch(
           `delta expects base databaseHash ${info.baseDatabaseHash}, the base declares ${base.manifest.databaseHash}`,
         );
@@ -455,11 +511,20 @@ export async function applyDelta(o: ApplyDeltaOptions): Promise<ApplyDeltaResult
       return await withTempDir(parent, async (dir) => {
         const resultDb = path.join(dir, 'result.sqlite');
         const deltaDb = path.join(dir, 'delta.sqlite');
-        // Checked against the base manifest's databaseHash, itself equal to the signed delta's;
-        // integrity and schema are checked once, on the merged result.
+        // Checked against the base manifest's databaseHash, itself equal to the signed delta's
+        // (exact) or followed by the rows hash (rows); integrity and schema are checked once,
+        // on the merged result.
         await base.extractDatabase(resultDb, { check: false });
         await delta.extractDatabase(deltaDb, { check: false });
-        const rows = mergeDatabases(resultDb, deltaDb, info.targetPackageId);
+        if (mode === 'rows') {
+          const rowsHash = packageRowsHash(resultDb);
+          if (rowsHash !== info.baseRowsHash) {
+            throw mismatch(
+              `the base's rows hash to ${rowsHash}, the delta expects ${info.baseRowsHash}`,
+            );
+          }
+        }
+        const rows = applyDeltaDatabase(resultDb, deltaDb, info.targetPackageId);
 
         const inDelta = new Map(delta.manifest.audioFileIndex.map((e) => [e.sha256, e]));
         const inBase = new Map(base.manifest.audioFileIndex.map((e) => [e.sha256, e]));

@@ -135,10 +135,12 @@ export {
 } from './reader';
 export {
   applyDelta,
+  applyDeltaDatabase,
   createDeltaPackage,
   deltaInfoFor,
   deltaPackageId,
   diffPackages,
+  packageRowsHash,
   writeDeltaDatabase,
   type ApplyDeltaOptions,
   type ApplyDeltaResult,

@@ -88,6 +88,8 @@ export const DeltaInfoSchema = z.object({
   baseRevision: nonEmpty(),
   baseContentSha256: Sha256HexSchema.optional(),
   baseDatabaseHash: Sha256HexSchema.optional(),
+  /** packageRowsHash of the base: lets a base with the same rows but other bytes qualify. */
+  baseRowsHash: Sha256HexSchema.optional(),
   targetPackageId: PackageIdSchema.optional(),
   targetAudioFileIndex: z.array(AudioFileEntrySchema).optional(),
 });
