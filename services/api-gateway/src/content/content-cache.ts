@@ -101,17 +101,6 @@ export class ContentCache implements OnModuleDestroy {
     await this.safely(() => this.client.incr(`${this.prefix}:generation`));
   }
 
-  /**
-   * A best-effort lock shared by gateway replicas (SET NX PX); false when another replica holds
-   * it or Redis is unavailable.
-   */
-  async tryLock(name: string, ttlMs: number): Promise<boolean> {
-    const result = await this.safely(() =>
-      this.client.set(`${this.prefix}:lock:${name}`, String(process.pid), 'PX', ttlMs, 'NX'),
-    );
-    return result === 'OK';
-  }
-
   onModuleDestroy(): void {
     this.client.disconnect();
   }

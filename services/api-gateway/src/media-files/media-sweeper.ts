@@ -4,16 +4,10 @@ import {
   ListMultipartUploadsCommand,
   ListObjectsV2Command,
 } from '@aws-sdk/client-s3';
-import {
-  Inject,
-  Injectable,
-  type OnApplicationBootstrap,
-  type OnModuleDestroy,
-} from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { Counter } from 'prom-client';
 import { S3, type S3Handle, getLogger, metricsRegistry } from '@bible/common';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config';
-import { ContentCache } from '../content/content-cache';
 import { MediaFilesRepository } from './media-files.repository';
 
 /**
@@ -36,43 +30,22 @@ const swept = new Counter({
  * Removes what a crash between "object stored" and "row committed" leaves behind: objects under
  * the media prefix that no media_files row (live or soft-deleted) points at, and multipart uploads
  * that never completed, once they are older than MEDIA_SWEEP_MIN_AGE_SECONDS (younger ones may
- * belong to an upload still in flight). Runs on an interval in every gateway; a Redis lock makes
- * one replica do the work per interval.
+ * belong to an upload still in flight). Run by the `sweep-media` job scheduler of the
+ * gateway-maintenance queue on one replica every MEDIA_SWEEP_INTERVAL_MS (media-files.module.ts).
  */
 @Injectable()
-export class MediaSweeper implements OnApplicationBootstrap, OnModuleDestroy {
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<void>;
-
+export class MediaSweeper {
   constructor(
     private readonly repo: MediaFilesRepository,
-    private readonly cache: ContentCache,
     @Inject(S3) private readonly s3: S3Handle,
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
   ) {}
 
-  onApplicationBootstrap(): void {
-    const every = this.config.MEDIA_SWEEP_INTERVAL_MS;
-    if (every <= 0) return;
-    this.timer = setInterval(() => void this.tick(every), every);
-    this.timer.unref();
-  }
-
-  async onModuleDestroy(): Promise<void> {
-    clearInterval(this.timer);
-    await this.running;
-  }
-
-  private async tick(every: number): Promise<void> {
-    if (this.running) return;
-    if (!(await this.cache.tryLock('media-sweeper', Math.max(1_000, every - 500)))) return;
-    this.running = this.sweep()
-      .then((result) => {
-        if (result.objects + result.uploads > 0) getLogger().info(result, 'swept orphaned media');
-      })
-      .catch((error: Error) => getLogger().warn({ err: error.message }, 'media sweep failed'))
-      .finally(() => (this.running = undefined));
-    await this.running;
+  /** One sweep, logged when it removed something. */
+  async run(): Promise<{ objects: number; uploads: number }> {
+    const result = await this.sweep();
+    if (result.objects + result.uploads > 0) getLogger().info(result, 'swept orphaned media');
+    return result;
   }
 
   async sweep(now = Date.now()): Promise<{ objects: number; uploads: number }> {
