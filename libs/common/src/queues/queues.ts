@@ -105,10 +105,9 @@ export interface MaintenanceJob {
   task: 'sweep-multipart-uploads' | 'prune-packages';
 }
 
-/** Housekeeping of the notifier (job schedulers; one replica runs each occurrence). */
 export interface NotifierMaintenanceJob {
-  task: 'prune-events';
-  trace?: TraceCarrier;
+  /** Delete dispatched events past retention; re-add the jobs of overdue webhook deliveries. */
+  task: 'prune-events' | 'recover-webhook-jobs';
 }
 
 export interface GatewayMaintenanceJob {

@@ -8,5 +8,6 @@ import { RecoveryService } from './recovery.service';
 @Module({
   imports: [WebhooksModule],
   providers: [Dispatcher, RecoveryService, BacklogGauges],
+  exports: [RecoveryService],
 })
 export class DispatchModule {}

@@ -1,9 +1,4 @@
-import {
-  Inject,
-  Injectable,
-  type OnApplicationBootstrap,
-  type OnModuleDestroy,
-} from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import type { Pool } from 'pg';
 import type { DataSource } from 'typeorm';
 import { DATA_SOURCE, type TraceCarrier, getLogger, pgPool } from '@bible/common';
@@ -17,12 +12,11 @@ const BATCH = 1_000;
  * delivery well past its due time (WEBHOOK_RECOVERY_AFTER_MS) may have lost its job (a crash
  * between a commit and the job add): its next attempt's job is added again. The job id is
  * deterministic, so a job that still exists (waiting in a backlog, running) is left alone.
+ * Run by the `recover-webhook-jobs` job scheduler of the notifier-maintenance queue.
  */
 @Injectable()
-export class RecoveryService implements OnApplicationBootstrap, OnModuleDestroy {
+export class RecoveryService {
   private readonly pool: Pool;
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<void>;
 
   constructor(
     @Inject(DATA_SOURCE) dataSource: DataSource,
@@ -32,20 +26,9 @@ export class RecoveryService implements OnApplicationBootstrap, OnModuleDestroy 
     this.pool = pgPool(dataSource);
   }
 
-  onApplicationBootstrap(): void {
-    const every = Math.min(30_000, Math.max(1_000, this.config.WEBHOOK_RECOVERY_AFTER_MS / 2));
-    this.timer = setInterval(() => {
-      this.running ??= this.recoverOnce()
-        .then((n) => {
-          if (n > 0)
-            getLogger().info({ deliveries: n }, 'webhook jobs re-added for overdue deliveries');
-        })
-        .catch((error: Error) =>
-          getLogger().warn({ err: error.message }, 'webhook recovery failed'),
-        )
-        .finally(() => (this.running = undefined));
-    }, every);
-    this.timer.unref();
+  /** How often the recovery pass runs: half the recovery delay, between 1 s and 30 s. */
+  static interval(config: Pick<NotifierConfig, 'WEBHOOK_RECOVERY_AFTER_MS'>): number {
+    return Math.min(30_000, Math.max(1_000, config.WEBHOOK_RECOVERY_AFTER_MS / 2));
   }
 
   /** Re-adds the jobs of overdue pending deliveries; returns how many it looked at. */
@@ -66,11 +49,8 @@ export class RecoveryService implements OnApplicationBootstrap, OnModuleDestroy 
     await this.queue.add(
       rows.map((r) => ({ deliveryId: r.id, attempt: r.attempts + 1, trace: r.trace })),
     );
+    if (rows.length > 0)
+      getLogger().info({ deliveries: rows.length }, 'webhook jobs re-added for overdue deliveries');
     return rows.length;
-  }
-
-  async onModuleDestroy(): Promise<void> {
-    clearInterval(this.timer);
-    await this.running;
   }
 }

@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
-import { RetentionWorker } from './retention.worker';
+import { EventRetention } from './event-retention';
 
 /** Deletes dispatched events past EVENTS_RETENTION_DAYS (docs/events.md, Retention). */
-@Module({ providers: [RetentionWorker] })
+@Module({ providers: [EventRetention], exports: [EventRetention] })
 export class RetentionModule {}
