@@ -2,6 +2,7 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import { InfraModule, OperabilityModule, POSTGRES_PROBE, REDIS_PROBE } from '@bible/common';
 import { SYNC_CONFIG, type SyncConfig } from './config';
 import { SyncMaintenance } from './maintenance/sync-maintenance.service';
+import { syncSchedules } from './maintenance/sync-schedules';
 import { ChangeRelay } from './relay/change-relay.service';
 import { SyncStats } from './stats/sync-stats.service';
 
@@ -28,6 +29,7 @@ export class AppModule {
         ChangeRelay,
         SyncMaintenance,
         SyncStats,
+        syncSchedules,
       ],
       exports: [SYNC_CONFIG],
     };

@@ -1,12 +1,22 @@
 import { Counter, Gauge, Histogram } from 'prom-client';
 import { metricsRegistry } from '@bible/common';
 
+let loadHealth: () => Promise<void> = async () => undefined;
+
+/** Registers what loads the latest health figures into the gauges below before a scrape. */
+export function onHealthScrape(load: () => Promise<void>): void {
+  loadHealth = load;
+}
+
+const collectHealth = { collect: () => loadHealth() };
+
 // ---- change-feed relay ----
 
 export const relayLagSeconds = new Gauge({
   name: 'bible_sync_relay_lag_seconds',
   help: 'Age of the oldest committed change not yet relayed (0 when the relay is caught up).',
   registers: [metricsRegistry],
+  ...collectHealth,
 });
 
 export const feedLagSeconds = new Histogram({
@@ -53,40 +63,46 @@ export const compactedChangesTotal = new Counter({
   registers: [metricsRegistry],
 });
 
-// ---- sync health (refreshed from Postgres) ----
+// ---- sync health (computed by a job scheduler, loaded from its Redis snapshot on scrape) ----
 
 export const pendingMutations = new Gauge({
   name: 'bible_sync_pending_mutations',
   help: 'Pushed mutations stored but not yet applied.',
   registers: [metricsRegistry],
+  ...collectHealth,
 });
 
 export const failedMutations = new Gauge({
   name: 'bible_sync_failed_mutations',
   help: 'Mutations whose last attempt failed within the last hour (retryable by pushing them again).',
   registers: [metricsRegistry],
+  ...collectHealth,
 });
 
 export const oldestPendingSeconds = new Gauge({
   name: 'bible_sync_oldest_pending_seconds',
   help: 'Age of the oldest pending mutation (0 when none).',
   registers: [metricsRegistry],
+  ...collectHealth,
 });
 
 export const conflictRate = new Gauge({
   name: 'bible_sync_conflict_rate',
   help: 'Share of mutations processed in the last 24 h that ended as conflicts.',
   registers: [metricsRegistry],
+  ...collectHealth,
 });
 
 export const averageSyncSeconds = new Gauge({
   name: 'bible_sync_average_sync_seconds',
   help: 'Average duration of sync sessions completed in the last 24 h.',
   registers: [metricsRegistry],
+  ...collectHealth,
 });
 
 export const openConflicts = new Gauge({
   name: 'bible_sync_open_conflicts',
   help: 'Conflicts not yet resolved.',
   registers: [metricsRegistry],
+  ...collectHealth,
 });

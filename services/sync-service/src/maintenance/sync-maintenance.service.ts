@@ -1,29 +1,17 @@
-import {
-  Inject,
-  Injectable,
-  type OnApplicationBootstrap,
-  type OnModuleDestroy,
-} from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import type { Pool } from 'pg';
 import type { DataSource } from 'typeorm';
-import { DATA_SOURCE, getLogger } from '@bible/common';
+import { DATA_SOURCE, getLogger, pgPool } from '@bible/common';
 import { SYNC_CONFIG, type SyncConfig } from '../config';
 import { compactedChangesTotal } from '../metrics';
-import { inTransaction, pgPool } from '@bible/common';
 import { RELAY_NAME } from '../relay/relay-rules';
 
-/** Transaction advisory locks: each task runs on one replica at a time. */
-const LOCKS = {
-  compact: 7_242_253_201,
-  sessions: 7_242_253_202,
-  pending: 7_242_253_203,
-  queue: 7_242_253_204,
-};
 const COMPACT_BATCH = 10_000;
 const MAX_BATCHES_PER_RUN = 50;
 
 /**
- * Housekeeping of sync state:
+ * Housekeeping of sync state, each task a job scheduler of the sync-maintenance queue
+ * (sync-schedules.ts; the queue runs one job at a time across replicas):
  *  - change_log retention: rows older than SYNC_CHANGE_RETENTION_DAYS that the relay has passed
  *    are deleted, oldest first, except a scope's newest row (so a package's cursor stays valid
  *    while its scope is quiet); per scope the newest deleted position becomes its horizon, and a
@@ -33,12 +21,8 @@ const MAX_BATCHES_PER_RUN = 50;
  *  - processed sync_queue rows older than SYNC_QUEUE_RETENTION_DAYS are removed.
  */
 @Injectable()
-export class SyncMaintenance implements OnApplicationBootstrap, OnModuleDestroy {
+export class SyncMaintenance {
   private readonly pool: Pool;
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<void>;
-  private stopping = false;
-  private lastErrorLog = 0;
 
   constructor(
     @Inject(DATA_SOURCE) dataSource: DataSource,
@@ -47,58 +31,16 @@ export class SyncMaintenance implements OnApplicationBootstrap, OnModuleDestroy 
     this.pool = pgPool(dataSource);
   }
 
-  onApplicationBootstrap(): void {
-    const tick = () => {
-      if (this.stopping) return;
-      this.running = this.runAll().finally(() => {
-        if (!this.stopping) this.timer = setTimeout(tick, this.config.SYNC_MAINTENANCE_INTERVAL_MS);
-      });
-    };
-    this.timer = setTimeout(tick, Math.min(5_000, this.config.SYNC_MAINTENANCE_INTERVAL_MS));
-  }
-
-  async onModuleDestroy(): Promise<void> {
-    this.stopping = true;
-    if (this.timer) clearTimeout(this.timer);
-    await this.running;
-  }
-
-  async runAll(): Promise<void> {
-    for (const task of [
-      () => this.compactChangeLog(),
-      () => this.expireSessions(),
-      () => this.failInterrupted(),
-      () => this.pruneQueue(),
-    ]) {
-      if (this.stopping) return;
-      try {
-        await task();
-      } catch (error) {
-        if (Date.now() - this.lastErrorLog > 60_000) {
-          this.lastErrorLog = Date.now();
-          getLogger().warn({ err: (error as Error).message }, 'sync maintenance task failed');
-        }
-      }
-    }
-  }
-
   /** Deletes old, relayed change_log rows in batches; returns how many were removed. */
   async compactChangeLog(): Promise<number> {
     let total = 0;
-    for (let batch = 0; batch < MAX_BATCHES_PER_RUN && !this.stopping; batch++) {
-      const deleted = await inTransaction(this.pool, async (client) => {
-        const lock = await client.query<{ ok: boolean }>(
-          'SELECT pg_try_advisory_xact_lock($1) AS ok',
-          [LOCKS.compact],
-        );
-        if (!lock.rows[0].ok) return 0;
-        const { rows } = await client.query<{ deleted: number }>(COMPACT_SQL, [
-          RELAY_NAME,
-          this.config.SYNC_CHANGE_RETENTION_DAYS * 86_400,
-          COMPACT_BATCH,
-        ]);
-        return rows[0].deleted;
-      });
+    for (let batch = 0; batch < MAX_BATCHES_PER_RUN; batch++) {
+      const { rows } = await this.pool.query<{ deleted: number }>(COMPACT_SQL, [
+        RELAY_NAME,
+        this.config.SYNC_CHANGE_RETENTION_DAYS * 86_400,
+        COMPACT_BATCH,
+      ]);
+      const deleted = rows[0].deleted;
       total += deleted;
       if (deleted === 0) break;
     }
@@ -110,8 +52,7 @@ export class SyncMaintenance implements OnApplicationBootstrap, OnModuleDestroy 
   }
 
   async expireSessions(): Promise<number> {
-    return this.locked(
-      LOCKS.sessions,
+    return this.update(
       `
       UPDATE sync_sessions SET status = 'expired', completed_at = now()
        WHERE status = 'active' AND started_at < now() - make_interval(secs => $1::float8)`,
@@ -120,8 +61,7 @@ export class SyncMaintenance implements OnApplicationBootstrap, OnModuleDestroy 
   }
 
   async failInterrupted(): Promise<number> {
-    return this.locked(
-      LOCKS.pending,
+    return this.update(
       `
       UPDATE sync_queue SET status = 'failed', processed_at = now(),
              error = 'INTERRUPTED: the push was interrupted before this mutation was applied; push it again to retry'
@@ -133,8 +73,7 @@ export class SyncMaintenance implements OnApplicationBootstrap, OnModuleDestroy 
   }
 
   async pruneQueue(): Promise<number> {
-    return this.locked(
-      LOCKS.queue,
+    return this.update(
       `
       DELETE FROM sync_queue WHERE id IN (
         SELECT id FROM sync_queue
@@ -145,16 +84,9 @@ export class SyncMaintenance implements OnApplicationBootstrap, OnModuleDestroy 
     );
   }
 
-  private async locked(key: number, sql: string, params: unknown[]): Promise<number> {
-    return inTransaction(this.pool, async (client) => {
-      const lock = await client.query<{ ok: boolean }>(
-        'SELECT pg_try_advisory_xact_lock($1) AS ok',
-        [key],
-      );
-      if (!lock.rows[0].ok) return 0;
-      const result = await client.query(sql, params);
-      return result.rowCount ?? 0;
-    });
+  private async update(sql: string, params: unknown[]): Promise<number> {
+    const result = await this.pool.query(sql, params);
+    return result.rowCount ?? 0;
   }
 }
 

@@ -1,23 +1,20 @@
-import {
-  Inject,
-  Injectable,
-  type OnApplicationBootstrap,
-  type OnModuleDestroy,
-} from '@nestjs/common';
+import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
+import type { Redis } from 'ioredis';
 import type { Pool } from 'pg';
 import type { DataSource } from 'typeorm';
-import { DATA_SOURCE, getLogger } from '@bible/common';
+import { DATA_SOURCE, REDIS, getLogger, pgPool, queuePrefix } from '@bible/common';
 import { SYNC_CONFIG, type SyncConfig } from '../config';
 import {
   averageSyncSeconds,
   conflictRate,
   failedMutations,
   oldestPendingSeconds,
+  onHealthScrape,
   openConflicts,
   pendingMutations,
   relayLagSeconds,
+  relayLeader,
 } from '../metrics';
-import { pgPool } from '@bible/common';
 import { RELAY_NAME } from '../relay/relay-rules';
 
 export interface SyncHealthFigures {
@@ -46,48 +43,85 @@ export function rate(conflicts: number, processed: number): number {
   return processed > 0 ? conflicts / processed : 0;
 }
 
+/** The figures a snapshot holds, or null when it is missing or unreadable. */
+export function parseSnapshot(text: string | null): SyncHealthFigures | null {
+  if (!text) return null;
+  try {
+    const value = JSON.parse(text) as Partial<SyncHealthFigures>;
+    const keys: (keyof SyncHealthFigures)[] = [
+      'pending',
+      'failed',
+      'oldestPendingSeconds',
+      'averageSyncSeconds',
+      'conflictRate',
+      'openConflicts',
+      'relayLagSeconds',
+    ];
+    return keys.every((k) => typeof value[k] === 'number') ? (value as SyncHealthFigures) : null;
+  } catch {
+    return null;
+  }
+}
+
 /**
- * Refreshes the sync health gauges from Postgres (the same figures as
- * GET /v1/admin/sync/health); the Helm chart alerts on pending > 100 and failed > 10.
+ * The sync health gauges (the same figures as GET /v1/admin/sync/health; the Helm chart alerts on
+ * pending > 100 and failed > 10). The `refresh-sync-health` job scheduler computes them on one
+ * replica every SYNC_STATS_INTERVAL_MS and stores them in Redis; every replica loads that
+ * snapshot into its gauges when scraped, so all replicas export the same, current figures. The
+ * relay lag of the replica that relays comes from the relay itself (fresher).
  */
 @Injectable()
-export class SyncStats implements OnApplicationBootstrap, OnModuleDestroy {
+export class SyncStats implements OnModuleInit {
   private readonly pool: Pool;
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<unknown>;
-  private stopping = false;
+  private loading?: Promise<void>;
   private lastErrorLog = 0;
 
   constructor(
     @Inject(DATA_SOURCE) dataSource: DataSource,
+    @Inject(REDIS) private readonly redis: Redis,
     @Inject(SYNC_CONFIG) private readonly config: SyncConfig,
   ) {
     this.pool = pgPool(dataSource);
   }
 
-  onApplicationBootstrap(): void {
-    const tick = () => {
-      if (this.stopping) return;
-      this.running = this.refresh()
-        .catch((error: Error) => {
-          if (Date.now() - this.lastErrorLog > 60_000) {
-            this.lastErrorLog = Date.now();
-            getLogger().warn({ err: error.message }, 'sync health refresh failed');
-          }
-        })
-        .finally(() => {
-          if (!this.stopping) this.timer = setTimeout(tick, this.config.SYNC_STATS_INTERVAL_MS);
-        });
-    };
-    tick();
+  onModuleInit(): void {
+    onHealthScrape(() => this.load());
   }
 
-  async onModuleDestroy(): Promise<void> {
-    this.stopping = true;
-    if (this.timer) clearTimeout(this.timer);
-    await this.running;
+  private snapshotKey(): string {
+    return `${queuePrefix()}:sync-health`;
   }
 
+  /** Loads the latest snapshot into the gauges; one Redis read shared by a scrape's gauges. */
+  load(): Promise<void> {
+    this.loading ??= (async () => {
+      try {
+        const figures = parseSnapshot(await this.redis.get(this.snapshotKey()));
+        if (figures) await this.setGauges(figures);
+      } catch (error) {
+        if (Date.now() - this.lastErrorLog > 60_000) {
+          this.lastErrorLog = Date.now();
+          getLogger().warn({ err: (error as Error).message }, 'sync health snapshot not read');
+        }
+      } finally {
+        this.loading = undefined;
+      }
+    })();
+    return this.loading;
+  }
+
+  private async setGauges(figures: SyncHealthFigures): Promise<void> {
+    pendingMutations.set(figures.pending);
+    failedMutations.set(figures.failed);
+    oldestPendingSeconds.set(figures.oldestPendingSeconds);
+    averageSyncSeconds.set(figures.averageSyncSeconds);
+    conflictRate.set(figures.conflictRate);
+    openConflicts.set(figures.openConflicts);
+    const leader = (await relayLeader.get()).values[0]?.value === 1;
+    if (!leader) relayLagSeconds.set(figures.relayLagSeconds);
+  }
+
+  /** Computes the figures and stores them as the snapshot every replica exports. */
   async refresh(): Promise<SyncHealthFigures> {
     const { rows } = await this.pool.query<HealthRow>(
       `SELECT (SELECT count(*) FROM sync_queue WHERE status = 'pending')::int AS pending,
@@ -118,13 +152,9 @@ export class SyncStats implements OnApplicationBootstrap, OnModuleDestroy {
       openConflicts: r.open_conflicts,
       relayLagSeconds: Math.max(0, r.relay_lag_seconds ?? 0),
     };
-    pendingMutations.set(figures.pending);
-    failedMutations.set(figures.failed);
-    oldestPendingSeconds.set(figures.oldestPendingSeconds);
-    averageSyncSeconds.set(figures.averageSyncSeconds);
-    conflictRate.set(figures.conflictRate);
-    openConflicts.set(figures.openConflicts);
-    relayLagSeconds.set(figures.relayLagSeconds);
+    // Kept for a few intervals: a snapshot nobody refreshes any more disappears.
+    const ttlMs = Math.max(60_000, 3 * this.config.SYNC_STATS_INTERVAL_MS);
+    await this.redis.set(this.snapshotKey(), JSON.stringify(figures), 'PX', ttlMs);
     return figures;
   }
 }
