@@ -5,3 +5,4 @@ export { createDataSource, dataSourceOptions, type DataSourceFactoryOptions } fr
 export { schemaDrift, migrationStatus, type MigrationState } from './drift';
 export { setChangeContext, type ChangeContext } from './change-context';
 export { pgPool, inTransaction } from './pg';
+export { advisoryLocks } from './advisory-locks';

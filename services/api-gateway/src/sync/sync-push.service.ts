@@ -4,6 +4,7 @@ import type { Pool, PoolClient } from 'pg';
 import type { DataSource } from 'typeorm';
 import {
   AppError,
+  advisoryLocks,
   DATA_SOURCE,
   ErrorCode,
   type SyncQueueStatus,
@@ -275,9 +276,9 @@ export class SyncPushService {
   ): Promise<{ outcomes: Map<string, Outcome>; cursor: string | null }> {
     return inTransaction(this.pool, async (client) => {
       await client.query(
-        `SELECT pg_advisory_xact_lock(hashtextextended($1, 7242253)),
+        `SELECT pg_advisory_xact_lock(hashtextextended($1, $3)),
                 set_config('bible.user_id', $2, true), set_config('bible.change_source', 'client_sync', true)`,
-        [JSON.stringify([user.id, clientId]), user.id],
+        [JSON.stringify([user.id, clientId]), user.id, advisoryLocks.syncPushSeed],
       );
       const { rows: locked } = await client.query<QueueRow>(
         `SELECT id, mutation_id, user_id, status, result, table_name, record_id, operation, data,

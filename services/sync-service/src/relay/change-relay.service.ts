@@ -11,6 +11,7 @@ import type { DataSource } from 'typeorm';
 import {
   DATA_SOURCE,
   type FeedPosition,
+  advisoryLocks,
   REDIS,
   getLogger,
   pgPool,
@@ -37,8 +38,6 @@ import {
   lagSeconds,
 } from './relay-rules';
 
-/** Session advisory lock held by the one replica that relays (others stand by). */
-const RELAY_LOCK_KEY = 7_242_253_101;
 const LEADER_RETRY_MS = 2_000;
 const MIN_IDLE_MS = 10;
 /**
@@ -304,7 +303,7 @@ export class ChangeRelay implements OnApplicationBootstrap, OnModuleDestroy {
       await client.connect();
       const { rows } = await client.query<{ ok: boolean }>(
         'SELECT pg_try_advisory_lock($1) AS ok',
-        [RELAY_LOCK_KEY],
+        [advisoryLocks.syncRelay],
       );
       if (!rows[0]?.ok) {
         await client.end().catch(() => undefined);

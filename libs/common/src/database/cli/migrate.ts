@@ -12,11 +12,12 @@ import { Command, InvalidArgumentError } from 'commander';
 import { existsSync } from 'node:fs';
 import type { DataSource } from 'typeorm';
 import { ConfigError, databaseEnv, parseConfig } from '../../config/env';
+import { advisoryLocks } from '../advisory-locks';
 import { createDataSource } from '../data-source';
 import { migrationStatus, schemaDrift } from '../drift';
 
 /** Serializes concurrent migrate runs (parallel CI jobs, several services starting at once). */
-const MIGRATION_LOCK_KEY = 7_242_253_001;
+const MIGRATION_LOCK_KEY = advisoryLocks.migrations;
 
 class CliError extends Error {}
 
