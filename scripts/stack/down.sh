@@ -114,6 +114,7 @@ for ((i = ${#SERVICES[@]} - 1; i >= 0; i--)); do
 done
 
 if ((SERVICES_ONLY == 0)); then
+  stop_component jaeger "$STACK_BIN/jaeger" 15
   stop_component minio "$STACK_BIN/minio" 15
   stop_component redis redis-server 30
   stop_postgres

@@ -2,6 +2,8 @@
 # Installs the Go-built tools CI uses for the deploy checks into .stack/bin (idempotent):
 #   helm         helm.sh/helm/v3            (helm lint / helm template)
 #   kubeconform  github.com/yannh/kubeconform (validates rendered manifests)
+#   jaeger       github.com/jaegertracing/jaeger (v2, the local stack's trace backend;
+#                not built unless named: `install-tools.sh jaeger`, or stack:up --with-tracing)
 # Versions are pinned below; a binary already built from the pinned version is left alone.
 # Usage: scripts/stack/install-tools.sh [--print-path] [helm|kubeconform ...]
 #   --print-path  only print the bin directory (for `export PATH="$(... --print-path):$PATH"`)
@@ -23,6 +25,8 @@ for pkg in pkg/chartutil pkg/lint/rules; do
   HELM_LDFLAGS+=" -X helm.sh/helm/v3/$pkg.k8sVersionMajor=$HELM_K8S_MAJOR -X helm.sh/helm/v3/$pkg.k8sVersionMinor=$HELM_K8S_MINOR"
 done
 KUBECONFORM_LDFLAGS="-X main.version=$KUBECONFORM_VERSION"
+JAEGER_MODULE=github.com/jaegertracing/jaeger
+JAEGER_VERSION=v1.76.0
 
 usage() { print_header "${BASH_SOURCE[0]}"; }
 
@@ -31,7 +35,7 @@ for arg in "$@"; do
   case "$arg" in
     --print-path) printf '%s\n' "$STACK_BIN"; exit 0 ;;
     -h | --help) usage; exit 0 ;;
-    helm | kubeconform) tools+=("$arg") ;;
+    helm | kubeconform | jaeger) tools+=("$arg") ;;
     *) usage >&2; die "unknown argument: $arg" ;;
   esac
 done
@@ -43,6 +47,7 @@ for tool in "${tools[@]}"; do
   case "$tool" in
     helm) go_install helm "$HELM_MODULE/cmd/helm@$HELM_VERSION" "$HELM_MODULE" "$HELM_VERSION" "$HELM_LDFLAGS" ;;
     kubeconform) go_install kubeconform "$KUBECONFORM_MODULE/cmd/kubeconform@$KUBECONFORM_VERSION" "$KUBECONFORM_MODULE" "$KUBECONFORM_VERSION" "$KUBECONFORM_LDFLAGS" ;;
+    jaeger) go_build_wrapped jaeger "$JAEGER_MODULE/cmd/jaeger" "$JAEGER_MODULE" "$JAEGER_VERSION" ;;
   esac
 done
 
@@ -51,6 +56,7 @@ for tool in "${tools[@]}"; do
   case "$tool" in
     helm) v="$("$STACK_BIN/helm" version --short 2>/dev/null)" || die "helm does not run" ;;
     kubeconform) v="$("$STACK_BIN/kubeconform" -v 2>/dev/null)" || die "kubeconform does not run" ;;
+    jaeger) "$STACK_BIN/jaeger" version >/dev/null 2>&1 && v="$JAEGER_VERSION" || die "jaeger does not run" ;;
   esac
   ok "$tool $v ($STACK_BIN/$tool)"
 done

@@ -33,6 +33,9 @@ DB_NAME=bible
 DB_TEST_NAME=bible_test
 DB_BENCH_NAME=bible_bench # benchmarks reset and seed their own database
 PG_EXTENSIONS=(pg_trgm pgcrypto)
+# Jaeger (stack:up --with-tracing; scripts/stack/jaeger.yaml reads these).
+export JAEGER_OTLP_PORT="${JAEGER_OTLP_PORT:-4318}" JAEGER_UI_PORT="${JAEGER_UI_PORT:-16686}"
+export JAEGER_GRPC_PORT="${JAEGER_GRPC_PORT:-16685}" JAEGER_HEALTH_PORT="${JAEGER_HEALTH_PORT:-13133}"
 
 MINIO_MODULE=github.com/minio/minio
 MINIO_VERSION=v0.0.0-20260212201848-7aac2a2c5b7c
@@ -305,6 +308,32 @@ go_install() {
     die "go install $pkg failed (see $STACK_LOGS/go-install-$bin.log)"
   fi
   go_binary_matches "$STACK_BIN/$bin" "$module" "$version" "$ldflags" || die "$STACK_BIN/$bin was built but does not report $module $version"
+  ok "built $bin in $(elapsed "$start")"
+}
+
+# go_build_wrapped <binary-name> <package> <module> <version>
+# For modules whose go.mod has replace directives (`go install pkg@version` refuses them): builds
+# <package> from a throw-away wrapper module in $STACK_DIR/build/<binary-name> (go mod init, go get,
+# go build), unless $STACK_BIN/<binary-name> was already built from <module> <version>.
+go_build_wrapped() {
+  local bin="$1" pkg="$2" module="$3" version="$4" dir="$STACK_DIR/build/$1" start
+  if [[ -x "$STACK_BIN/$bin" ]] && go version -m "$STACK_BIN/$bin" 2>/dev/null |
+    awk -v m="$module" -v v="$version" '($1 == "mod" || $1 == "dep") && $2 == m && $3 == v { f = 1 } END { exit !f }'; then
+    return 0
+  fi
+  require_go "$bin"
+  mkdir -p "$STACK_BIN" "$STACK_LOGS"
+  log "building $bin ($pkg@$version) into $STACK_BIN; the first build on a machine takes many minutes (log: $STACK_LOGS/go-build-$bin.log)"
+  start="$(now)"
+  rm -rf "$dir"
+  mkdir -p "$dir"
+  if ! (cd "$dir" && export GOFLAGS=-mod=mod GOWORK=off &&
+    go mod init "$bin-build" && go get "$pkg@$version" &&
+    go build -trimpath -o "$STACK_BIN/$bin.tmp" "$pkg" && mv "$STACK_BIN/$bin.tmp" "$STACK_BIN/$bin" 9>&-) \
+    >"$STACK_LOGS/go-build-$bin.log" 2>&1; then
+    tail -n 30 "$STACK_LOGS/go-build-$bin.log" >&2
+    die "building $pkg@$version failed (see $STACK_LOGS/go-build-$bin.log)"
+  fi
   ok "built $bin in $(elapsed "$start")"
 }
 

@@ -62,6 +62,12 @@ else
   report minio "$pid" "$S3_PORT" 0 "$([[ -n "$pid" ]] && echo "/minio/health/live → $code" || echo -)"
 fi
 
+# Jaeger: listed only when stack:up --with-tracing started it.
+if pid="$(component_pid jaeger "$STACK_BIN/jaeger")"; then
+  code="$(http_code "http://127.0.0.1:$JAEGER_HEALTH_PORT/status")"
+  report jaeger "$pid" "$JAEGER_UI_PORT" "$([[ "$code" == 200 ]] && echo 1 || echo 0)" "UI; OTLP/HTTP :$JAEGER_OTLP_PORT; /status → $code"
+fi
+
 # Services
 if ((DEPS_ONLY == 0)); then
   for svc in "${SERVICES[@]}"; do

@@ -10,6 +10,11 @@
 #   --skip-seed        do not run `npm run seed`
 #   --restart          restart services that are already running
 #   --timeout <sec>    readiness wait per service (default 60)
+#   --with-tracing     also start Jaeger v2 (built once with Go into .stack/bin) and restart the
+#                      services exporting their traces to it (OTEL_EXPORTER_OTLP_ENDPOINT); the UI
+#                      is on JAEGER_UI_PORT (default 16686). Once Jaeger runs, later stack:up runs
+#                      keep exporting to it. Ports: JAEGER_OTLP_PORT (4318), JAEGER_GRPC_PORT
+#                      (16685), JAEGER_HEALTH_PORT (13133).
 #   -h, --help
 #
 # State lives in <repo>/.stack (override with STACK_DIR): stack.env, keys/, logs/<name>.log,
@@ -33,6 +38,7 @@ MIGRATE=1
 SEED=1
 RESTART=0
 READY_TIMEOUT=60
+TRACING=0
 while (($#)); do
   case "$1" in
     --deps-only) DEPS_ONLY=1 ;;
@@ -41,6 +47,7 @@ while (($#)); do
     --skip-migrate) MIGRATE=0 ;;
     --skip-seed) SEED=0 ;;
     --restart) RESTART=1 ;;
+    --with-tracing) TRACING=1 RESTART=1 ;;
     --timeout)
       [[ "${2:-}" =~ ^[0-9]+$ ]] || die "--timeout needs a number of seconds"
       READY_TIMEOUT="$2"
@@ -405,6 +412,37 @@ run_npm() {
   ok "npm $* done in $(elapsed "$t")"
 }
 
+# -----------------------------------------------------------------------------------------------
+# Trace backend (--with-tracing): Jaeger v2, in-memory storage, loopback only
+# -----------------------------------------------------------------------------------------------
+start_jaeger() {
+  local pid rc port
+  bash "$ROOT_DIR/scripts/stack/install-tools.sh" jaeger 9>&- || die "could not build jaeger"
+  if pid="$(component_pid jaeger "$STACK_BIN/jaeger")"; then
+    ok "jaeger already running (pid $pid, UI :$JAEGER_UI_PORT)"
+  else
+    for port in JAEGER_OTLP_PORT JAEGER_UI_PORT JAEGER_GRPC_PORT JAEGER_HEALTH_PORT; do
+      port_open "${!port}" && die_port_taken jaeger "${!port}" "$port"
+    done
+    log "jaeger: starting (OTLP/HTTP 127.0.0.1:$JAEGER_OTLP_PORT, UI :$JAEGER_UI_PORT)"
+    (
+      export BIBLE_STACK_DIR="$STACK_DIR"
+      exec setsid "$STACK_BIN/jaeger" --config "file:$ROOT_DIR/scripts/stack/jaeger.yaml" \
+        >>"$STACK_LOGS/jaeger.log" 2>&1 </dev/null 9>&-
+    ) &
+    pid=$!
+    printf '%s\n' "$pid" >"$(pid_file jaeger)"
+  fi
+  rc=0
+  wait_for_http "http://127.0.0.1:$JAEGER_HEALTH_PORT/status" 60 "$pid" || rc=$?
+  if ((rc)); then
+    tail -n 30 "$STACK_LOGS/jaeger.log" >&2
+    ((rc == 2)) && rm -f "$(pid_file jaeger)"
+    die "jaeger $([[ $rc == 2 ]] && echo exited || echo 'is not healthy after 60s') (see $STACK_LOGS/jaeger.log)"
+  fi
+  ok "jaeger ready (pid $pid) http://127.0.0.1:$JAEGER_UI_PORT"
+}
+
 service_main() { printf '%s/services/%s/dist/main.js' "$ROOT_DIR" "$1"; }
 service_port() { local var="${SERVICE_PORT_VAR[$1]}"; printf '%s' "${!var}"; }
 
@@ -428,6 +466,9 @@ start_service() {
     cd "$ROOT_DIR"
     load_env
     export BIBLE_STACK_DIR="$STACK_DIR" SERVICE_NAME="$svc" PORT="$port"
+    if component_pid jaeger "$STACK_BIN/jaeger" >/dev/null; then
+      export OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$JAEGER_OTLP_PORT"
+    fi
     exec setsid node --enable-source-maps "$(service_main "$svc")" >>"$STACK_LOGS/$svc.log" 2>&1 </dev/null 9>&-
   ) &
   printf '%s\n' "$!" >"$(pid_file "$svc")"
@@ -489,6 +530,9 @@ print_summary() {
   row "Redis" "redis://127.0.0.1:$REDIS_PORT"
   row "S3 (MinIO)" "http://127.0.0.1:$S3_PORT  bucket $S3_BUCKET"
   row "MinIO console" "http://127.0.0.1:$S3_CONSOLE_PORT  (login = S3_ACCESS_KEY_ID / S3_SECRET_ACCESS_KEY)"
+  if component_pid jaeger "$STACK_BIN/jaeger" >/dev/null; then
+    row "Jaeger UI (traces)" "http://127.0.0.1:$JAEGER_UI_PORT"
+  fi
   row "env file" "$STACK_ENV_FILE  (load: set -a; . $STACK_ENV_FILE; set +a)"
   row "logs" "$STACK_LOGS/"
   row "status / stop" "npm run stack:status / npm run stack:down"
@@ -508,6 +552,7 @@ main() {
   start_postgres
   start_redis
   start_minio
+  ((TRACING)) && start_jaeger
   ((DEPS_ONLY)) || start_app
   print_summary
 }
