@@ -3,6 +3,7 @@
 // configured the notifier with (scripts/stack/push-fakes.sh), and an Android phone, an iPhone and
 // a browser registered for the demo user through POST /v1/push-tokens.
 import { randomBytes } from 'node:crypto';
+import { type RequestBody, createApiClient, ok } from '@bible/client';
 import {
   type FakeRequest,
   loadTls,
@@ -47,14 +48,9 @@ export async function startDemoDevices(
   const android = `demo-${randomBytes(24).toString('base64url')}`;
   const ios = randomBytes(32).toString('hex');
   const browser = web.subscribe();
-  const register = async (body: unknown) => {
-    const res = await fetch(`${gateway}/v1/push-tokens`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${userToken}`, 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
-    if (res.status !== 201)
-      throw new Error(`POST /v1/push-tokens answered ${res.status}: ${await res.text()}`);
+  const api = createApiClient({ baseUrl: gateway, token: userToken });
+  const register = async (body: RequestBody<'postV1PushTokens'>) => {
+    ok(await api.POST('/v1/push-tokens', { body }), 'POST /v1/push-tokens');
   };
   await register({ platform: 'android', token: android, deviceId: 'demo-pixel', locale: 'es' });
   await register({ platform: 'ios', token: ios, deviceId: 'demo-iphone' });

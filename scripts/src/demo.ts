@@ -6,20 +6,12 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { type ApiClient, type PackageRequest, createApiClient, ok } from '@bible/client';
 import { signDevToken } from './token';
 import { loadStackEnv, repoRoot } from './lib/stack-env';
 import { updateByDelta } from './demo-delta';
 import { startDemoDevices } from './demo-push';
 import { startDemoSubscriber } from './demo-webhooks';
-
-interface JobStatus {
-  jobId: string;
-  status: string;
-  progress: number;
-  stage: string;
-  packageId?: string;
-  error?: string;
-}
 
 const gateway = process.env.GATEWAY_URL ?? `http://127.0.0.1:${process.env.GATEWAY_PORT ?? 3000}`;
 const out = join(repoRoot, '.stack', 'demo');
@@ -28,85 +20,77 @@ function log(message: string): void {
   process.stdout.write(`${message}\n`);
 }
 
-async function api<T>(
-  token: string,
-  method: string,
-  path: string,
-  body?: unknown,
-): Promise<{ status: number; body: T }> {
-  const res = await fetch(`${gateway}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${token}`,
-      ...(body ? { 'content-type': 'application/json' } : {}),
-    },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  return { status: res.status, body: (await res.json()) as T };
-}
-
 async function build(
-  token: string,
+  api: ApiClient,
   label: string,
-  request: Record<string, unknown>,
+  request: PackageRequest,
 ): Promise<{ packageId: string; seconds: number; reused: boolean }> {
   const started = Date.now();
-  const res = await api<{ jobId?: string; packageId?: string; status: string }>(
-    token,
-    'POST',
-    '/v1/packages',
-    request,
+  const answer = ok(
+    await api.POST('/v1/packages', { body: request }),
+    `${label}: POST /v1/packages`,
   );
-  if (res.status === 200 && res.body.packageId) {
-    log(`  ${label}: already built at the current content revision (${res.body.packageId})`);
-    return { packageId: res.body.packageId, seconds: (Date.now() - started) / 1000, reused: true };
+  if (!('jobId' in answer)) {
+    log(`  ${label}: already built at the current content revision (${answer.packageId})`);
+    return { packageId: answer.packageId, seconds: (Date.now() - started) / 1000, reused: true };
   }
-  if (res.status !== 202 || !res.body.jobId)
-    throw new Error(
-      `${label}: POST /v1/packages answered ${res.status}: ${JSON.stringify(res.body)}`,
-    );
   let last = '';
   for (;;) {
-    const job = await api<JobStatus>(token, 'GET', `/v1/packages/jobs/${res.body.jobId}`);
-    const line = `  ${label}: ${job.body.status} ${job.body.stage} ${job.body.progress}%`;
+    const job = ok(
+      await api.GET('/v1/packages/jobs/{jobId}', { params: { path: { jobId: answer.jobId } } }),
+      `${label}: GET /v1/packages/jobs/{jobId}`,
+    );
+    const line = `  ${label}: ${job.status} ${job.stage} ${job.progress}%`;
     if (line !== last) log(line);
     last = line;
-    if (job.body.status === 'completed' && job.body.packageId)
-      return {
-        packageId: job.body.packageId,
-        seconds: (Date.now() - started) / 1000,
-        reused: false,
-      };
-    if (job.body.status === 'failed') throw new Error(`${label}: build failed: ${job.body.error}`);
+    if (job.status === 'completed' && job.packageId)
+      return { packageId: job.packageId, seconds: (Date.now() - started) / 1000, reused: false };
+    if (job.status === 'failed') throw new Error(`${label}: build failed: ${job.error}`);
     await new Promise((r) => setTimeout(r, 250));
   }
 }
 
+/** The bytes of a package download, or of one byte range of it (206). */
+async function fetchBytes(
+  api: ApiClient,
+  packageId: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; etag: string; bytes: Buffer }> {
+  const { response } = await api.GET('/v1/packages/{packageId}/download', {
+    params: { path: { packageId } },
+    headers,
+    parseAs: 'stream',
+  });
+  return {
+    status: response.status,
+    etag: response.headers.get('etag') ?? '',
+    bytes: Buffer.from(await response.arrayBuffer()),
+  };
+}
+
 async function download(
-  token: string,
+  api: ApiClient,
   packageId: string,
   file: string,
   resumeAt?: number,
 ): Promise<{ bytes: number; seconds: number; resumed: boolean }> {
   const started = Date.now();
-  const url = `${gateway}/v1/packages/${packageId}/download`;
-  const headers = { authorization: `Bearer ${token}` };
   if (resumeAt === undefined) {
-    const res = await fetch(url, { headers });
-    if (res.status !== 200) throw new Error(`download answered ${res.status}`);
-    writeFileSync(file, Buffer.from(await res.arrayBuffer()));
+    const whole = await fetchBytes(api, packageId);
+    if (whole.status !== 200) throw new Error(`download answered ${whole.status}`);
+    writeFileSync(file, whole.bytes);
     return { bytes: statSync(file).size, seconds: (Date.now() - started) / 1000, resumed: false };
   }
   // Simulate an interrupted transfer: keep the first part, then resume with Range + If-Range.
-  const first = await fetch(url, { headers: { ...headers, range: `bytes=0-${resumeAt - 1}` } });
+  const first = await fetchBytes(api, packageId, { range: `bytes=0-${resumeAt - 1}` });
   if (first.status !== 206) throw new Error(`partial download answered ${first.status}`);
-  const etag = first.headers.get('etag') ?? '';
-  writeFileSync(file, Buffer.from(await first.arrayBuffer()));
-  const rest = await fetch(url, {
-    headers: { ...headers, range: `bytes=${statSync(file).size}-`, 'if-range': etag },
+  writeFileSync(file, first.bytes);
+  const rest = await fetchBytes(api, packageId, {
+    range: `bytes=${statSync(file).size}-`,
+    'if-range': first.etag,
   });
   if (rest.status !== 206) throw new Error(`resumed download answered ${rest.status}`);
-  writeFileSync(file, Buffer.concat([readFileSync(file), Buffer.from(await rest.arrayBuffer())]));
+  writeFileSync(file, Buffer.concat([readFileSync(file), rest.bytes]));
   return { bytes: statSync(file).size, seconds: (Date.now() - started) / 1000, resumed: true };
 }
 
@@ -115,11 +99,11 @@ async function main(): Promise<void> {
   const secret = process.env.JWT_SECRET;
   if (!secret) throw new Error('JWT_SECRET not set: run `npm run stack:up` first');
   const token = await signDevToken({ sub: 'demo-user', role: 'user', ttlSeconds: 3600, secret });
+  // The typed client generated from the gateway's OpenAPI document (libs/client).
+  const api = createApiClient({ baseUrl: gateway, token });
   mkdirSync(out, { recursive: true });
 
-  const keys = (await (await fetch(`${gateway}/v1/packages/keys`)).json()) as {
-    keys: { keyId: string; publicKeyPem: string }[];
-  };
+  const keys = ok(await api.GET('/v1/packages/keys'), 'GET /v1/packages/keys');
   if (keys.keys.length === 0) throw new Error('no signing key published at /v1/packages/keys');
   const keyFile = join(out, `${keys.keys[0].keyId}.pem`);
   writeFileSync(keyFile, keys.keys[0].publicKeyPem);
@@ -134,17 +118,17 @@ async function main(): Promise<void> {
     );
 
   log(`Building packages through ${gateway} ...`);
-  const text = await build(token, 'WEB text (66 books)', {
+  const text = await build(api, 'WEB text (66 books)', {
     packageType: 'text',
     languageEntityId: 'eng',
     textVersionId: 'web',
   });
-  const audioRequest = {
+  const audioRequest: PackageRequest = {
     packageType: 'audio',
     languageEntityId: 'eng',
     audioVersionId: 'web-audio-john',
   };
-  const audio = await build(token, 'John audio (21 chapters)', audioRequest);
+  const audio = await build(api, 'John audio (21 chapters)', audioRequest);
 
   log('Waiting for the signed package.ready webhooks ...');
   if (text.reused || audio.reused) {
@@ -186,13 +170,12 @@ async function main(): Promise<void> {
   log('Downloading ...');
   const textFile = join(out, `${text.packageId}.bible`);
   const audioFile = join(out, `${audio.packageId}.bible`);
-  const textDl = await download(token, text.packageId, textFile);
-  const head = await fetch(`${gateway}/v1/packages/${audio.packageId}/download`, {
-    method: 'HEAD',
-    headers: { authorization: `Bearer ${token}` },
+  const textDl = await download(api, text.packageId, textFile);
+  const { response: head } = await api.HEAD('/v1/packages/{packageId}/download', {
+    params: { path: { packageId: audio.packageId } },
   });
   const audioSize = Number(head.headers.get('content-length'));
-  const audioDl = await download(token, audio.packageId, audioFile, Math.floor(audioSize / 2));
+  const audioDl = await download(api, audio.packageId, audioFile, Math.floor(audioSize / 2));
 
   log('Verifying offline with bible-package verify ...');
   const cli = join(repoRoot, 'libs', 'package-format', 'dist', 'cli.js');
