@@ -124,7 +124,7 @@ class SimClient {
     this.outbox.push({ ...m, mutationId: `${this.name}-${++this.n}`, clientUpdatedAt: this.now() });
   }
 
-  edit(recordId: string, data: Row): void {
+  edit(recordId: string, data: NonNullable<Mutation['data']>): void {
     const k = this.known.get(key('verse_texts', recordId));
     if (!k) return; // never seen: nothing to edit offline
     this.enqueue({

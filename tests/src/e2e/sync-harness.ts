@@ -3,52 +3,17 @@
 import { Redis } from 'ioredis';
 import { Pool } from 'pg';
 import { freshTestDataSource, insertBaseContent } from '@bible/common/database/testing';
+import type { ResponseBody } from '@bible/client';
 import { type RunningService, apiClient, startService, testEnv, tokenFor } from '@bible/testing';
 
 export type Api = ReturnType<typeof apiClient>;
 
-export interface Change {
-  table: string;
-  recordId: string;
-  operation: 'INSERT' | 'UPDATE' | 'DELETE';
-  data: Record<string, unknown> | null;
-  version: number | null;
-  changedAt: string;
-}
-
-export interface Page {
-  changes: Change[];
-  nextCursor: string;
-  hasMore: boolean;
-}
-
-export interface MutationResult {
-  mutationId: string;
-  result: 'applied' | 'rejected' | 'conflict' | 'ignored';
-  version?: number;
-  serverRecord?: Record<string, unknown>;
-  conflictId?: string;
-  merged?: string[];
-  discarded?: string[];
-  noop?: boolean;
-  retryable?: boolean;
-  error?: { code: string; message: string };
-}
-
-export interface PushResponse {
-  results: MutationResult[];
-  cursor: string;
-}
-
-export interface Mutation {
-  mutationId: string;
-  table: string;
-  recordId: string;
-  operation: 'INSERT' | 'UPDATE' | 'DELETE';
-  data?: Record<string, unknown>;
-  baseVersion?: number;
-  clientUpdatedAt: string;
-}
+// Request and response shapes come from the client generated from the OpenAPI document.
+export type Page = ResponseBody<'getV1SyncChanges'>;
+export type Change = Page['changes'][number];
+export type PushResponse = ResponseBody<'postV1SyncPush'>;
+export type MutationResult = PushResponse['results'][number];
+export type { Mutation } from '@bible/client';
 
 export interface SyncStack {
   env: Record<string, string>;
