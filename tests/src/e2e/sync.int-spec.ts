@@ -701,6 +701,32 @@ describe('sync through the gateway', { timeout: 10 * 60_000 }, () => {
       assert.ok(row?.deleted_at);
     });
 
+    it('a mutationId repeated within one push is applied once; the repeat gets the first result', async () => {
+      await seedTextVersion(stack.db, 'tv-repeat', 1);
+      const id = mid();
+      const edit = (text: string) => ({
+        mutationId: id,
+        table: 'verse_texts',
+        recordId: 'tv-repeat-1',
+        operation: 'UPDATE' as const,
+        data: { verse_text: text },
+        baseVersion: 1,
+        clientUpdatedAt: at(-1_000),
+      });
+      const res = await push(editor, [edit('first'), edit('second'), edit('first')]);
+      assert.deepEqual(
+        res.results.map((x) => [x.mutationId, x.result, x.version]),
+        [
+          [id, 'applied', 2],
+          [id, 'applied', 2],
+          [id, 'applied', 2],
+        ],
+      );
+      const row = await serverRow(stack.db, 'verse_texts', 'tv-repeat-1');
+      assert.equal(row?.verse_text, 'first');
+      assert.equal(row?.version, 2, 'applied once');
+    });
+
     it('read-your-writes: the next pull never reverts the client’s own edit', async () => {
       await seedTextVersion(stack.db, 'tv-ryw', 1);
       const start = await pullUntil(
@@ -903,19 +929,6 @@ describe('sync through the gateway', { timeout: 10 * 60_000 }, () => {
         operation: 'DELETE',
         clientUpdatedAt: at(),
       };
-      const twice = await editor.post<{ details: { field: string; message: string }[] }>(
-        '/v1/sync/push',
-        {
-          sessionId: session,
-          clientId: 'c',
-          mutations: [duplicate, duplicate],
-        },
-      );
-      assert.equal(twice.status, 400);
-      assert.deepEqual(
-        twice.body.details.map((d) => d.field),
-        ['body.mutations.1.mutationId'],
-      );
       const tooMany = await editor.post<{ details: { field: string }[] }>('/v1/sync/push', {
         sessionId: session,
         clientId: 'c',

@@ -88,30 +88,15 @@ export const mutationSchema = z
   });
 export type MutationInput = z.infer<typeof mutationSchema>;
 
-export const pushBodySchema = z
-  .strictObject({
-    sessionId: z.uuid(),
-    clientId: clientKey,
-    mutations: z
-      .array(mutationSchema)
-      .min(1)
-      .max(PUSH_MAX_MUTATIONS)
-      // Implied by the unique mutationIds refined below; stated so generated pushes repeat none.
-      .meta({ uniqueItems: true }),
-  })
-  .superRefine((body, ctx) => {
-    const seen = new Map<string, number>();
-    body.mutations.forEach((m, index) => {
-      const first = seen.get(m.mutationId);
-      if (first !== undefined) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['mutations', index, 'mutationId'],
-          message: `repeats mutations.${first}.mutationId within one push`,
-        });
-      } else seen.set(m.mutationId, index);
-    });
-  });
+/**
+ * A mutationId names one mutation of its client: a repeat, later in the same push or in another
+ * push, is answered with the first occurrence's result and never applied twice (docs/sync.md).
+ */
+export const pushBodySchema = z.strictObject({
+  sessionId: z.uuid(),
+  clientId: clientKey,
+  mutations: z.array(mutationSchema).min(1).max(PUSH_MAX_MUTATIONS),
+});
 export type PushBody = z.infer<typeof pushBodySchema>;
 
 export const createSessionSchema = z.strictObject({
