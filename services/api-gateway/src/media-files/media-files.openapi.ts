@@ -22,6 +22,7 @@ documentRoute({
   body: audioBodySchema,
   // The bytes decide the type; a declared audio type must agree with them.
   bodyContentType: ['audio/mpeg', 'audio/mp4', 'application/octet-stream'],
+  bodyExample: 'The bytes of one chapter’s recording, e.g. JHN_003.mp3 (MPEG audio) or an M4A file',
   responses: {
     201: {
       description: 'Stored and recorded (a draft)',

@@ -16,6 +16,12 @@ export interface RouteDoc {
   body?: z.ZodType;
   /** Media types the body may be sent as (default application/json); each gets the same schema. */
   bodyContentType?: string | string[];
+  /**
+   * A JSON body's example, for bodies whose sampled example the schema refuses (patterns,
+   * cross-field rules); checked against `body` when the document is built. A raw body's is a
+   * sentence saying what the bytes are.
+   */
+  bodyExample?: unknown;
   responses: Record<
     number,
     {
@@ -87,6 +93,31 @@ function example(schema: Record<string, unknown>, validate?: z.ZodType): { examp
   }
   if (value === undefined || (validate && !validate.safeParse(value).success)) return {};
   return { example: value };
+}
+
+function bodyExample(
+  route: RouteDoc,
+  type: string,
+  schema: Record<string, unknown>,
+): Record<string, unknown> {
+  if (!type.includes('json')) {
+    // A sampled string is not an example of bytes: raw bodies get a described example.
+    if (route.bodyExample === undefined) return {};
+    if (typeof route.bodyExample !== 'string') {
+      throw new Error(
+        `${route.method.toUpperCase()} ${route.path}: a raw body's example is a sentence`,
+      );
+    }
+    return { examples: { body: { summary: route.bodyExample } } };
+  }
+  if (route.bodyExample === undefined) return example(schema, route.body);
+  const checked = (route.body as z.ZodType).safeParse(route.bodyExample);
+  if (!checked.success) {
+    throw new Error(
+      `${route.method.toUpperCase()} ${route.path}: bodyExample is invalid: ${checked.error.message}`,
+    );
+  }
+  return { example: route.bodyExample };
 }
 
 function parameters(where: 'path' | 'query', schema?: z.ZodObject): unknown[] {
@@ -176,11 +207,7 @@ export function buildOpenApiDocument(version: string): Record<string, unknown> {
           content: Object.fromEntries(
             [route.bodyContentType ?? 'application/json'].flat().map((type) => {
               const schema = jsonSchema(route.body as z.ZodType, 'input');
-              // Raw (audio) bodies get none: a sampled string is not an example of bytes.
-              return [
-                type,
-                { schema, ...(type.includes('json') ? example(schema, route.body) : {}) },
-              ];
+              return [type, { schema, ...bodyExample(route, type, schema) }];
             }),
           ),
         },

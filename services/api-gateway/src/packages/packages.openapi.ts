@@ -32,6 +32,13 @@ documentRoute({
   summary: 'Request a package; answers the current one or queues one shared build',
   tags,
   body: packageRequestSchema,
+  bodyExample: {
+    packageType: 'combined',
+    languageEntityId: 'eng',
+    textVersionId: 'web',
+    audioVersionId: 'web-audio-john',
+    books: ['John'],
+  },
   responses: {
     200: {
       description:

@@ -21,6 +21,14 @@ documentRoute({
   tags,
   auth: 'user',
   body: registerTokenSchema,
+  bodyExample: {
+    platform: 'android',
+    token: 'dVq3-eXampleFcmRegistrationToken:APA91bH-example',
+    deviceId: 'pixel-7-5f2c',
+    locale: 'es-MX',
+    timezone: 'America/Mexico_City',
+    appVersion: '2.4.0',
+  },
   responses: {
     201: { description: 'Registered (new to the caller)', schema: pushTokenSchema },
     200: { description: 'Already registered by the caller (refreshed)', schema: pushTokenSchema },
@@ -83,5 +91,9 @@ documentRoute({
   tags,
   auth: 'user',
   body: putPreferencesSchema,
+  bodyExample: {
+    eventTypes: { 'content.changed': false },
+    quietHours: { start: '22:00', end: '07:00', timezone: 'Africa/Nairobi' },
+  },
   responses: { 200: { description: 'Saved', schema: preferencesSchema } },
 });

@@ -76,6 +76,21 @@ documentRoute({
   summary: 'Push offline mutations; idempotent per (clientId, mutationId), applied in order',
   tags,
   body: pushBodySchema,
+  bodyExample: {
+    sessionId: '5b0f0c1e-8a51-4c7e-9d0f-3f1a2b6c7d8e',
+    clientId: 'pixel-7-5f2c',
+    mutations: [
+      {
+        mutationId: 'pixel-7-5f2c:42',
+        table: 'verse_texts',
+        recordId: 'web-JHN-3-16',
+        operation: 'UPDATE',
+        data: { verse_text: 'For God so loved the world, that he gave his only born Son…' },
+        baseVersion: 3,
+        clientUpdatedAt: '2026-11-30T18:04:05.000Z',
+      },
+    ],
+  },
   responses: {
     200: {
       description: 'Per-mutation results and the feed position after the write',
