@@ -84,9 +84,10 @@ count_step "unit tests" "$logs/unit.log" node scripts/run-tests.mjs unit
 gate "chromium (API reference test)" bash scripts/stack/ensure-chromium.sh
 # Debian's prometheus for the dashboards-and-alerts test (tests/src/e2e/monitoring.int-spec.ts).
 gate "prometheus (dashboards and alerts test)" bash scripts/stack/ensure-prometheus.sh
-# Jaeger v2 for the trace backend test (tests/src/e2e/trace-backend.int-spec.ts): built once into
-# .stack/bin from the Go module (minutes on a cold Go cache, about 90 s on a warm one).
-gate "jaeger (trace backend test)" bash scripts/stack/install-tools.sh jaeger
+# helm (renders the chart's rules for the monitoring test) and Jaeger v2 (trace backend test),
+# built once into .stack/bin from their Go modules: minutes on a cold Go cache (Jaeger the
+# longest), seconds to 90 s on a warm one.
+gate "helm and jaeger (monitoring and trace backend tests)" bash scripts/stack/install-tools.sh helm jaeger
 count_step "integration tests" "$logs/integration.log" node scripts/run-tests.mjs integration
 # Schemathesis over every operation of the OpenAPI document (issue 14): zero failures and zero
 # "schema validation mismatch" warnings, against a gateway on the test stack.
