@@ -156,6 +156,10 @@ ensure_env_file() {
     "REDIS_PORT=$REDIS_PORT"
     "S3_PORT=$S3_PORT"
     "S3_CONSOLE_PORT=$S3_CONSOLE_PORT"
+    # The dev gateway's queue console (only up.sh passes these on, as QUEUE_CONSOLE_*: test
+    # gateways started from this file get no console).
+    "STACK_QUEUE_CONSOLE_PORT=${STACK_QUEUE_CONSOLE_PORT:-3004}"
+    "STACK_QUEUE_CONSOLE_PASSWORD=@gen:secret"
   )
   local added=()
   for pair in "${pairs[@]}"; do
@@ -469,6 +473,9 @@ start_service() {
     if component_pid jaeger "$STACK_BIN/jaeger" >/dev/null; then
       export OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$JAEGER_OTLP_PORT"
     fi
+    if [[ $svc == api-gateway && -n ${STACK_QUEUE_CONSOLE_PORT:-} ]] && ! port_open "$STACK_QUEUE_CONSOLE_PORT"; then
+      export QUEUE_CONSOLE_PORT="$STACK_QUEUE_CONSOLE_PORT" QUEUE_CONSOLE_PASSWORD="$STACK_QUEUE_CONSOLE_PASSWORD"
+    fi
     exec setsid node --enable-source-maps "$(service_main "$svc")" >>"$STACK_LOGS/$svc.log" 2>&1 </dev/null 9>&-
   ) &
   printf '%s\n' "$!" >"$(pid_file "$svc")"
@@ -521,6 +528,7 @@ print_summary() {
   if ((DEPS_ONLY == 0)); then
     row "API gateway" "http://127.0.0.1:$GATEWAY_PORT"
     row "OpenAPI" "http://127.0.0.1:$GATEWAY_PORT/v1/openapi.json"
+    row "Queue console" "http://127.0.0.1:$(env_get STACK_QUEUE_CONSOLE_PORT)  (login admin / STACK_QUEUE_CONSOLE_PASSWORD in stack.env; read-only)"
     local svc
     for svc in "${SERVICES[@]}"; do
       row "metrics $svc" "http://127.0.0.1:$(service_port "$svc")/metrics"
