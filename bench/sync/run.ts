@@ -22,6 +22,7 @@ import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
 import { Pool } from 'pg';
+import type { ResponseBody } from '@bible/client';
 import { FEED_START, comparePositions, decodeCursor, encodeCursor } from '@bible/common';
 import { freshTestDataSource } from '@bible/common/database/testing';
 import { apiClient, startService, testEnv, tokenFor } from '@bible/testing';
@@ -204,11 +205,7 @@ async function main(): Promise<void> {
           const text = await res.text();
           if (res.status !== 200) throw new Error(`pull ${res.status}: ${text.slice(0, 300)}`);
           bytes += text.length;
-          const page = JSON.parse(text) as {
-            changes: unknown[];
-            nextCursor: string;
-            hasMore: boolean;
-          };
+          const page = JSON.parse(text) as ResponseBody<'getV1SyncChanges'>;
           pages++;
           count += page.changes.length;
           cursor = page.nextCursor;
@@ -247,7 +244,9 @@ async function main(): Promise<void> {
           await tokenFor(env.JWT_SECRET, `bench-client-${i}`, 'editor'),
         );
         const session = (
-          await api.post<{ sessionId: string }>('/v1/sync/sessions', { deviceId: `bench-${i}` })
+          await api.post<ResponseBody<'postV1SyncSessions', 201>>('/v1/sync/sessions', {
+            deviceId: `bench-${i}`,
+          })
         ).body.sessionId;
         return { api, session, clientId: `bench-client-${i}` };
       }),
@@ -281,9 +280,7 @@ async function main(): Promise<void> {
             };
           });
           const started = performance.now();
-          const res = await c.api.post<{
-            results: { result: string; version?: number; mutationId: string }[];
-          }>('/v1/sync/push', {
+          const res = await c.api.post<ResponseBody<'postV1SyncPush'>>('/v1/sync/push', {
             sessionId: c.session,
             clientId: c.clientId,
             mutations,
