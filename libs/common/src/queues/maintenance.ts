@@ -8,6 +8,7 @@ import { type Job, Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { REDIS } from '../nest/infra.module';
 import { getLogger } from '../telemetry/logger';
+import { withSpan } from '../telemetry/otel';
 import { type QueuePayloads, QueueName, queueDefaults, queuePrefix } from './queues';
 
 /** The maintenance queue of each service (one per owning service). */
@@ -132,7 +133,12 @@ export class MaintenanceSchedule<Q extends MaintenanceQueueName>
   private async process(job: Job<{ task: string }>): Promise<unknown> {
     const task = (this.tasks as Record<string, ScheduledTask | undefined>)[job.data.task];
     if (!task) throw new Error(`unknown maintenance task "${job.data.task}"`);
-    return task.run();
+    // A trace of its own per run, so the task's log lines carry a trace id like a request's.
+    return withSpan(`maintenance.${job.data.task}`, () => task.run(), {
+      'messaging.system': 'bullmq',
+      'messaging.destination.name': this.name,
+      'messaging.message.id': job.id ?? '',
+    });
   }
 
   /** Stops taking jobs, waits for the running one, closes the queue and its connection. */
