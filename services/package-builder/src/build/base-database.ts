@@ -3,8 +3,13 @@ import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { HEADER_LENGTH, computeLayout, decodeHeader } from '@bible/package-format';
-import type { BaseGeneration } from './publish.repository';
+import {
+  HEADER_LENGTH,
+  applyDeltaDatabase,
+  computeLayout,
+  decodeHeader,
+} from '@bible/package-format';
+import type { BaseGeneration, StoredPackage } from './publish.repository';
 
 async function range(
   s3: { client: S3Client; bucket: string },
@@ -26,13 +31,32 @@ async function range(
 }
 
 /**
- * Copies the database section of a published package to `dest` with two range reads (the
- * header, then the section), checking the header against the recorded contentSha256 and the
- * bytes against the manifest's databaseHash. A delta build needs the base's rows, never its audio.
+ * The rows of the package a client holds, as a package database at `dest`: a stored package's
+ * database section, or for a package applied from a delta, the delta's rows merged into its
+ * base's exactly as the client's apply did. A delta build needs the base's rows, never its audio.
  */
 export async function downloadBaseDatabase(
   s3: { client: S3Client; bucket: string },
   base: BaseGeneration,
+  dest: string,
+  signal?: AbortSignal,
+): Promise<void> {
+  if (base.stored) return downloadDatabase(s3, base.stored, dest, signal);
+  if (!base.via) throw new Error(`${base.packageId} has neither a stored file nor a delta`);
+  const deltaDb = `${dest}.delta`;
+  await downloadDatabase(s3, base.via.base, dest, signal);
+  await downloadDatabase(s3, base.via.delta, deltaDb, signal);
+  applyDeltaDatabase(dest, deltaDb, base.packageId);
+}
+
+/**
+ * Copies the database section of a published package to `dest` with two range reads (the
+ * header, then the section), checking the header against the recorded contentSha256 and the
+ * bytes against the manifest's databaseHash.
+ */
+async function downloadDatabase(
+  s3: { client: S3Client; bucket: string },
+  base: StoredPackage,
   dest: string,
   signal?: AbortSignal,
 ): Promise<void> {
@@ -58,9 +82,9 @@ export async function downloadBaseDatabase(
     createWriteStream(dest),
   );
   const digest = hash.digest('hex');
-  if (digest !== base.manifest.databaseHash) {
+  if (digest !== base.databaseHash) {
     throw new Error(
-      `database of ${base.packageId} hashes to ${digest}, its manifest says ${base.manifest.databaseHash}`,
+      `database of ${base.packageId} hashes to ${digest}, its manifest says ${base.databaseHash}`,
     );
   }
 }

@@ -26,6 +26,7 @@ import {
   type ManifestInput,
   type SigningKey,
   deltaPackageId,
+  packageRowsHash,
   preparePackage,
   writeDeltaDatabase,
 } from '@bible/package-format';
@@ -274,7 +275,7 @@ export class PackageBuildService {
       const createdAt = new Date().toISOString();
       // A delta fetches only files whose bytes the base lacks (the catalog's sha256 against the
       // base's audio index); the rest are copied from the base when the delta is applied.
-      const baseHashes = new Set(base?.manifest.audioFileIndex.map((e) => e.sha256));
+      const baseHashes = new Set(base?.audioFileIndex.map((e) => e.sha256));
       const toFetch = base
         ? mediaFiles.filter(
             (m, i) =>
@@ -335,11 +336,13 @@ export class PackageBuildService {
       );
       databaseRows.inc(dbResult.rows);
       databaseWriteSeconds.inc(dbResult.writeSeconds);
+      let baseRowsHash: string | undefined;
       if (base) {
         const baseDatabasePath = join(dir, 'base.sqlite');
         await withSpan('build.base-database', () =>
           downloadBaseDatabase(this.s3, base, baseDatabasePath, ctx.signal),
         );
+        baseRowsHash = packageRowsHash(baseDatabasePath);
         const rows = writeDeltaDatabase({
           baseDatabasePath,
           targetDatabasePath: fullDatabasePath,
@@ -424,8 +427,12 @@ export class PackageBuildService {
           delta: {
             basePackageId: base.packageId,
             baseRevision: base.contentRevision,
-            baseContentSha256: base.contentSha256,
-            baseDatabaseHash: base.manifest.databaseHash,
+            // A base the server never wrote (a client applied it) is known by its rows only.
+            ...(base.stored && {
+              baseContentSha256: base.stored.contentSha256,
+              baseDatabaseHash: base.stored.databaseHash,
+            }),
+            baseRowsHash,
             targetPackageId: packageId,
             targetAudioFileIndex,
           },

@@ -38,15 +38,43 @@ export interface GenerationDraft {
   base?: { packageId: string; revision: string };
 }
 
-/** The full package a delta is built against, as published. */
+/** A published package file: where it is and what its header and manifest say. */
+export interface StoredPackage {
+  packageId: string;
+  objectKey: string;
+  contentSha256: string;
+  databaseHash: string;
+}
+
+/**
+ * The full package a delta is built against: one the server published (`stored`), or one a
+ * client applied from a published delta (`via`: that delta and its stored base), which the
+ * server never wrote but whose rows it can rebuild from the two.
+ */
 export interface BaseGeneration {
   packageId: string;
   packageKey: string;
   contentRevision: string;
-  contentSha256: string;
-  objectKey: string;
+  audioFileIndex: Manifest['audioFileIndex'];
+  stored?: StoredPackage;
+  via?: { base: StoredPackage; delta: StoredPackage };
+}
+
+interface GenerationRow {
+  package_id: string;
+  package_key: string;
+  content_revision: string;
+  content_sha256: string;
+  object_key: string;
   manifest: Manifest;
 }
+
+const stored = (r: GenerationRow): StoredPackage => ({
+  packageId: r.package_id,
+  objectKey: r.object_key,
+  contentSha256: r.content_sha256,
+  databaseHash: r.manifest.databaseHash,
+});
 
 /** Publishing and bookkeeping of builds in Postgres. */
 @Injectable()
@@ -72,32 +100,48 @@ export class PublishRepository {
     return rows[0] ?? null;
   }
 
-  /** A downloadable full package to build a delta against, or null if it is gone. */
+  /**
+   * The package a client holds, to build a delta against: a downloadable full package, or the
+   * result of applying a downloadable delta to its (still downloadable) base; null if gone.
+   */
   async baseGeneration(packageId: string): Promise<BaseGeneration | null> {
-    const rows: {
-      package_id: string;
-      package_key: string;
-      content_revision: string;
-      content_sha256: string;
-      object_key: string;
-      manifest: Manifest;
-    }[] = await this.db.query(
-      `SELECT package_id, package_key, content_revision, content_sha256, object_key, manifest
-         FROM package_generations
+    const columns =
+      'package_id, package_key, content_revision, content_sha256, object_key, manifest';
+    const full: GenerationRow[] = await this.db.query(
+      `SELECT ${columns} FROM package_generations
         WHERE package_id = $1 AND status IN ('ready', 'stale') AND base_revision IS NULL`,
       [packageId],
     );
-    const r = rows[0];
-    return r
-      ? {
-          packageId: r.package_id,
-          packageKey: r.package_key,
-          contentRevision: r.content_revision,
-          contentSha256: r.content_sha256,
-          objectKey: r.object_key,
-          manifest: r.manifest,
-        }
-      : null;
+    if (full[0]) {
+      const r = full[0];
+      return {
+        packageId: r.package_id,
+        packageKey: r.package_key,
+        contentRevision: r.content_revision,
+        audioFileIndex: r.manifest.audioFileIndex,
+        stored: stored(r),
+      };
+    }
+    const pairs: (GenerationRow & { base: GenerationRow })[] = await this.db.query(
+      `SELECT d.package_id, d.package_key, d.content_revision, d.content_sha256, d.object_key, d.manifest,
+              to_jsonb(b) AS base
+         FROM package_generations d
+         JOIN package_generations b ON b.package_id = d.base_package_id
+        WHERE d.manifest->'delta'->>'targetPackageId' = $1 AND d.status IN ('ready', 'stale')
+          AND b.status IN ('ready', 'stale') AND b.base_revision IS NULL
+        ORDER BY d.created_at DESC LIMIT 1`,
+      [packageId],
+    );
+    const d = pairs[0];
+    const target = d?.manifest.delta?.targetAudioFileIndex;
+    if (!d || !target) return null;
+    return {
+      packageId,
+      packageKey: d.package_key,
+      contentRevision: d.content_revision,
+      audioFileIndex: target,
+      via: { base: stored(d.base), delta: stored(d) },
+    };
   }
 
   /** Ready packages of a key at a revision: full ones, or deltas from `baseRevision`. */
