@@ -146,6 +146,33 @@ export class PackagesRepository {
     return rows[0] ?? null;
   }
 
+  /**
+   * A package a client applied from a downloadable delta (whose base is still downloadable),
+   * seen as the full package it is: the delta's row with the target's id, audio index and size.
+   */
+  async appliedFromDelta(packageId: string): Promise<GenerationRow | null> {
+    const rows: GenerationRow[] = await this.db.query(
+      `SELECT d.* FROM package_generations d
+         JOIN package_generations b ON b.package_id = d.base_package_id
+        WHERE d.manifest->'delta'->>'targetPackageId' = $1 AND d.status IN ('ready', 'stale')
+          AND b.status IN ('ready', 'stale') AND b.base_revision IS NULL
+        ORDER BY d.created_at DESC LIMIT 1`,
+      [packageId],
+    );
+    const d = rows[0];
+    const index = (d?.manifest.delta as { targetAudioFileIndex?: { size: number }[] } | undefined)
+      ?.targetAudioFileIndex;
+    if (!d || !index) return null;
+    return {
+      ...d,
+      package_id: packageId,
+      base_package_id: null,
+      base_revision: null,
+      size_bytes: String(index.reduce((n, e) => n + e.size, 0)),
+      manifest: { audioFileIndex: index },
+    };
+  }
+
   /** The ready delta of a key from `baseRevision` to `revision`, if built. */
   async readyDelta(
     packageKey: string,

@@ -133,7 +133,8 @@ export class PackagesService {
 
   /** GET /v1/packages/{packageId}/update: the same answer for the content that package holds. */
   async updateFor(packageId: string, userId: string): Promise<RequestOutcome> {
-    const held = await this.repo.generation(packageId);
+    const held =
+      (await this.repo.generation(packageId)) ?? (await this.repo.appliedFromDelta(packageId));
     const params = held ? await this.repo.paramsOfKey(held.package_key) : null;
     if (!held || !params) {
       throw new AppError(404, ErrorCode.NotFound, `Package ${packageId} not found`, [
@@ -152,7 +153,10 @@ export class PackagesService {
     userId: string,
   ): Promise<RequestOutcome> {
     const key = packageKey(params);
-    const base = await this.repo.generation(basePackageId);
+    // A client that applied a delta holds the target under its id, possibly never built in full.
+    const base =
+      (await this.repo.generation(basePackageId)) ??
+      (await this.repo.appliedFromDelta(basePackageId));
     const full = async (reason: UpdateReason): Promise<RequestOutcome> => {
       const outcome = await this.full(params, languageCode, userId);
       return outcome.kind === 'upToDate'
