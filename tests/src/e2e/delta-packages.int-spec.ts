@@ -5,7 +5,8 @@
 // between the result and a fresh full build at the same revision.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -68,8 +69,9 @@ function cli(
   });
 }
 
-function tone(file: string, seconds: number): Buffer {
-  execFileSync('ffmpeg', [
+/** An MP3 tone, encoded without blocking this process (see `cli`). */
+async function tone(file: string, seconds: number): Promise<Buffer> {
+  await promisify(execFile)('ffmpeg', [
     ...['-hide_banner', '-loglevel', 'error', '-nostdin', '-f', 'lavfi'],
     ...['-i', `sine=frequency=523:duration=${seconds}`, '-ac', '1', '-ar', '22050'],
     ...['-c:a', 'libmp3lame', '-b:a', '32k', '-y', file],
@@ -86,6 +88,32 @@ describe('delta packages', { timeout: 15 * 60_000 }, () => {
   let db: Client;
   let keyFile = '';
   const work = mkdtempSync(join(tmpdir(), 'delta-e2e-'));
+  /** What the first test leaves for the chain test: the package the client applied. */
+  let clientHeld: { packageId: string; path: string } | undefined;
+
+  /** Asks for an update of `basePackageId` until the revision moved; follows the delta build. */
+  const deltaUpdate = async (basePackageId: string, name: string): Promise<string> => {
+    // The revision moves once no older transaction is open (other clients of the cluster too).
+    const asked = await eventually(
+      async () => {
+        const res = await api.post<UpdateAnswer>('/v1/packages', { ...COMBINED, basePackageId });
+        return res.body.upToDate ? undefined : res;
+      },
+      60_000,
+      250,
+    );
+    assert.equal(asked.status, 202, asked.text);
+    assert.equal(asked.body.updateKind, 'delta', asked.text);
+    assert.equal(asked.body.basePackageId, basePackageId);
+    const job = await waitForJob(asked.body.jobId as string);
+    assert.equal(job.status, 'completed', job.error);
+    assert.equal(job.packageId, asked.body.packageId);
+    const update = await api.get<UpdateAnswer>(`/v1/packages/${basePackageId}/update`);
+    assert.equal(update.status, 200, update.text);
+    assert.equal(update.body.updateKind, 'delta');
+    assert.equal(update.body.packageId, asked.body.packageId);
+    return download(update.body.packageId, name);
+  };
   const file = (name: string) => join(work, name);
 
   const waitForJob = (jobId: string): Promise<JobStatus> =>
@@ -158,6 +186,11 @@ describe('delta packages', { timeout: 15 * 60_000 }, () => {
   });
 
   it('a delta applied with bible-package apply equals a fresh full build', async () => {
+    const { rows } = await db.query<{ duration: number }>(
+      `SELECT COALESCE(max(start_time_seconds + duration_seconds), 1) AS duration
+         FROM media_files_verses WHERE media_file_id = 'web-audio-john-john-3' AND deleted_at IS NULL`,
+    );
+    const audio = await tone(file('john-3.mp3'), Math.ceil(Number(rows[0].duration)) + 2);
     const base = await readyPackage(COMBINED);
     const basePath = await download(base.packageId, 'base.bible');
 
@@ -167,11 +200,6 @@ describe('delta packages', { timeout: 15 * 60_000 }, () => {
     assert.deepEqual(current.body, { upToDate: true, packageId: base.packageId });
 
     // Content changes: john-3 re-recorded, three verse texts edited, john-21's file deleted.
-    const { rows } = await db.query<{ duration: number }>(
-      `SELECT COALESCE(max(start_time_seconds + duration_seconds), 1) AS duration
-         FROM media_files_verses WHERE media_file_id = 'web-audio-john-john-3' AND deleted_at IS NULL`,
-    );
-    const audio = tone(file('john-3.mp3'), Math.ceil(Number(rows[0].duration)) + 2);
     const replaced = await fetch(
       `${gateway.url}/v1/media-files?audioVersionId=web-audio-john&chapterId=john-3&replace=true`,
       {
@@ -190,29 +218,7 @@ describe('delta packages', { timeout: 15 * 60_000 }, () => {
     assert.equal(removed.status, 204, removed.text);
 
     // The update: a delta, built once and then served ready.
-    // The revision moves once no older transaction is open (other clients of the cluster too).
-    const asked = await eventually(
-      async () => {
-        const res = await api.post<UpdateAnswer>('/v1/packages', {
-          ...COMBINED,
-          basePackageId: base.packageId,
-        });
-        return res.body.upToDate ? undefined : res;
-      },
-      60_000,
-      250,
-    );
-    assert.equal(asked.status, 202, asked.text);
-    assert.equal(asked.body.updateKind, 'delta');
-    assert.equal(asked.body.basePackageId, base.packageId);
-    const job = await waitForJob(asked.body.jobId as string);
-    assert.equal(job.status, 'completed', job.error);
-    assert.equal(job.packageId, asked.body.packageId);
-    const update = await api.get<UpdateAnswer>(`/v1/packages/${base.packageId}/update`);
-    assert.equal(update.status, 200, update.text);
-    assert.equal(update.body.updateKind, 'delta');
-    assert.equal(update.body.packageId, asked.body.packageId);
-    const deltaPath = await download(update.body.packageId, 'delta.bible');
+    const deltaPath = await deltaUpdate(base.packageId, 'delta.bible');
 
     const fresh = await readyPackage(COMBINED);
     const fullPath = await download(fresh.packageId, 'full.bible');
@@ -253,6 +259,7 @@ describe('delta packages', { timeout: 15 * 60_000 }, () => {
     const same = await cli('diff', appliedPath, fullPath);
     assert.equal(same.status, 0, same.stdout + same.stderr);
     assert.match(same.stdout, /^identical/);
+    clientHeld = { packageId: fresh.packageId, path: appliedPath };
 
     // The diff is not blind: the base differs from the full package in exactly these ways.
     const before = await cli('diff', basePath, fullPath, '--json');
@@ -265,6 +272,36 @@ describe('delta packages', { timeout: 15 * 60_000 }, () => {
     assert.deepEqual(d.audio.removed, ['john-21.mp3']);
     assert.equal(d.tables.find((t) => t.table === 'package_verse_texts')?.changed, 3);
     assert.equal(d.tables.find((t) => t.table === 'package_media_files')?.removed, 1);
+  });
+
+  it('a client updates its applied package by delta again, twice', async () => {
+    const applied = clientHeld;
+    assert.ok(applied, 'the first test left an applied package');
+    const edit = (id: string) =>
+      db.query(`UPDATE verse_texts SET verse_text = verse_text || ' (again)' WHERE id = $1`, [id]);
+    // Round 2: the server built the full package the client holds, but not these bytes: the
+    // delta names its base by rows as well.
+    await edit('web-john-2-1');
+    const second = await deltaUpdate(applied.packageId, 'delta-2.bible');
+    const applied2 = file('applied-2.bible');
+    const r2 = await cli('apply', applied.path, second, '-o', applied2, '--public-key', keyFile);
+    assert.equal(r2.status, 0, r2.stderr);
+    const id2 = (
+      JSON.parse((await cli('inspect', second, '--json')).stdout) as {
+        manifest: { delta: { targetPackageId: string } };
+      }
+    ).manifest.delta.targetPackageId;
+    // Round 3: nobody built the full package of round 2; the server rebuilds the rows the
+    // client holds from the round-2 delta and its base.
+    await edit('web-john-4-1');
+    const third = await deltaUpdate(id2, 'delta-3.bible');
+    const applied3 = file('applied-3.bible');
+    const r3 = await cli('apply', applied2, third, '-o', applied3, '--public-key', keyFile);
+    assert.equal(r3.status, 0, r3.stderr);
+    const fresh = await readyPackage(COMBINED);
+    const fullPath = await download(fresh.packageId, 'full-3.bible');
+    const same = await cli('diff', applied3, fullPath);
+    assert.equal(same.status, 0, same.stdout + same.stderr);
   });
 
   it('unknown, delta and foreign bases get a full package with a reason', async () => {
