@@ -1141,21 +1141,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -1165,21 +1150,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -1191,21 +1161,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -1233,21 +1188,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -1257,21 +1197,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -1281,21 +1206,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -1316,7 +1226,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /** @example string */
           'text/plain': string;
         };
       };
@@ -1326,21 +1235,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -1350,21 +1244,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -1376,21 +1255,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -1415,22 +1279,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "items": [
-           *         {
-           *           "id": "497f6eca-6276-4993-bfeb-53cbbbba6f08",
-           *           "type": "package.ready",
-           *           "timestamp": "2019-08-24T14:15:22Z",
-           *           "data": {
-           *             "property1": null,
-           *             "property2": null
-           *           }
-           *         }
-           *       ],
-           *       "nextCursor": "string"
-           *     }
-           */
           'application/json': {
             items: {
               /** @description As in the webhook of the same type */
@@ -1461,21 +1309,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -1485,21 +1318,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -1509,21 +1327,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -1533,21 +1336,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -1559,21 +1347,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -1596,21 +1369,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "days": -9007199254740991,
-           *       "items": [
-           *         {
-           *           "date": "string",
-           *           "totalSyncs": -9007199254740991,
-           *           "averageChanges": 0,
-           *           "successfulSyncs": -9007199254740991,
-           *           "failedSyncs": -9007199254740991,
-           *           "averageDurationSeconds": 0
-           *         }
-           *       ]
-           *     }
-           */
           'application/json': {
             days: number;
             items: {
@@ -1630,21 +1388,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -1654,21 +1397,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -1678,21 +1406,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -1702,21 +1415,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -1728,21 +1426,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -1763,27 +1446,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "pending": -9007199254740991,
-           *       "failed": -9007199254740991,
-           *       "failedTotal": -9007199254740991,
-           *       "oldestPendingSeconds": 0,
-           *       "averageSyncSeconds": 0,
-           *       "conflictRate": 0,
-           *       "mutations24h": -9007199254740991,
-           *       "openConflicts": -9007199254740991,
-           *       "relay": {
-           *         "lagSeconds": 0,
-           *         "relayedCount": -9007199254740991,
-           *         "updatedAt": "string"
-           *       },
-           *       "alerts": {
-           *         "pendingHigh": true,
-           *         "failedHigh": true
-           *       }
-           *     }
-           */
           'application/json': {
             alerts: {
               failedHigh: boolean;
@@ -1813,21 +1475,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -1837,21 +1484,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -1861,21 +1493,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -1885,21 +1502,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -1911,21 +1513,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -1949,28 +1536,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "items": [
-           *         {
-           *           "id": "497f6eca-6276-4993-bfeb-53cbbbba6f08",
-           *           "url": "string",
-           *           "eventTypes": [
-           *             "package.ready"
-           *           ],
-           *           "description": "string",
-           *           "enabled": true,
-           *           "disabledAt": "string",
-           *           "disabledReason": "string",
-           *           "failingSince": "string",
-           *           "previousSecretExpiresAt": "string",
-           *           "createdAt": "string",
-           *           "updatedAt": "string"
-           *         }
-           *       ],
-           *       "nextCursor": "string"
-           *     }
-           */
           'application/json': {
             items: {
               createdAt: string;
@@ -2000,21 +1565,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -2024,21 +1574,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -2048,21 +1583,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -2072,21 +1592,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -2098,21 +1603,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -2127,23 +1617,11 @@ export interface operations {
     };
     requestBody: {
       content: {
-        /**
-         * @example {
-         *       "url": "https://93.184.215.14/hooks/bible",
-         *       "eventTypes": [
-         *         "package.ready"
-         *       ],
-         *       "description": "string"
-         *     }
-         */
         'application/json': {
           description?: string;
           /** @description Event types to deliver */
           eventTypes: ('package.ready' | 'package.failed' | 'content.changed' | 'sync.conflict')[];
-          /**
-           * @description Receiver URL. Its host must resolve to public addresses only (private, loopback, link-local, CGNAT, multicast and cloud metadata addresses are refused unless inside WEBHOOK_ALLOWED_CIDRS).
-           * @example https://93.184.215.14/hooks/bible
-           */
+          /** @description Receiver URL. Its host must resolve to public addresses only (private, loopback, link-local, CGNAT, multicast and cloud metadata addresses are refused unless inside WEBHOOK_ALLOWED_CIDRS). */
           url: string;
         };
       };
@@ -2155,24 +1633,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "id": "497f6eca-6276-4993-bfeb-53cbbbba6f08",
-           *       "url": "string",
-           *       "eventTypes": [
-           *         "package.ready"
-           *       ],
-           *       "description": "string",
-           *       "enabled": true,
-           *       "disabledAt": "string",
-           *       "disabledReason": "string",
-           *       "failingSince": "string",
-           *       "previousSecretExpiresAt": "string",
-           *       "createdAt": "string",
-           *       "updatedAt": "string",
-           *       "secret": "string"
-           *     }
-           */
           'application/json': {
             createdAt: string;
             description: string | null;
@@ -2201,21 +1661,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -2225,21 +1670,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -2249,21 +1679,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -2273,21 +1688,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -2299,21 +1699,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -2336,23 +1721,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "id": "497f6eca-6276-4993-bfeb-53cbbbba6f08",
-           *       "url": "string",
-           *       "eventTypes": [
-           *         "package.ready"
-           *       ],
-           *       "description": "string",
-           *       "enabled": true,
-           *       "disabledAt": "string",
-           *       "disabledReason": "string",
-           *       "failingSince": "string",
-           *       "previousSecretExpiresAt": "string",
-           *       "createdAt": "string",
-           *       "updatedAt": "string"
-           *     }
-           */
           'application/json': {
             createdAt: string;
             description: string | null;
@@ -2379,21 +1747,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -2403,21 +1756,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -2427,21 +1765,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -2451,21 +1774,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -2475,21 +1783,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -2501,21 +1794,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -2545,21 +1823,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -2569,21 +1832,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -2593,21 +1841,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -2617,21 +1850,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -2641,21 +1859,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -2667,21 +1870,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -2698,26 +1886,13 @@ export interface operations {
     };
     requestBody: {
       content: {
-        /**
-         * @example {
-         *       "url": "https://93.184.215.14/hooks/bible",
-         *       "eventTypes": [
-         *         "package.ready"
-         *       ],
-         *       "description": "string",
-         *       "enabled": true
-         *     }
-         */
         'application/json': {
           description?: string | null;
           /** @description false pauses deliveries; true re-enables a disabled endpoint (and clears its failure run) */
           enabled?: boolean;
           /** @description Event types to deliver */
           eventTypes?: ('package.ready' | 'package.failed' | 'content.changed' | 'sync.conflict')[];
-          /**
-           * @description Receiver URL. Its host must resolve to public addresses only (private, loopback, link-local, CGNAT, multicast and cloud metadata addresses are refused unless inside WEBHOOK_ALLOWED_CIDRS).
-           * @example https://93.184.215.14/hooks/bible
-           */
+          /** @description Receiver URL. Its host must resolve to public addresses only (private, loopback, link-local, CGNAT, multicast and cloud metadata addresses are refused unless inside WEBHOOK_ALLOWED_CIDRS). */
           url?: string;
         };
       };
@@ -2729,23 +1904,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "id": "497f6eca-6276-4993-bfeb-53cbbbba6f08",
-           *       "url": "string",
-           *       "eventTypes": [
-           *         "package.ready"
-           *       ],
-           *       "description": "string",
-           *       "enabled": true,
-           *       "disabledAt": "string",
-           *       "disabledReason": "string",
-           *       "failingSince": "string",
-           *       "previousSecretExpiresAt": "string",
-           *       "createdAt": "string",
-           *       "updatedAt": "string"
-           *     }
-           */
           'application/json': {
             createdAt: string;
             description: string | null;
@@ -2772,21 +1930,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -2796,21 +1939,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -2820,21 +1948,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -2844,21 +1957,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -2868,21 +1966,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -2894,21 +1977,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -2935,35 +2003,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "items": [
-           *         {
-           *           "id": "497f6eca-6276-4993-bfeb-53cbbbba6f08",
-           *           "messageId": "string",
-           *           "eventId": "string",
-           *           "eventType": "string",
-           *           "status": "pending",
-           *           "attempts": [
-           *             {
-           *               "attempt": -9007199254740991,
-           *               "attemptedAt": "string",
-           *               "statusCode": -9007199254740991,
-           *               "durationMs": -9007199254740991,
-           *               "error": "string",
-           *               "nextAttemptAt": "string"
-           *             }
-           *           ],
-           *           "responseStatus": -9007199254740991,
-           *           "error": "string",
-           *           "nextAttemptAt": "string",
-           *           "deliveredAt": "string",
-           *           "createdAt": "string"
-           *         }
-           *       ],
-           *       "nextCursor": "string"
-           *     }
-           */
           'application/json': {
             items: {
               attempts: {
@@ -2999,21 +2038,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -3023,21 +2047,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -3047,21 +2056,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -3071,21 +2065,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -3095,21 +2074,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -3121,21 +2085,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -3159,13 +2108,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "deliveryId": "73dc828d-801d-4d29-b7e4-e046662a5901",
-           *       "messageId": "string",
-           *       "attempt": -9007199254740991
-           *     }
-           */
           'application/json': {
             attempt: number;
             /** Format: uuid */
@@ -3180,21 +2122,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -3204,21 +2131,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -3228,21 +2140,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -3252,21 +2149,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -3276,21 +2158,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -3300,21 +2167,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -3326,21 +2178,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -3357,11 +2194,6 @@ export interface operations {
     };
     requestBody: {
       content: {
-        /**
-         * @example {
-         *       "since": "2019-08-24T14:15:22Z"
-         *     }
-         */
         'application/json': {
           /**
            * Format: date-time
@@ -3378,13 +2210,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "queued": -9007199254740991,
-           *       "complete": true,
-           *       "until": "string"
-           *     }
-           */
           'application/json': {
             /** @description false when the limit of one call was reached: call again with the returned `until` */
             complete: boolean;
@@ -3401,21 +2226,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -3425,21 +2235,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -3449,21 +2244,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -3473,21 +2253,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -3497,21 +2262,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -3521,21 +2271,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -3547,21 +2282,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -3584,13 +2304,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "id": "497f6eca-6276-4993-bfeb-53cbbbba6f08",
-           *       "secret": "string",
-           *       "previousSecretExpiresAt": "string"
-           *     }
-           */
           'application/json': {
             /** Format: uuid */
             id: string;
@@ -3606,21 +2319,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -3630,21 +2328,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -3654,21 +2337,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -3678,21 +2346,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -3702,21 +2355,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -3728,21 +2366,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -3765,13 +2388,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "deliveryId": "73dc828d-801d-4d29-b7e4-e046662a5901",
-           *       "messageId": "string",
-           *       "attempt": -9007199254740991
-           *     }
-           */
           'application/json': {
             attempt: number;
             /** Format: uuid */
@@ -3786,21 +2402,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -3810,21 +2411,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -3834,21 +2420,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -3858,21 +2429,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -3882,21 +2438,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -3908,21 +2449,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -3951,25 +2477,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "items": [
-           *         {
-           *           "id": "string",
-           *           "name": "string",
-           *           "languageEntityId": "string",
-           *           "languageName": "string",
-           *           "bibleVersionId": "string",
-           *           "publishStatus": "draft",
-           *           "updatedAt": "string",
-           *           "mediaFileCount": -9007199254740991,
-           *           "totalDurationSeconds": 0
-           *         }
-           *       ],
-           *       "nextCursor": "string",
-           *       "total": -9007199254740991
-           *     }
-           */
           'application/json': {
             items: {
               bibleVersionId: string;
@@ -3996,21 +2503,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -4020,21 +2512,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -4044,21 +2521,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -4068,21 +2530,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -4094,21 +2541,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -4133,19 +2565,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "id": "string",
-           *       "name": "string",
-           *       "languageEntityId": "string",
-           *       "languageName": "string",
-           *       "bibleVersionId": "string",
-           *       "publishStatus": "draft",
-           *       "updatedAt": "string",
-           *       "mediaFileCount": -9007199254740991,
-           *       "totalDurationSeconds": 0
-           *     }
-           */
           'application/json': {
             bibleVersionId: string;
             id: string;
@@ -4168,21 +2587,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -4192,21 +2596,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -4216,21 +2605,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -4240,21 +2614,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -4264,21 +2623,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -4290,21 +2634,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -4331,25 +2660,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "items": [
-           *         {
-           *           "id": "string",
-           *           "osis": "string",
-           *           "name": "string",
-           *           "bookNumber": -9007199254740991,
-           *           "testament": "OT",
-           *           "chapterCount": -9007199254740991,
-           *           "verseCount": -9007199254740991,
-           *           "mediaFileCount": -9007199254740991,
-           *           "durationSeconds": 0
-           *         }
-           *       ],
-           *       "nextCursor": "string",
-           *       "total": -9007199254740991
-           *     }
-           */
           'application/json': {
             items: {
               bookNumber: number;
@@ -4378,21 +2688,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -4402,21 +2697,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -4426,21 +2706,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -4450,21 +2715,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -4474,21 +2724,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -4500,21 +2735,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -4542,30 +2762,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "items": [
-           *         {
-           *           "id": "string",
-           *           "chapterNumber": -9007199254740991,
-           *           "totalVerses": -9007199254740991,
-           *           "verseCount": -9007199254740991,
-           *           "mediaFiles": [
-           *             {
-           *               "id": "string",
-           *               "durationSeconds": 0,
-           *               "fileSize": -9007199254740991,
-           *               "format": "string",
-           *               "publishStatus": "draft",
-           *               "timingCount": -9007199254740991
-           *             }
-           *           ]
-           *         }
-           *       ],
-           *       "nextCursor": "string",
-           *       "total": -9007199254740991
-           *     }
-           */
           'application/json': {
             items: {
               chapterNumber: number;
@@ -4595,21 +2791,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -4619,21 +2800,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -4643,21 +2809,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -4667,21 +2818,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -4691,21 +2827,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -4717,21 +2838,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -4754,15 +2860,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "id": "string",
-           *       "publishStatus": "draft",
-           *       "changed": true,
-           *       "version": -9007199254740991,
-           *       "updatedAt": "string"
-           *     }
-           */
           'application/json': {
             /** @description false when it already had this status */
             changed: boolean;
@@ -4780,21 +2877,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -4804,21 +2886,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -4828,21 +2895,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -4852,21 +2904,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -4876,21 +2913,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -4902,21 +2924,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -4939,15 +2946,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "id": "string",
-           *       "publishStatus": "draft",
-           *       "changed": true,
-           *       "version": -9007199254740991,
-           *       "updatedAt": "string"
-           *     }
-           */
           'application/json': {
             /** @description false when it already had this status */
             changed: boolean;
@@ -4965,21 +2963,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -4989,21 +2972,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -5013,21 +2981,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -5037,21 +2990,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -5061,21 +2999,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -5087,21 +3010,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -5128,21 +3036,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "items": [
-           *         {
-           *           "id": "string",
-           *           "name": "string",
-           *           "structureNotes": "string",
-           *           "publishStatus": "draft",
-           *           "bookCount": -9007199254740991
-           *         }
-           *       ],
-           *       "nextCursor": "string",
-           *       "total": -9007199254740991
-           *     }
-           */
           'application/json': {
             items: {
               bookCount: number;
@@ -5163,21 +3056,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -5187,21 +3065,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -5211,21 +3074,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -5235,21 +3083,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -5261,21 +3094,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -5300,15 +3118,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "id": "string",
-           *       "name": "string",
-           *       "structureNotes": "string",
-           *       "publishStatus": "draft",
-           *       "bookCount": -9007199254740991
-           *     }
-           */
           'application/json': {
             bookCount: number;
             id: string;
@@ -5325,21 +3134,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -5349,21 +3143,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -5373,21 +3152,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -5397,21 +3161,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -5421,21 +3170,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -5447,21 +3181,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -5484,15 +3203,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "id": "string",
-           *       "publishStatus": "draft",
-           *       "changed": true,
-           *       "version": -9007199254740991,
-           *       "updatedAt": "string"
-           *     }
-           */
           'application/json': {
             /** @description false when it already had this status */
             changed: boolean;
@@ -5510,21 +3220,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -5534,21 +3229,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -5558,21 +3238,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -5582,21 +3247,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -5606,21 +3256,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -5632,21 +3267,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -5669,15 +3289,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "id": "string",
-           *       "publishStatus": "draft",
-           *       "changed": true,
-           *       "version": -9007199254740991,
-           *       "updatedAt": "string"
-           *     }
-           */
           'application/json': {
             /** @description false when it already had this status */
             changed: boolean;
@@ -5695,21 +3306,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -5719,21 +3315,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -5743,21 +3324,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -5767,21 +3333,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -5791,21 +3342,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -5817,21 +3353,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -5852,7 +3373,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /** @example string */
           'text/html': string;
         };
       };
@@ -5862,21 +3382,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -5886,21 +3391,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -5912,21 +3402,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -5953,23 +3428,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "items": [
-           *         {
-           *           "id": "string",
-           *           "name": "string",
-           *           "iso6391": "string",
-           *           "iso6393": "string",
-           *           "regionId": "string",
-           *           "textVersionCount": -9007199254740991,
-           *           "audioVersionCount": -9007199254740991
-           *         }
-           *       ],
-           *       "nextCursor": "string",
-           *       "total": -9007199254740991
-           *     }
-           */
           'application/json': {
             items: {
               audioVersionCount: number;
@@ -5991,21 +3449,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -6015,21 +3458,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -6039,21 +3467,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -6063,21 +3476,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -6089,21 +3487,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -6128,17 +3511,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "id": "string",
-           *       "name": "string",
-           *       "iso6391": "string",
-           *       "iso6393": "string",
-           *       "regionId": "string",
-           *       "textVersionCount": -9007199254740991,
-           *       "audioVersionCount": -9007199254740991
-           *     }
-           */
           'application/json': {
             audioVersionCount: number;
             id: string;
@@ -6156,21 +3528,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -6180,21 +3537,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -6204,21 +3546,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -6228,21 +3555,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -6252,21 +3564,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -6278,21 +3575,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -6313,12 +3595,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "id": "string",
-           *       "role": "user"
-           *     }
-           */
           'application/json': {
             id: string;
             /** @enum {string} */
@@ -6332,21 +3608,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -6356,21 +3617,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -6380,21 +3626,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -6404,21 +3635,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -6430,21 +3646,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -6479,30 +3680,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "id": "string",
-           *       "audioVersionId": "string",
-           *       "languageEntityId": "string",
-           *       "chapterId": "string",
-           *       "startVerseId": "string",
-           *       "endVerseId": "string",
-           *       "objectKey": "string",
-           *       "fileSize": -9007199254740991,
-           *       "durationSeconds": 0,
-           *       "sha256": "string",
-           *       "format": "mp3",
-           *       "bitrate": -9007199254740991,
-           *       "sampleRate": -9007199254740991,
-           *       "uploadStatus": "pending",
-           *       "publishStatus": "draft",
-           *       "checkStatus": "pending",
-           *       "timingCount": -9007199254740991,
-           *       "version": -9007199254740991,
-           *       "createdAt": "string",
-           *       "updatedAt": "string"
-           *     }
-           */
           'application/json': {
             audioVersionId: string | null;
             bitrate: number | null;
@@ -6536,21 +3713,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -6560,21 +3722,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -6584,21 +3731,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -6608,21 +3740,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -6632,21 +3749,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -6656,21 +3758,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -6680,21 +3767,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -6704,21 +3776,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -6730,21 +3787,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -6767,30 +3809,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "id": "string",
-           *       "audioVersionId": "string",
-           *       "languageEntityId": "string",
-           *       "chapterId": "string",
-           *       "startVerseId": "string",
-           *       "endVerseId": "string",
-           *       "objectKey": "string",
-           *       "fileSize": -9007199254740991,
-           *       "durationSeconds": 0,
-           *       "sha256": "string",
-           *       "format": "mp3",
-           *       "bitrate": -9007199254740991,
-           *       "sampleRate": -9007199254740991,
-           *       "uploadStatus": "pending",
-           *       "publishStatus": "draft",
-           *       "checkStatus": "pending",
-           *       "timingCount": -9007199254740991,
-           *       "version": -9007199254740991,
-           *       "createdAt": "string",
-           *       "updatedAt": "string"
-           *     }
-           */
           'application/json': {
             audioVersionId: string | null;
             bitrate: number | null;
@@ -6824,21 +3842,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -6848,21 +3851,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -6872,21 +3860,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -6896,21 +3869,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -6920,21 +3878,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -6946,21 +3889,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -6990,21 +3918,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -7014,21 +3927,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -7038,21 +3936,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -7062,21 +3945,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -7086,21 +3954,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -7112,21 +3965,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -7156,21 +3994,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -7180,21 +4003,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -7204,21 +4012,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -7228,21 +4021,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -7252,21 +4030,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -7276,21 +4039,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -7302,21 +4050,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -7346,21 +4079,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -7370,21 +4088,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -7394,21 +4097,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -7418,21 +4106,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -7442,21 +4115,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -7466,21 +4124,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -7492,21 +4135,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -7529,21 +4157,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "mediaFileId": "string",
-           *       "durationSeconds": 0,
-           *       "timings": [
-           *         {
-           *           "verseId": "string",
-           *           "verse": -9007199254740991,
-           *           "start": 0,
-           *           "end": 0,
-           *           "duration": 0
-           *         }
-           *       ]
-           *     }
-           */
           'application/json': {
             durationSeconds: number;
             mediaFileId: string;
@@ -7563,21 +4176,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -7587,21 +4185,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -7611,21 +4194,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -7635,21 +4203,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -7659,21 +4212,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -7685,21 +4223,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -7716,19 +4239,6 @@ export interface operations {
     };
     requestBody: {
       content: {
-        /**
-         * @example {
-         *       "timings": [
-         *         {
-         *           "verseId": "string",
-         *           "verse": -9007199254740991,
-         *           "start": 0,
-         *           "end": 0,
-         *           "duration": 0
-         *         }
-         *       ]
-         *     }
-         */
         'application/json': {
           timings: {
             /** @description Instead of end */
@@ -7752,15 +4262,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "mediaFileId": "string",
-           *       "count": -9007199254740991,
-           *       "inserted": -9007199254740991,
-           *       "updated": -9007199254740991,
-           *       "deleted": -9007199254740991
-           *     }
-           */
           'application/json': {
             /** @description Timings the file has now */
             count: number;
@@ -7777,21 +4278,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -7801,21 +4287,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -7825,21 +4296,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -7849,21 +4305,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -7873,21 +4314,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -7897,21 +4323,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -7923,21 +4334,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -7958,22 +4354,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "eventTypes": {
-           *         "package.ready": true,
-           *         "package.failed": true,
-           *         "content.changed": true,
-           *         "sync.conflict": true
-           *       },
-           *       "quietHours": {
-           *         "start": "string",
-           *         "end": "string",
-           *         "timezone": "string"
-           *       },
-           *       "updatedAt": "2019-08-24T14:15:22Z"
-           *     }
-           */
           'application/json': {
             eventTypes: {
               'content.changed': boolean;
@@ -7997,21 +4377,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -8021,21 +4386,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -8045,21 +4395,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -8069,21 +4404,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -8095,21 +4415,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -8149,22 +4454,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "eventTypes": {
-           *         "package.ready": true,
-           *         "package.failed": true,
-           *         "content.changed": true,
-           *         "sync.conflict": true
-           *       },
-           *       "quietHours": {
-           *         "start": "string",
-           *         "end": "string",
-           *         "timezone": "string"
-           *       },
-           *       "updatedAt": "2019-08-24T14:15:22Z"
-           *     }
-           */
           'application/json': {
             eventTypes: {
               'content.changed': boolean;
@@ -8188,21 +4477,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -8212,21 +4486,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -8236,21 +4495,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -8260,21 +4504,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -8286,21 +4515,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -8325,33 +4539,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "items": [
-           *         {
-           *           "id": "497f6eca-6276-4993-bfeb-53cbbbba6f08",
-           *           "type": "string",
-           *           "title": "string",
-           *           "body": "string",
-           *           "data": {
-           *             "property1": null,
-           *             "property2": null
-           *           },
-           *           "status": "pending",
-           *           "attempts": -9007199254740991,
-           *           "lastError": "string",
-           *           "provider": "fcm",
-           *           "providerMessageId": "string",
-           *           "pushTokenId": "1fecfd6c-fa8e-487f-b057-351020d73972",
-           *           "eventId": "d6703cc8-9e79-415d-ac03-a4dc7f6ab43c",
-           *           "notBefore": "2019-08-24T14:15:22Z",
-           *           "createdAt": "2019-08-24T14:15:22Z",
-           *           "sentAt": "2019-08-24T14:15:22Z"
-           *         }
-           *       ],
-           *       "nextCursor": "string"
-           *     }
-           */
           'application/json': {
             items: {
               attempts: number;
@@ -8387,21 +4574,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -8411,21 +4583,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -8435,21 +4592,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -8459,21 +4601,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -8485,21 +4612,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -8525,30 +4637,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "items": [
-           *         {
-           *           "packageId": "string",
-           *           "packageType": "audio",
-           *           "languageEntityId": "string",
-           *           "audioVersionId": "string",
-           *           "textVersionId": "string",
-           *           "contentRevision": "string",
-           *           "status": "ready",
-           *           "sizeBytes": -9007199254740991,
-           *           "contentSha256": "string",
-           *           "seriesId": "string",
-           *           "partNumber": -9007199254740991,
-           *           "totalParts": -9007199254740991,
-           *           "createdAt": "string",
-           *           "downloadUrl": "string"
-           *         }
-           *       ],
-           *       "nextCursor": "string",
-           *       "total": -9007199254740991
-           *     }
-           */
           'application/json': {
             items: {
               audioVersionId: string | null;
@@ -8579,21 +4667,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -8603,21 +4676,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -8627,21 +4685,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -8651,21 +4694,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -8677,21 +4705,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -8710,10 +4723,7 @@ export interface operations {
           /** @description Build even if some audio sources are missing; the manifest lists them */
           allowPartial?: boolean;
           audioVersionId?: string;
-          /**
-           * @description A full package the client holds: the answer is then the cheapest way from it to the current revision (a delta package, or a full one with a reason)
-           * @example swh-swhnt-audio-r812
-           */
+          /** @description A full package the client holds: the answer is then the cheapest way from it to the current revision (a delta package, or a full one with a reason) */
           basePackageId?: string;
           books?: string[];
           chunking?:
@@ -8759,122 +4769,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "packageId": "string",
-           *       "status": "ready",
-           *       "downloadUrl": "string",
-           *       "manifest": {
-           *         "formatVersion": 1,
-           *         "packageId": "string",
-           *         "packageVersion": "string",
-           *         "packageType": 1,
-           *         "createdAt": "2019-08-24T14:15:22Z",
-           *         "createdBy": "string",
-           *         "languageEntityId": "string",
-           *         "bibleVersionId": "string",
-           *         "audioVersionId": "string",
-           *         "textVersionId": "string",
-           *         "contentRevision": "string",
-           *         "syncCursor": "string",
-           *         "estimatedSizeMB": 0,
-           *         "totalFiles": 0,
-           *         "audioFormat": "mp3",
-           *         "includesVerseTimings": true,
-           *         "includesTotalVerses": 0,
-           *         "includesBooks": [
-           *           "string"
-           *         ],
-           *         "minAppVersion": "string",
-           *         "conflictsWith": [
-           *           "string"
-           *         ],
-           *         "supersedes": "string",
-           *         "audioFileIndex": [
-           *           {
-           *             "fileName": "string",
-           *             "mediaFileId": "string",
-           *             "offset": 0,
-           *             "size": 0,
-           *             "sha256": "string",
-           *             "startVerseId": "string",
-           *             "endVerseId": "string",
-           *             "chapterId": "string",
-           *             "bookId": "string",
-           *             "duration": 0,
-           *             "format": "mp3",
-           *             "bitrate": 1,
-           *             "sampleRate": 1,
-           *             "hasVerseTimings": true,
-           *             "verseCount": 0
-           *           }
-           *         ],
-           *         "databaseHash": "string",
-           *         "audioDataHash": "string",
-           *         "totalContentHash": "string",
-           *         "bibleStructure": {
-           *           "totalBooks": 0,
-           *           "totalChapters": 0,
-           *           "totalVerses": 0,
-           *           "testament": "OT"
-           *         },
-           *         "seriesInfo": {
-           *           "seriesId": "string",
-           *           "seriesName": "string",
-           *           "partNumber": 1,
-           *           "totalParts": 1,
-           *           "chunkingStrategy": "size",
-           *           "contentRange": {
-           *             "startBook": "string",
-           *             "endBook": "string"
-           *           },
-           *           "dependencies": [
-           *             "string"
-           *           ],
-           *           "isComplete": true
-           *         },
-           *         "delta": {
-           *           "basePackageId": "string",
-           *           "baseRevision": "string",
-           *           "baseContentSha256": "string",
-           *           "baseDatabaseHash": "string",
-           *           "targetPackageId": "string",
-           *           "targetAudioFileIndex": [
-           *             {
-           *               "fileName": "string",
-           *               "mediaFileId": "string",
-           *               "offset": 0,
-           *               "size": 0,
-           *               "sha256": "string",
-           *               "startVerseId": "string",
-           *               "endVerseId": "string",
-           *               "chapterId": "string",
-           *               "bookId": "string",
-           *               "duration": 0,
-           *               "format": "mp3",
-           *               "bitrate": 1,
-           *               "sampleRate": 1,
-           *               "hasVerseTimings": true,
-           *               "verseCount": 0
-           *             }
-           *           ]
-           *         }
-           *       },
-           *       "parts": [
-           *         {
-           *           "packageId": "string",
-           *           "partNumber": -9007199254740991,
-           *           "totalParts": -9007199254740991,
-           *           "sizeBytes": -9007199254740991,
-           *           "downloadUrl": "string",
-           *           "contentRange": {
-           *             "startBook": "string",
-           *             "endBook": "string"
-           *           }
-           *         }
-           *       ]
-           *     }
-           */
           'application/json':
             | {
                 downloadUrl: string;
@@ -8921,6 +4815,7 @@ export interface operations {
                     baseDatabaseHash?: string;
                     basePackageId: string;
                     baseRevision: string;
+                    baseRowsHash?: string;
                     targetAudioFileIndex?: {
                       bitrate?: number;
                       bookId?: string;
@@ -9035,6 +4930,7 @@ export interface operations {
                     baseDatabaseHash?: string;
                     basePackageId: string;
                     baseRevision: string;
+                    baseRowsHash?: string;
                     targetAudioFileIndex?: {
                       bitrate?: number;
                       bookId?: string;
@@ -9134,14 +5030,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "jobId": "string",
-           *       "packageId": "string",
-           *       "status": "queued",
-           *       "statusUrl": "string"
-           *     }
-           */
           'application/json':
             | {
                 jobId: string;
@@ -9183,21 +5071,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -9207,21 +5080,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -9231,21 +5089,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -9255,21 +5098,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -9279,21 +5107,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -9303,21 +5116,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -9329,21 +5127,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -9366,120 +5149,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "packageId": "string",
-           *       "packageType": "audio",
-           *       "languageEntityId": "string",
-           *       "audioVersionId": "string",
-           *       "textVersionId": "string",
-           *       "contentRevision": "string",
-           *       "status": "ready",
-           *       "sizeBytes": -9007199254740991,
-           *       "contentSha256": "string",
-           *       "seriesId": "string",
-           *       "partNumber": -9007199254740991,
-           *       "totalParts": -9007199254740991,
-           *       "createdAt": "string",
-           *       "downloadUrl": "string",
-           *       "manifest": {
-           *         "formatVersion": 1,
-           *         "packageId": "string",
-           *         "packageVersion": "string",
-           *         "packageType": 1,
-           *         "createdAt": "2019-08-24T14:15:22Z",
-           *         "createdBy": "string",
-           *         "languageEntityId": "string",
-           *         "bibleVersionId": "string",
-           *         "audioVersionId": "string",
-           *         "textVersionId": "string",
-           *         "contentRevision": "string",
-           *         "syncCursor": "string",
-           *         "estimatedSizeMB": 0,
-           *         "totalFiles": 0,
-           *         "audioFormat": "mp3",
-           *         "includesVerseTimings": true,
-           *         "includesTotalVerses": 0,
-           *         "includesBooks": [
-           *           "string"
-           *         ],
-           *         "minAppVersion": "string",
-           *         "conflictsWith": [
-           *           "string"
-           *         ],
-           *         "supersedes": "string",
-           *         "audioFileIndex": [
-           *           {
-           *             "fileName": "string",
-           *             "mediaFileId": "string",
-           *             "offset": 0,
-           *             "size": 0,
-           *             "sha256": "string",
-           *             "startVerseId": "string",
-           *             "endVerseId": "string",
-           *             "chapterId": "string",
-           *             "bookId": "string",
-           *             "duration": 0,
-           *             "format": "mp3",
-           *             "bitrate": 1,
-           *             "sampleRate": 1,
-           *             "hasVerseTimings": true,
-           *             "verseCount": 0
-           *           }
-           *         ],
-           *         "databaseHash": "string",
-           *         "audioDataHash": "string",
-           *         "totalContentHash": "string",
-           *         "bibleStructure": {
-           *           "totalBooks": 0,
-           *           "totalChapters": 0,
-           *           "totalVerses": 0,
-           *           "testament": "OT"
-           *         },
-           *         "seriesInfo": {
-           *           "seriesId": "string",
-           *           "seriesName": "string",
-           *           "partNumber": 1,
-           *           "totalParts": 1,
-           *           "chunkingStrategy": "size",
-           *           "contentRange": {
-           *             "startBook": "string",
-           *             "endBook": "string"
-           *           },
-           *           "dependencies": [
-           *             "string"
-           *           ],
-           *           "isComplete": true
-           *         },
-           *         "delta": {
-           *           "basePackageId": "string",
-           *           "baseRevision": "string",
-           *           "baseContentSha256": "string",
-           *           "baseDatabaseHash": "string",
-           *           "targetPackageId": "string",
-           *           "targetAudioFileIndex": [
-           *             {
-           *               "fileName": "string",
-           *               "mediaFileId": "string",
-           *               "offset": 0,
-           *               "size": 0,
-           *               "sha256": "string",
-           *               "startVerseId": "string",
-           *               "endVerseId": "string",
-           *               "chapterId": "string",
-           *               "bookId": "string",
-           *               "duration": 0,
-           *               "format": "mp3",
-           *               "bitrate": 1,
-           *               "sampleRate": 1,
-           *               "hasVerseTimings": true,
-           *               "verseCount": 0
-           *             }
-           *           ]
-           *         }
-           *       }
-           *     }
-           */
           'application/json': {
             audioVersionId: string | null;
             contentRevision: string;
@@ -9530,6 +5199,7 @@ export interface operations {
                 baseDatabaseHash?: string;
                 basePackageId: string;
                 baseRevision: string;
+                baseRowsHash?: string;
                 targetAudioFileIndex?: {
                   bitrate?: number;
                   bookId?: string;
@@ -9601,21 +5271,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -9625,21 +5280,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -9649,21 +5289,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -9673,21 +5298,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -9697,21 +5307,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -9723,21 +5318,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -9807,21 +5387,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -9831,21 +5396,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -9855,21 +5405,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -9879,21 +5414,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -9903,21 +5423,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -9927,21 +5432,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -9951,21 +5441,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -9975,21 +5450,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -10059,21 +5519,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -10083,21 +5528,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -10107,21 +5537,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -10131,21 +5546,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -10155,21 +5555,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -10179,21 +5564,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -10203,21 +5573,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -10227,21 +5582,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -10264,12 +5604,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "upToDate": true,
-           *       "packageId": "swh-swhnt-audio-r905"
-           *     }
-           */
           'application/json':
             | {
                 /** @description The package the client holds, which is current */
@@ -10323,6 +5657,7 @@ export interface operations {
                     baseDatabaseHash?: string;
                     basePackageId: string;
                     baseRevision: string;
+                    baseRowsHash?: string;
                     targetAudioFileIndex?: {
                       bitrate?: number;
                       bookId?: string;
@@ -10416,16 +5751,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "jobId": "pkg-3f2a9c0d1e4b5a6978c0d1e2-1300_905-from-1200_812",
-           *       "packageId": "swh-swhnt-audio-r905-from-1200.812",
-           *       "status": "queued",
-           *       "statusUrl": "/v1/packages/jobs/pkg-3f2a9c0d1e4b5a6978c0d1e2-1300_905-from-1200_812",
-           *       "updateKind": "delta",
-           *       "basePackageId": "swh-swhnt-audio-r812"
-           *     }
-           */
           'application/json': {
             basePackageId: string;
             jobId: string;
@@ -10459,21 +5784,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -10483,21 +5793,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -10507,21 +5802,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -10531,21 +5811,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -10555,21 +5820,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -10581,21 +5831,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -10637,14 +5872,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "jobId": "string",
-           *       "packageId": "string",
-           *       "status": "queued",
-           *       "statusUrl": "string"
-           *     }
-           */
           'application/json': {
             jobId: string;
             packageId?: string;
@@ -10660,21 +5887,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -10684,21 +5896,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -10708,21 +5905,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -10732,21 +5914,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -10756,21 +5923,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -10780,21 +5932,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -10804,21 +5941,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -10841,30 +5963,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "jobId": "string",
-           *       "status": "queued",
-           *       "progress": 0,
-           *       "stage": "string",
-           *       "packageId": "string",
-           *       "parts": [
-           *         {
-           *           "packageId": "string",
-           *           "partNumber": -9007199254740991,
-           *           "totalParts": -9007199254740991,
-           *           "sizeBytes": -9007199254740991,
-           *           "downloadUrl": "string",
-           *           "contentRange": {
-           *             "startBook": "string",
-           *             "endBook": "string"
-           *           }
-           *         }
-           *       ],
-           *       "error": "string",
-           *       "attempts": -9007199254740991
-           *     }
-           */
           'application/json': {
             attempts?: number;
             error?: string;
@@ -10894,21 +5992,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -10918,21 +6001,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -10942,21 +6010,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -10966,21 +6019,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -10990,21 +6028,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -11016,21 +6039,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -11053,13 +6061,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "id": "string",
-           *       "event": "progress",
-           *       "data": "string"
-           *     }
-           */
           'text/event-stream': {
             /** @description The job status as JSON (see GET /v1/packages/jobs/{jobId}) */
             data: string;
@@ -11076,21 +6077,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -11100,21 +6086,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -11124,21 +6095,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -11148,21 +6104,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -11172,21 +6113,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -11198,21 +6124,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -11233,18 +6144,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "keys": [
-           *         {
-           *           "keyId": "string",
-           *           "algorithm": "Ed25519",
-           *           "publicKey": "string",
-           *           "publicKeyPem": "string"
-           *         }
-           *       ]
-           *     }
-           */
           'application/json': {
             keys: {
               /** @constant */
@@ -11262,21 +6161,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -11286,21 +6170,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -11312,21 +6181,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -11347,23 +6201,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "items": [
-           *         {
-           *           "id": "497f6eca-6276-4993-bfeb-53cbbbba6f08",
-           *           "platform": "ios",
-           *           "token": "string",
-           *           "deviceId": "string",
-           *           "locale": "string",
-           *           "timezone": "string",
-           *           "appVersion": "string",
-           *           "createdAt": "2019-08-24T14:15:22Z",
-           *           "lastSeenAt": "2019-08-24T14:15:22Z"
-           *         }
-           *       ]
-           *     }
-           */
           'application/json': {
             items: {
               appVersion: string | null;
@@ -11390,21 +6227,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -11414,21 +6236,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -11438,21 +6245,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -11462,21 +6254,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -11488,21 +6265,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -11576,19 +6338,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "id": "497f6eca-6276-4993-bfeb-53cbbbba6f08",
-           *       "platform": "ios",
-           *       "token": "string",
-           *       "deviceId": "string",
-           *       "locale": "string",
-           *       "timezone": "string",
-           *       "appVersion": "string",
-           *       "createdAt": "2019-08-24T14:15:22Z",
-           *       "lastSeenAt": "2019-08-24T14:15:22Z"
-           *     }
-           */
           'application/json': {
             appVersion: string | null;
             /** Format: date-time */
@@ -11613,19 +6362,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "id": "497f6eca-6276-4993-bfeb-53cbbbba6f08",
-           *       "platform": "ios",
-           *       "token": "string",
-           *       "deviceId": "string",
-           *       "locale": "string",
-           *       "timezone": "string",
-           *       "appVersion": "string",
-           *       "createdAt": "2019-08-24T14:15:22Z",
-           *       "lastSeenAt": "2019-08-24T14:15:22Z"
-           *     }
-           */
           'application/json': {
             appVersion: string | null;
             /** Format: date-time */
@@ -11650,21 +6386,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -11674,21 +6395,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -11698,21 +6404,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -11722,21 +6413,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -11748,21 +6424,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -11792,21 +6453,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -11816,21 +6462,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -11840,21 +6471,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -11864,21 +6480,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -11888,21 +6489,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -11914,21 +6500,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -11949,11 +6520,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "publicKey": "string"
-           *     }
-           */
           'application/json': {
             /** @description VAPID application server key (base64url): PushManager.subscribe applicationServerKey */
             publicKey: string;
@@ -11966,21 +6532,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -11990,21 +6541,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -12014,21 +6550,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -12040,21 +6561,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -12081,25 +6587,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "changes": [
-           *         {
-           *           "table": "string",
-           *           "recordId": "string",
-           *           "operation": "INSERT",
-           *           "data": {
-           *             "property1": null,
-           *             "property2": null
-           *           },
-           *           "version": -9007199254740991,
-           *           "changedAt": "string"
-           *         }
-           *       ],
-           *       "nextCursor": "string",
-           *       "hasMore": true
-           *     }
-           */
           'application/json': {
             changes: {
               changedAt: string;
@@ -12125,21 +6612,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -12149,21 +6621,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -12173,21 +6630,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -12197,21 +6639,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -12221,21 +6648,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -12245,21 +6657,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -12271,21 +6668,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -12310,36 +6692,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "items": [
-           *         {
-           *           "conflictId": "fb930a42-731d-424f-bd19-246b8e5531f8",
-           *           "table": "string",
-           *           "recordId": "string",
-           *           "mutationId": "string",
-           *           "baseVersion": -9007199254740991,
-           *           "serverVersion": -9007199254740991,
-           *           "clientData": {
-           *             "property1": null,
-           *             "property2": null
-           *           },
-           *           "serverData": {
-           *             "property1": null,
-           *             "property2": null
-           *           },
-           *           "resolution": "client_wins",
-           *           "resolvedData": {
-           *             "property1": null,
-           *             "property2": null
-           *           },
-           *           "createdAt": "string",
-           *           "resolvedAt": "string"
-           *         }
-           *       ],
-           *       "nextCursor": "string"
-           *     }
-           */
           'application/json': {
             items: {
               baseVersion: number | null;
@@ -12372,21 +6724,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -12396,21 +6733,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -12420,21 +6742,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -12444,21 +6751,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -12470,21 +6762,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -12501,11 +6778,6 @@ export interface operations {
     };
     requestBody: {
       content: {
-        /**
-         * @example {
-         *       "resolution": "client_wins"
-         *     }
-         */
         'application/json':
           | {
               /** @enum {string} */
@@ -12528,38 +6800,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "conflict": {
-           *         "conflictId": "fb930a42-731d-424f-bd19-246b8e5531f8",
-           *         "table": "string",
-           *         "recordId": "string",
-           *         "mutationId": "string",
-           *         "baseVersion": -9007199254740991,
-           *         "serverVersion": -9007199254740991,
-           *         "clientData": {
-           *           "property1": null,
-           *           "property2": null
-           *         },
-           *         "serverData": {
-           *           "property1": null,
-           *           "property2": null
-           *         },
-           *         "resolution": "client_wins",
-           *         "resolvedData": {
-           *           "property1": null,
-           *           "property2": null
-           *         },
-           *         "createdAt": "string",
-           *         "resolvedAt": "string"
-           *       },
-           *       "serverRecord": {
-           *         "property1": null,
-           *         "property2": null
-           *       },
-           *       "cursor": "string"
-           *     }
-           */
           'application/json': {
             conflict: {
               baseVersion: number | null;
@@ -12595,21 +6835,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -12619,21 +6844,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -12643,21 +6853,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -12667,21 +6862,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -12691,21 +6871,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -12715,21 +6880,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -12741,21 +6891,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -12808,35 +6943,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "results": [
-           *         {
-           *           "mutationId": "string",
-           *           "result": "applied",
-           *           "version": -9007199254740991,
-           *           "serverRecord": {
-           *             "property1": null,
-           *             "property2": null
-           *           },
-           *           "conflictId": "fb930a42-731d-424f-bd19-246b8e5531f8",
-           *           "merged": [
-           *             "string"
-           *           ],
-           *           "discarded": [
-           *             "string"
-           *           ],
-           *           "noop": true,
-           *           "retryable": true,
-           *           "error": {
-           *             "code": "string",
-           *             "message": "string"
-           *           }
-           *         }
-           *       ],
-           *       "cursor": "string"
-           *     }
-           */
           'application/json': {
             /** @description Feed position after this push (see docs/sync.md: read-your-writes) */
             cursor: string;
@@ -12869,21 +6975,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -12893,21 +6984,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -12917,21 +6993,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -12941,21 +7002,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -12965,21 +7011,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -12989,21 +7020,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -13015,21 +7031,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -13044,13 +7045,6 @@ export interface operations {
     };
     requestBody: {
       content: {
-        /**
-         * @example {
-         *       "deviceId": "string",
-         *       "packageId": "string",
-         *       "cursor": "string"
-         *     }
-         */
         'application/json': {
           /** @description The cursor the client starts from (recorded) */
           cursor?: string;
@@ -13066,19 +7060,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "sessionId": "f6567dd8-e069-418e-8893-7d22fcf12459",
-           *       "deviceId": "string",
-           *       "packageId": "string",
-           *       "status": "active",
-           *       "startedAt": "string",
-           *       "completedAt": "string",
-           *       "changesDownloaded": -9007199254740991,
-           *       "changesUploaded": -9007199254740991,
-           *       "conflictsCount": -9007199254740991
-           *     }
-           */
           'application/json': {
             changesDownloaded: number;
             changesUploaded: number;
@@ -13100,21 +7081,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -13124,21 +7090,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -13148,21 +7099,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -13172,21 +7108,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -13198,21 +7119,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -13235,19 +7141,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "sessionId": "f6567dd8-e069-418e-8893-7d22fcf12459",
-           *       "deviceId": "string",
-           *       "packageId": "string",
-           *       "status": "active",
-           *       "startedAt": "string",
-           *       "completedAt": "string",
-           *       "changesDownloaded": -9007199254740991,
-           *       "changesUploaded": -9007199254740991,
-           *       "conflictsCount": -9007199254740991
-           *     }
-           */
           'application/json': {
             changesDownloaded: number;
             changesUploaded: number;
@@ -13269,21 +7162,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -13293,21 +7171,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -13317,21 +7180,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -13341,21 +7189,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -13365,21 +7198,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -13391,21 +7209,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -13422,14 +7225,6 @@ export interface operations {
     };
     requestBody: {
       content: {
-        /**
-         * @example {
-         *       "status": "completed",
-         *       "changesDownloaded": 0,
-         *       "cursor": "string",
-         *       "error": "string"
-         *     }
-         */
         'application/json': {
           changesDownloaded?: number;
           /** @description The cursor the client ended at (recorded) */
@@ -13450,19 +7245,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "sessionId": "f6567dd8-e069-418e-8893-7d22fcf12459",
-           *       "deviceId": "string",
-           *       "packageId": "string",
-           *       "status": "active",
-           *       "startedAt": "string",
-           *       "completedAt": "string",
-           *       "changesDownloaded": -9007199254740991,
-           *       "changesUploaded": -9007199254740991,
-           *       "conflictsCount": -9007199254740991
-           *     }
-           */
           'application/json': {
             changesDownloaded: number;
             changesUploaded: number;
@@ -13484,21 +7266,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -13508,21 +7275,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -13532,21 +7284,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -13556,21 +7293,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -13580,21 +7302,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -13604,21 +7311,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -13630,21 +7322,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -13673,26 +7350,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "items": [
-           *         {
-           *           "id": "string",
-           *           "name": "string",
-           *           "languageEntityId": "string",
-           *           "languageName": "string",
-           *           "bibleVersionId": "string",
-           *           "publishStatus": "draft",
-           *           "updatedAt": "string",
-           *           "source": "string",
-           *           "verseCount": -9007199254740991,
-           *           "bookCount": -9007199254740991
-           *         }
-           *       ],
-           *       "nextCursor": "string",
-           *       "total": -9007199254740991
-           *     }
-           */
           'application/json': {
             items: {
               bibleVersionId: string;
@@ -13720,21 +7377,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -13744,21 +7386,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -13768,21 +7395,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -13792,21 +7404,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -13818,21 +7415,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -13857,20 +7439,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "id": "string",
-           *       "name": "string",
-           *       "languageEntityId": "string",
-           *       "languageName": "string",
-           *       "bibleVersionId": "string",
-           *       "publishStatus": "draft",
-           *       "updatedAt": "string",
-           *       "source": "string",
-           *       "verseCount": -9007199254740991,
-           *       "bookCount": -9007199254740991
-           *     }
-           */
           'application/json': {
             bibleVersionId: string;
             /** @description Detail view only */
@@ -13894,21 +7462,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -13918,21 +7471,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -13942,21 +7480,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -13966,21 +7489,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -13990,21 +7498,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -14016,21 +7509,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -14057,25 +7535,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "items": [
-           *         {
-           *           "id": "string",
-           *           "osis": "string",
-           *           "name": "string",
-           *           "bookNumber": -9007199254740991,
-           *           "testament": "OT",
-           *           "chapterCount": -9007199254740991,
-           *           "verseCount": -9007199254740991,
-           *           "mediaFileCount": -9007199254740991,
-           *           "durationSeconds": 0
-           *         }
-           *       ],
-           *       "nextCursor": "string",
-           *       "total": -9007199254740991
-           *     }
-           */
           'application/json': {
             items: {
               bookNumber: number;
@@ -14104,21 +7563,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -14128,21 +7572,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -14152,21 +7581,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -14176,21 +7590,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -14200,21 +7599,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -14226,21 +7610,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -14268,30 +7637,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "items": [
-           *         {
-           *           "id": "string",
-           *           "chapterNumber": -9007199254740991,
-           *           "totalVerses": -9007199254740991,
-           *           "verseCount": -9007199254740991,
-           *           "mediaFiles": [
-           *             {
-           *               "id": "string",
-           *               "durationSeconds": 0,
-           *               "fileSize": -9007199254740991,
-           *               "format": "string",
-           *               "publishStatus": "draft",
-           *               "timingCount": -9007199254740991
-           *             }
-           *           ]
-           *         }
-           *       ],
-           *       "nextCursor": "string",
-           *       "total": -9007199254740991
-           *     }
-           */
           'application/json': {
             items: {
               chapterNumber: number;
@@ -14321,21 +7666,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -14345,21 +7675,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -14369,21 +7684,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -14393,21 +7693,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -14417,21 +7702,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -14443,21 +7713,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -14480,15 +7735,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "id": "string",
-           *       "publishStatus": "draft",
-           *       "changed": true,
-           *       "version": -9007199254740991,
-           *       "updatedAt": "string"
-           *     }
-           */
           'application/json': {
             /** @description false when it already had this status */
             changed: boolean;
@@ -14506,21 +7752,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -14530,21 +7761,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -14554,21 +7770,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -14578,21 +7779,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -14602,21 +7788,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -14628,21 +7799,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -14671,28 +7827,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "items": [
-           *         {
-           *           "verseId": "string",
-           *           "reference": "string",
-           *           "book": {
-           *             "id": "string",
-           *             "osis": "string",
-           *             "name": "string"
-           *           },
-           *           "chapter": -9007199254740991,
-           *           "verse": -9007199254740991,
-           *           "text": "string",
-           *           "snippet": "string",
-           *           "rank": 0
-           *         }
-           *       ],
-           *       "nextCursor": "string",
-           *       "total": -9007199254740991
-           *     }
-           */
           'application/json': {
             items: {
               book: {
@@ -14721,21 +7855,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -14745,21 +7864,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -14769,21 +7873,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -14793,21 +7882,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -14817,21 +7891,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -14843,21 +7902,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -14880,15 +7924,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "id": "string",
-           *       "publishStatus": "draft",
-           *       "changed": true,
-           *       "version": -9007199254740991,
-           *       "updatedAt": "string"
-           *     }
-           */
           'application/json': {
             /** @description false when it already had this status */
             changed: boolean;
@@ -14906,21 +7941,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -14930,21 +7950,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -14954,21 +7959,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -14978,21 +7968,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -15002,21 +7977,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
@@ -15028,21 +7988,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "error": "string",
-           *       "message": "string",
-           *       "details": [
-           *         {
-           *           "field": "string",
-           *           "message": "string",
-           *           "code": "string"
-           *         }
-           *       ],
-           *       "requestId": "string",
-           *       "timestamp": "string"
-           *     }
-           */
           'application/json': components['schemas']['Error'];
         };
       };
