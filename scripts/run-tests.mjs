@@ -1,5 +1,8 @@
 #!/usr/bin/env node
-// Runs the compiled node:test suites. Usage: node scripts/run-tests.mjs [unit|integration|all] [path-filter...]
+// Runs the compiled node:test suites.
+// Usage: node scripts/run-tests.mjs [unit|integration|all] [--under=DIR/] [--allow-empty] [path-filter...]
+//   --under=DIR/   only files below DIR (a project root; Nx's per-project test target)
+//   --allow-empty  no matching file is a pass with 0 tests (a project without unit tests)
 // Unit tests are `*.spec.js`; integration tests (real Postgres, Redis, object store, service processes) are `*.int-spec.js`.
 // Prints node's spec output and ends with `N passed, N failed` (read by CI).
 import { spawn } from 'node:child_process';
@@ -8,7 +11,10 @@ import { join, relative } from 'node:path';
 import { tmpdir } from 'node:os';
 
 const root = new URL('..', import.meta.url).pathname;
-const [kind = 'all', ...filters] = process.argv.slice(2);
+const options = process.argv.slice(2).filter((a) => a.startsWith('--'));
+const [kind = 'all', ...filters] = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+const under = options.find((o) => o.startsWith('--under='))?.slice('--under='.length);
+const allowEmpty = options.includes('--allow-empty');
 const roots = ['libs', 'services', 'scripts', 'tests', 'bench'].map((d) => join(root, d));
 
 function walk(dir, out) {
@@ -34,9 +40,14 @@ const wanted = all
     if (kind === 'integration') return f.endsWith('.int-spec.js');
     return f.endsWith('.spec.js');
   })
+  .filter((f) => !under || relative(root, f).startsWith(under))
   .filter((f) => filters.length === 0 || filters.some((p) => relative(root, f).includes(p)))
   .sort();
 
+if (wanted.length === 0 && allowEmpty) {
+  console.log(`${kind}: 0 passed, 0 failed`);
+  process.exit(0);
+}
 if (wanted.length === 0) {
   console.error(`no ${kind} test files found (did you run npm run build?)`);
   console.log('0 passed, 1 failed');
