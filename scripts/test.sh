@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The one test command (`npm test`): installs what is missing, builds, starts the local stack's
-# dependencies (Postgres, Redis, MinIO), then runs static checks, unit and integration tests.
+# The one test command (`npm test`): installs what is missing, builds, runs the fast lane (lint,
+# typecheck, unit tests), starts the local stack's dependencies (Postgres, Redis, MinIO), then
+# runs the stack-backed suites.
 # Ends with `N passed, N failed` over every step.
 set -uo pipefail
 ROOT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
@@ -59,6 +60,26 @@ finish() {
   exit $?
 }
 
+# The fast lane (scripts/fast-lane.sh: Nx lint, typecheck and unit tests per project, before any
+# stack-backed suite). Counted as before its steps were one: lint (and typecheck) one check, plus
+# each unit test; a failing task that printed no count is one failure.
+fast_lane() {
+  local log="$logs/fast-lane.log" rc line p=0 f=0
+  step "fast lane (nx: lint, typecheck, unit tests)" bash -c \
+    'bash scripts/fast-lane.sh 2>&1 | tee "$0"; exit ${PIPESTATUS[0]}' "$log"
+  rc=$?
+  while read -r line; do
+    p=$((p + $(sed -E 's/^unit: ([0-9]+) passed.*/\1/' <<<"$line")))
+    f=$((f + $(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$line")))
+  done < <(awk '/^> nx run [^ ]+:test/ { task = $4 }
+                /^unit: [0-9]+ passed, [0-9]+ failed/ { count[task] = $0 }
+                END { for (t in count) print count[t] }' "$log") # Nx may print a task's output twice
+  if grep -qE '^ *- [^ ]+:(lint|typecheck|build)$' "$log"; then f=$((f + 1)); else p=$((p + 1)); fi
+  if [[ $rc -ne 0 && $f -eq 0 ]]; then f=1; fi
+  passed=$((passed + p))
+  failed=$((failed + f))
+}
+
 logs="$ROOT_DIR/.stack/test-logs"
 mkdir -p "$logs"
 
@@ -69,7 +90,7 @@ mkdir -p "$logs"
 gate "runtime (Node $PROJECT_NODE_VERSION)" use_project_node || finish
 gate "install (npm install, native modules for Node $PROJECT_NODE_VERSION)" ensure_node_modules || finish
 gate "build (tsc -b)" npm run build || finish
-gate "lint (eslint, type-aware)" npm run lint
+fast_lane
 gate "format (prettier --check)" npm run format:check
 gate "stack dependencies (postgres, redis, minio)" bash scripts/stack/up.sh --deps-only || finish
 
@@ -79,7 +100,6 @@ set -a
 set +a
 export TEST_LOG_LEVEL=${TEST_LOG_LEVEL:-warn}
 
-count_step "unit tests" "$logs/unit.log" node scripts/run-tests.mjs unit
 # Headless Chromium for the API reference test (Debian's chromium, installed when missing).
 gate "chromium (API reference test)" bash scripts/stack/ensure-chromium.sh
 # Debian's prometheus for the dashboards-and-alerts test (tests/src/e2e/monitoring.int-spec.ts).
