@@ -3,7 +3,7 @@
 //   npm run build && npx tsc -p bench/notifier
 //   BENCH_DATABASE_URL=postgres://.../bible_bench_push node bench/notifier/dist/push.js \
 //     [--devices 100000] [--sends 20000] [--baseline 20000] [--concurrency 200]
-//     [--node-options '--max-old-space-size=256']   (the chart's notifier.nodeOptions)
+//     [--node-options '...']   (default: the chart's notifier.nodeOptions)
 //
 // The database at BENCH_DATABASE_URL is RESET and migrated; queues get a fresh prefix. The fake
 // FCM (libs/testing push-fakes: OAuth2 JWT-bearer token endpoint, messages:send validating each
@@ -27,6 +27,7 @@ import { Pool } from 'pg';
 import { recordEvents } from '@bible/common';
 import { freshTestDataSource } from '@bible/common/database/testing';
 import { type RunningService, startFakeFcm, startService, testEnv } from '@bible/testing';
+import { hwmMiB, notifierNodeOptions, rssMiB } from './process';
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -34,24 +35,10 @@ function arg(name: string, fallback: number): number {
 }
 const DEVICES = arg('devices', 100_000);
 const SENDS = arg('sends', 20_000);
-const NODE_OPTIONS =
-  process.argv[process.argv.indexOf('--node-options') + 1] &&
-  process.argv.includes('--node-options')
-    ? process.argv[process.argv.indexOf('--node-options') + 1]
-    : '--max-old-space-size=256';
+const NODE_OPTIONS = notifierNodeOptions();
 const BASELINE = arg('baseline', 20_000);
 const CONCURRENCY = arg('concurrency', 200);
 const log = (msg: string) => process.stderr.write(`[push-bench] ${msg}\n`);
-
-function hwmMiB(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
-}
-
-function rssMiB(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
-}
 
 async function main(): Promise<void> {
   const url = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL;

@@ -3,6 +3,7 @@
 //   npm run build && npx tsc -p bench/notifier
 //   BENCH_DATABASE_URL=postgres://.../bible_bench node bench/notifier/dist/run.js \
 //     [--endpoints 10] [--events 10000] [--rate 200] [--seconds 30] [--baseline 20000]
+//     [--node-options '...']   (default: the chart's notifier.nodeOptions)
 //
 // The database at BENCH_DATABASE_URL (default TEST_DATABASE_URL) is RESET and migrated; the
 // notifier runs as a process against it (Redis database 13, flushed). Receivers are local HTTP
@@ -29,6 +30,7 @@ import { recordEvents } from '@bible/common';
 import { freshTestDataSource } from '@bible/common/database/testing';
 import { encryptSecret, generateWebhookSecret } from '@bible/common/webhooks/secrets';
 import { type RunningService, startService, testEnv } from '@bible/testing';
+import { notifierNodeOptions, rssMiB } from './process';
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -135,11 +137,6 @@ function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
-function rssMiB(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
-}
-
 const eventData = (i: number) => ({
   scope: 'text' as const,
   versionId: 'bench',
@@ -184,6 +181,7 @@ async function main(): Promise<void> {
       rate: RATE,
       seconds: SECONDS,
       baseline: BASELINE,
+      nodeOptions: notifierNodeOptions(),
     },
   };
   let notifier: RunningService | undefined;
@@ -191,6 +189,7 @@ async function main(): Promise<void> {
     DATABASE_URL: databaseUrl,
     REDIS_URL: redisUrl.toString(),
     LOG_LEVEL: 'warn',
+    NODE_OPTIONS: notifierNodeOptions(),
     WEBHOOK_ALLOWED_CIDRS: '127.0.0.0/8',
     WEBHOOK_CONCURRENCY: process.env.WEBHOOK_CONCURRENCY ?? '100',
     // 50, not the default 10: the latency phase sends 200 events/s to ONE endpoint, and one
