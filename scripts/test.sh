@@ -89,6 +89,13 @@ mkdir -p "$logs"
 . scripts/runtime.sh
 gate "runtime (Node $PROJECT_NODE_VERSION)" use_project_node || finish
 gate "install (npm install, native modules for Node $PROJECT_NODE_VERSION)" ensure_node_modules || finish
+# helm and Jaeger v2 are built from their Go modules (minutes on a cold Go cache, Jaeger the
+# longest): in the background from here, so downloads and compiling overlap the build and the fast
+# lane; the gate before the integration tests waits for it.
+tools_log="$logs/tools.log"
+bash scripts/stack/install-tools.sh helm jaeger >"$tools_log" 2>&1 &
+tools_pid=$!
+wait_tools() { wait "$tools_pid"; local rc=$?; cat "$tools_log"; return $rc; }
 gate "build (tsc -b)" npm run build || finish
 fast_lane
 gate "format (prettier --check)" npm run format:check
@@ -105,9 +112,8 @@ gate "chromium (API reference test)" bash scripts/stack/ensure-chromium.sh
 # Debian's prometheus for the dashboards-and-alerts test (tests/src/e2e/monitoring.int-spec.ts).
 gate "prometheus (dashboards and alerts test)" bash scripts/stack/ensure-prometheus.sh
 # helm (renders the chart's rules for the monitoring test) and Jaeger v2 (trace backend test),
-# built once into .stack/bin from their Go modules: minutes on a cold Go cache (Jaeger the
-# longest), seconds to 90 s on a warm one.
-gate "helm and jaeger (monitoring and trace backend tests)" bash scripts/stack/install-tools.sh helm jaeger
+# started in the background above.
+gate "helm and jaeger (monitoring and trace backend tests)" wait_tools
 count_step "integration tests" "$logs/integration.log" node scripts/run-tests.mjs integration
 # Schemathesis over every operation of the OpenAPI document (issue 14): zero failures and zero
 # "schema validation mismatch" warnings, against a gateway on the test stack.
