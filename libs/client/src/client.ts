@@ -59,6 +59,8 @@ export interface ClientOptions {
 
 export interface Status {
   packageId?: string;
+  /** The last signed full package: updates are asked for and applied from it. */
+  basePackageId?: string;
   packageType?: number;
   contentRevision?: string;
   cursor?: string;
@@ -430,6 +432,7 @@ export class OfflineClient {
       for (const m of s.outbox()) outbox[m.status] = (outbox[m.status] ?? 0) + 1;
       return {
         packageId: s.get('packageId'),
+        basePackageId: s.get('basePackageId'),
         packageType: manifest.packageType,
         contentRevision: manifest.contentRevision,
         cursor: s.get('cursor'),
