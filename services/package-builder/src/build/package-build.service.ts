@@ -114,14 +114,12 @@ export class PackageBuildService {
       if (ctx.base && ctx.base.packageKey !== key) {
         throw new Error(`${ctx.base.packageId} is a package of other content; no delta from it`);
       }
-      if (ctx.base && ctx.params.chunking) {
-        throw new Error('delta builds of chunked series are not supported; request the full parts');
-      }
       // A retry after a crash between publish and ack finds its own work done.
       const existing = await this.publisher.readyPackageIds(
         key,
         revision,
         ctx.base?.contentRevision,
+        ctx.base?.partNumber ?? undefined,
       );
       if (existing.length > 0) {
         await snapshot.close();
@@ -156,12 +154,25 @@ export class PackageBuildService {
           ];
       gatherEnd();
 
+      // A series part is updated on its own: the delta of the part with the base's number,
+      // provided the series still cuts the same books into it.
+      const wanted = ctx.base?.partNumber ? ctx.base.partNumber - 1 : undefined;
+      if (wanted !== undefined) {
+        const same = parts[wanted]?.books.map((b) => b.id).join(',');
+        if (same !== ctx.base?.books?.join(',')) {
+          throw new Error(
+            `part ${wanted + 1} of the series holds other books at this revision; request the full parts`,
+          );
+        }
+      }
       const previous = await this.publisher.previousPackageIds(key);
       for (const [index, part] of parts.entries()) {
+        if (wanted !== undefined && index !== wanted) continue;
         const progress = async (stage: Stage, fraction: number) => {
           const [from, to] = STAGE_RANGE[stage];
           const within = from + (to - from) * Math.min(1, Math.max(0, fraction));
-          await ctx.onProgress(stage, ((index + within / 100) / parts.length) * 100);
+          const [at, of] = wanted === undefined ? [index, parts.length] : [0, 1];
+          await ctx.onProgress(stage, ((at + within / 100) / of) * 100);
         };
         drafts.push(
           await this.buildPart({

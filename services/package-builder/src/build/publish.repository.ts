@@ -56,6 +56,9 @@ export interface BaseGeneration {
   packageKey: string;
   contentRevision: string;
   audioFileIndex: Manifest['audioFileIndex'];
+  /** Series parts: the part number and its books (a delta is built for that part alone). */
+  partNumber: number | null;
+  books: string[] | null;
   stored?: StoredPackage;
   via?: { base: StoredPackage; delta: StoredPackage };
 }
@@ -63,6 +66,8 @@ export interface BaseGeneration {
 interface GenerationRow {
   package_id: string;
   package_key: string;
+  part_number: number | null;
+  books: string[] | null;
   content_revision: string;
   content_sha256: string;
   object_key: string;
@@ -106,7 +111,7 @@ export class PublishRepository {
    */
   async baseGeneration(packageId: string): Promise<BaseGeneration | null> {
     const columns =
-      'package_id, package_key, content_revision, content_sha256, object_key, manifest';
+      'package_id, package_key, part_number, books, content_revision, content_sha256, object_key, manifest';
     const full: GenerationRow[] = await this.db.query(
       `SELECT ${columns} FROM package_generations
         WHERE package_id = $1 AND status IN ('ready', 'stale') AND base_revision IS NULL`,
@@ -119,12 +124,14 @@ export class PublishRepository {
         packageKey: r.package_key,
         contentRevision: r.content_revision,
         audioFileIndex: r.manifest.audioFileIndex,
+        partNumber: r.part_number,
+        books: r.books,
         stored: stored(r),
       };
     }
     const pairs: (GenerationRow & { base: GenerationRow })[] = await this.db.query(
-      `SELECT d.package_id, d.package_key, d.content_revision, d.content_sha256, d.object_key, d.manifest,
-              to_jsonb(b) AS base
+      `SELECT d.package_id, d.package_key, d.part_number, d.books, d.content_revision, d.content_sha256,
+              d.object_key, d.manifest, to_jsonb(b) AS base
          FROM package_generations d
          JOIN package_generations b ON b.package_id = d.base_package_id
         WHERE d.manifest->'delta'->>'targetPackageId' = $1 AND d.status IN ('ready', 'stale')
@@ -140,22 +147,28 @@ export class PublishRepository {
       packageKey: d.package_key,
       contentRevision: d.content_revision,
       audioFileIndex: target,
+      partNumber: d.part_number,
+      books: d.books,
       via: { base: stored(d.base), delta: stored(d) },
     };
   }
 
-  /** Ready packages of a key at a revision: full ones, or deltas from `baseRevision`. */
+  /**
+   * Ready packages of a key at a revision: full ones, or deltas from `baseRevision` (of one
+   * series part when `partNumber` is given).
+   */
   async readyPackageIds(
     packageKey: string,
     revision: string,
     baseRevision?: string,
+    partNumber?: number,
   ): Promise<string[]> {
     const rows: { package_id: string }[] = await this.db.query(
       `SELECT package_id FROM package_generations
         WHERE package_key = $1 AND content_revision = $2 AND status = 'ready'
-          AND base_revision IS NOT DISTINCT FROM $3
+          AND base_revision IS NOT DISTINCT FROM $3 AND ($4::int IS NULL OR part_number = $4)
         ORDER BY part_number NULLS FIRST`,
-      [packageKey, revision, baseRevision ?? null],
+      [packageKey, revision, baseRevision ?? null, partNumber ?? null],
     );
     return rows.map((r) => r.package_id);
   }
