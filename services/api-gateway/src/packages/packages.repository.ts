@@ -173,16 +173,18 @@ export class PackagesRepository {
     };
   }
 
-  /** The ready delta of a key from `baseRevision` to `revision`, if built. */
+  /** The ready delta of a key (of one series part) from `baseRevision` to `revision`, if built. */
   async readyDelta(
     packageKey: string,
     revision: string,
     baseRevision: string,
+    partNumber: number | null,
   ): Promise<GenerationRow | null> {
     const rows: GenerationRow[] = await this.db.query(
       `SELECT * FROM package_generations
-        WHERE package_key = $1 AND content_revision = $2 AND base_revision = $3 AND status = 'ready'`,
-      [packageKey, revision, baseRevision],
+        WHERE package_key = $1 AND content_revision = $2 AND base_revision = $3 AND status = 'ready'
+          AND part_number IS NOT DISTINCT FROM $4`,
+      [packageKey, revision, baseRevision, partNumber],
     );
     return rows[0] ?? null;
   }

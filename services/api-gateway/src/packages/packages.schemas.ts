@@ -175,7 +175,6 @@ export const UPDATE_REASONS = [
   'base_expired',
   'base_is_delta',
   'base_other_content',
-  'series_full_only',
   'partial_package',
   'delta_too_large',
 ] as const;

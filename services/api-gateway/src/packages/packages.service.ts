@@ -170,10 +170,14 @@ export class PackagesService {
     if (base.content_revision === revision) return { kind: 'upToDate', packageId: basePackageId };
 
     const update: UpdateInfo = { updateKind: 'delta', basePackageId };
-    const currentFull = await this.repo.readyGenerations(key, revision);
-    const fullBytes = Number(currentFull[0]?.size_bytes ?? base.size_bytes);
+    // A series part is updated on its own, against the part with its number.
+    const part = base.part_number;
+    const currentFull = (await this.repo.readyGenerations(key, revision)).find(
+      (g) => g.part_number === part,
+    );
+    const fullBytes = Number(currentFull?.size_bytes ?? base.size_bytes);
     const maxShare = this.config.PACKAGE_DELTA_MAX_SHARE;
-    const ready = await this.repo.readyDelta(key, revision, base.content_revision);
+    const ready = await this.repo.readyDelta(key, revision, base.content_revision, part);
     if (ready) {
       if (deltaTooLarge(Number(ready.size_bytes), fullBytes, maxShare)) {
         return full('delta_too_large');
@@ -193,19 +197,22 @@ export class PackagesService {
       if (deltaTooLarge(audioBytes, fullBytes, maxShare)) return full('delta_too_large');
     }
     cacheRequests.inc({ result: 'miss' });
-    const jobId = `${buildJobId(key, revision)}-from-${base.content_revision.replace(/[^0-9a-z]/gi, '_')}`;
-    const targetId = packageIdFor({
-      languageCode,
-      versionSlug: versionSlug(params),
-      params,
-      revisionId: position.id.toString(),
-      key,
-    });
+    const jobId = `${buildJobId(key, revision)}-from-${base.content_revision.replace(/[^0-9a-z]/gi, '_')}${part ? `-p${part}` : ''}`;
     const queued = await this.enqueue(key, params, userId, jobId, basePackageId);
+    // A part's id names the series' part count, which only the build's plan knows.
+    const targetId = part
+      ? undefined
+      : packageIdFor({
+          languageCode,
+          versionSlug: versionSlug(params),
+          params,
+          revisionId: position.id.toString(),
+          key,
+        });
     return {
       kind: 'queued',
       ...queued,
-      packageId: deltaPackageId(targetId, base.content_revision),
+      ...(targetId && { packageId: deltaPackageId(targetId, base.content_revision) }),
       update,
     };
   }

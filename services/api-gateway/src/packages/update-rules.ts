@@ -10,7 +10,8 @@ export interface HeldPackage {
 
 /**
  * Why an update cannot be a delta, or undefined if it can: the base must be a downloadable full
- * package of the same content (type, versions, books, chunking and allowPartial all feed the key).
+ * package of the same content (type, versions, books, chunking and allowPartial all feed the key);
+ * a part of a series gets a delta of that part.
  */
 export function deltaObstacle(
   base: HeldPackage | null,
@@ -21,7 +22,6 @@ export function deltaObstacle(
   if (base.base_revision !== null) return 'base_is_delta';
   if (base.package_key !== key) return 'base_other_content';
   if (base.status !== 'ready' && base.status !== 'stale') return 'base_expired';
-  if (params.chunking) return 'series_full_only';
   if (params.allowPartial) return 'partial_package';
   return undefined;
 }
