@@ -9,16 +9,15 @@
 //             the new cursor commit together
 //   edit      a local mutation: applied to the store at once, queued in the outbox
 //   push      POST /v1/sync/push with the pending mutations; answers update the store
-//   update    GET /v1/packages/{id}/update for our base (the last signed full package): a delta
-//             (applied to the base) or a full package; or a delta file received offline
+//   update    GET /v1/packages/{id}/update for the package we hold: a delta (applied to it) or a
+//             full package; or a delta file received offline
 //
-// Store folder: store.sqlite, package.bible (the package imported last), base.bible (the last
-// signed full package; a hard link to package.bible until a delta is applied), keys.json,
-// downloads/ (partial downloads and the deltas, to hand on to other devices).
+// Store folder: store.sqlite, package.bible (the package imported last, read for audio and the
+// base of the next delta), keys.json, downloads/ (partial downloads and the deltas, to hand on
+// to other devices).
 import {
   createWriteStream,
   existsSync,
-  linkSync,
   mkdirSync,
   readFileSync,
   renameSync,
@@ -59,8 +58,6 @@ export interface ClientOptions {
 
 export interface Status {
   packageId?: string;
-  /** The last signed full package: updates are asked for and applied from it. */
-  basePackageId?: string;
   packageType?: number;
   contentRevision?: string;
   cursor?: string;
@@ -102,14 +99,9 @@ export class OfflineClient {
     return join(this.dir, 'store.sqlite');
   }
 
-  /** The package the store was imported from (its audio is read from here). */
+  /** The package the store was imported from: its audio is read here, deltas apply to it. */
   get packagePath(): string {
     return join(this.dir, 'package.bible');
-  }
-
-  /** The last signed full package imported: deltas are asked for and applied against it. */
-  get basePath(): string {
-    return join(this.dir, 'base.bible');
   }
 
   private http(): ApiClient {
@@ -197,10 +189,9 @@ export class OfflineClient {
   /**
    * Makes a verified package the store. On an existing store (an update) the outbox, conflicts
    * and identity carry over and pending edits are replayed on the new rows; the pull cursor
-   * restarts at the package's syncCursor. A signed full package also becomes the base of later
-   * deltas (base.bible, a hard link); a package rebuilt from a delta (`derived`) keeps the base.
+   * restarts at the package's syncCursor.
    */
-  async import(file: string, verified?: Manifest, derived = false): Promise<Manifest> {
+  async import(file: string, verified?: Manifest): Promise<Manifest> {
     const manifest = verified ?? (await this.verify(file));
     if (manifest.delta) throw new Error('this is a delta package: use `update --file`');
     const next = `${this.storePath}.next`;
@@ -223,17 +214,14 @@ export class OfflineClient {
           ...(manifest.audioVersionId && { audioVersionId: manifest.audioVersionId }),
         }),
       );
-      let base = manifest.packageId;
       if (existsSync(this.storePath)) {
         const old = LocalStore.open(this.storePath);
         try {
           store.adopt(old);
-          if (derived) base = old.get('basePackageId') ?? base;
         } finally {
           old.close();
         }
       }
-      store.set('basePackageId', base);
       if (this.options.deviceId) store.set('deviceId', this.options.deviceId);
     } finally {
       store.close();
@@ -245,10 +233,6 @@ export class OfflineClient {
     // The renames are the commit point: a crash before leaves the old store intact.
     renameSync(next, this.storePath);
     renameSync(`${this.packagePath}.next`, this.packagePath);
-    if (!derived) {
-      rmSync(this.basePath, { force: true });
-      linkSync(this.packagePath, this.basePath);
-    }
     this.log(`imported ${manifest.packageId} (revision ${manifest.contentRevision})`);
     return manifest;
   }
@@ -373,51 +357,44 @@ export class OfflineClient {
   }
 
   /**
-   * Asks the server for the cheapest way from our base (the last signed full package) to its
-   * current revision, in one call: deltas are cumulative from the base, because a package this
-   * client rebuilt from a delta has the server's rows but not its bytes (deltas name their base by
-   * content hash). Downloads what is offered, waiting for a queued build, and imports it; a full
+   * Asks the server for the cheapest way from the package we hold to its current revision, in
+   * one call; downloads what it offers (waiting for a queued build) and imports it. A full
    * package comes with the reason a delta was not possible.
    */
   async update(): Promise<UpdateResult> {
-    const { base, revision } = this.withStore((s) => ({
-      base: s.get('basePackageId') as string,
-      revision: (JSON.parse(s.get('manifest') ?? '{}') as Partial<Manifest>).contentRevision,
-    }));
+    const packageId = this.withStore((s) => s.get('packageId') as string);
     const answer = ok(
       await this.http().GET('/v1/packages/{packageId}/update', {
-        params: { path: { packageId: base } },
+        params: { path: { packageId } },
       }),
       'GET /v1/packages/{packageId}/update',
     );
     if ('upToDate' in answer) return { upToDate: true };
-    // A ready delta to the revision we already hold (applied earlier): nothing to do.
-    if ('manifest' in answer && answer.manifest.contentRevision === revision)
-      return { upToDate: true };
     const id = 'jobId' in answer ? await this.waitForBuild(answer.jobId) : answer.packageId;
     const { file, bytes, manifest } = await this.download(id);
     const { updateKind, reason } = answer;
     this.log(`update: ${updateKind} ${id}, ${bytes} bytes${reason ? ` (${reason})` : ''}`);
-    if (manifest.contentRevision === revision) return { upToDate: true };
     if (updateKind === 'delta') await this.applyDeltaFile(file);
     else await this.import(file, manifest);
     return { upToDate: false, updateKind, reason, packageId: id, bytes, file };
   }
 
   /**
-   * Applies a delta package (downloaded, or received by Bluetooth / SD card) to our base and
-   * imports the result. The delta must carry the server's signature (checked against the kept
-   * keys, offline); applyDelta checks that our base is the one it was built for, by package id,
-   * revision and content hash, and rebuilds the full package at the delta's revision.
+   * Applies a delta package (downloaded, or received by Bluetooth / SD card) to the package we
+   * hold and imports the result. The delta must carry the server's signature (checked against
+   * the kept keys, offline). applyDelta checks that our package is the delta's base: the
+   * server's file by content hash, or, when we rebuilt it from an earlier delta (unsigned, laid
+   * out differently), by id, revision and a hash of its rows; then it rebuilds the full package
+   * at the delta's revision.
    */
   async applyDeltaFile(deltaPath: string): Promise<Manifest> {
     await verifyPackage(deltaPath, { keyring: await this.keyring() });
     const output = join(this.dir, 'downloads', `applied-${Date.now()}.bible`);
     try {
-      await applyDelta({ basePath: this.basePath, deltaPath, outputPath: output });
+      await applyDelta({ basePath: this.packagePath, deltaPath, outputPath: output });
       // The result is unsigned (only the server holds the key): a verify without keys checks
       // every hash of what applyDelta wrote.
-      return await this.import(output, (await verifyPackage(output)).manifest, true);
+      return await this.import(output, (await verifyPackage(output)).manifest);
     } finally {
       rmSync(output, { force: true });
     }
@@ -432,7 +409,6 @@ export class OfflineClient {
       for (const m of s.outbox()) outbox[m.status] = (outbox[m.status] ?? 0) + 1;
       return {
         packageId: s.get('packageId'),
-        basePackageId: s.get('basePackageId'),
         packageType: manifest.packageType,
         contentRevision: manifest.contentRevision,
         cursor: s.get('cursor'),

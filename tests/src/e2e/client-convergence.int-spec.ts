@@ -245,8 +245,8 @@ describe('reference offline clients converge', { timeout: 10 * 60_000 }, () => {
     await cli(cliStore, 'push');
     await serverEdit(11);
     await feedSettled();
-    // a updates again: a cumulative delta from its signed base (the first package), because the
-    // package it rebuilt from the first delta has the server's rows, not its bytes.
+    // a updates again, by a delta from the package it rebuilt from the first one (unsigned, laid
+    // out differently from the server's file: the delta names it by its rows).
     const second = await a.update();
     assert.ok(!second.upToDate && second.updateKind === 'delta', JSON.stringify(second));
     for (const client of [a, b, c]) await client.pull();
