@@ -91,6 +91,13 @@ describe('failure classes', () => {
       [new Error('text version WEB no longer exists'), 'CONTENT_UNAVAILABLE', true],
       [new Error('the request selects no books with content'), 'NO_BOOKS', true],
       [new Error('job stalled more than allowable limit'), 'STALLED', false],
+      [
+        new Error(
+          'part 2 of the series holds other books at this revision; request the full parts',
+        ),
+        'DELTA_NOT_POSSIBLE',
+        true,
+      ],
       [new Error('connect ECONNREFUSED'), 'BUILD_ERROR', false],
     ];
     for (const [error, code, permanent] of cases) {

@@ -34,13 +34,14 @@ export function failureCode(error: unknown): string {
   if (/selects no books/.test(message)) return 'NO_BOOKS';
   if (/^package request .* not found$/.test(message)) return 'REQUEST_NOT_FOUND';
   if (/stalled more than allowable limit/.test(message)) return 'STALLED';
+  if (/request the full (parts|package)$/.test(message)) return 'DELTA_NOT_POSSIBLE';
   return 'BUILD_ERROR';
 }
 
 /** Errors retrying cannot fix: the job fails at once with its reason. */
 export function isPermanent(error: unknown): boolean {
   if (error instanceof AudioSourceError) return error.reason !== 'unreadable';
-  return ['CONTENT_UNAVAILABLE', 'NO_BOOKS'].includes(failureCode(error));
+  return ['CONTENT_UNAVAILABLE', 'NO_BOOKS', 'DELTA_NOT_POSSIBLE'].includes(failureCode(error));
 }
 
 function requesters(requests: readonly RequestRow[]): {

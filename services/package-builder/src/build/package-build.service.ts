@@ -112,7 +112,9 @@ export class PackageBuildService {
       const position = await snapshot.revision(ctx.params);
       revision = revisionOf(position);
       if (ctx.base && ctx.base.packageKey !== key) {
-        throw new Error(`${ctx.base.packageId} is a package of other content; no delta from it`);
+        throw new Error(
+          `${ctx.base.packageId} is a package of other content; no delta from it: request the full package`,
+        );
       }
       // A retry after a crash between publish and ack finds its own work done.
       const existing = await this.publisher.readyPackageIds(
