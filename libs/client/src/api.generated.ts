@@ -5005,7 +5005,6 @@ export interface operations {
                   | 'base_expired'
                   | 'base_is_delta'
                   | 'base_other_content'
-                  | 'series_full_only'
                   | 'partial_package'
                   | 'delta_too_large';
                 /** @constant */
@@ -5051,7 +5050,6 @@ export interface operations {
                   | 'base_expired'
                   | 'base_is_delta'
                   | 'base_other_content'
-                  | 'series_full_only'
                   | 'partial_package'
                   | 'delta_too_large';
                 /** @enum {string} */
@@ -5732,7 +5730,6 @@ export interface operations {
                   | 'base_expired'
                   | 'base_is_delta'
                   | 'base_other_content'
-                  | 'series_full_only'
                   | 'partial_package'
                   | 'delta_too_large';
                 /** @constant */
@@ -5764,7 +5761,6 @@ export interface operations {
               | 'base_expired'
               | 'base_is_delta'
               | 'base_other_content'
-              | 'series_full_only'
               | 'partial_package'
               | 'delta_too_large';
             /** @enum {string} */
