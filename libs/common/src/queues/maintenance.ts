@@ -141,9 +141,13 @@ export class MaintenanceSchedule<Q extends MaintenanceQueueName>
     });
   }
 
-  /** Stops taking jobs, waits for the running one, closes the queue and its connection. */
+  /**
+   * Stops taking jobs, waits for the running one, closes the queue and its connection. During a
+   * Redis outage the running job could not record its end anyway: the worker closes at once
+   * (its job's lock expires and another replica retries it) instead of holding up shutdown.
+   */
   async close(): Promise<void> {
-    await this.worker?.close();
+    await this.worker?.close(this.connection.status !== 'ready');
     await this.queue.close();
     // Rejects a registration still waiting for Redis, so shutdown never waits for an outage.
     this.connection.disconnect();
