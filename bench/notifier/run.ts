@@ -308,13 +308,12 @@ async function main(): Promise<void> {
     };
     log(`latency: ${JSON.stringify(results.latency)}`);
     const metrics = await (await fetch(`${notifier.url}/metrics`)).text();
-    results.notifierMetrics = metrics
-      .split('\n')
-      .filter((l) =>
-        /^bible_(webhook_deliveries_total|events_total|webhook_(delivery_latency|attempt_duration)_seconds_(count|sum))/.test(
-          l,
-        ),
-      );
+    results.notifierMetrics = metrics.split('\n').filter((l) =>
+      // GC time and heap show what a heap cap (--node-options) costs.
+      /^(bible_(webhook_deliveries_total|events_total|webhook_(delivery_latency|attempt_duration)_seconds_(count|sum))|nodejs_gc_duration_seconds_sum|nodejs_heap_size_(used|total)_bytes)/.test(
+        l,
+      ),
+    );
   } finally {
     await notifier?.stop('SIGTERM');
     await rx.close();
