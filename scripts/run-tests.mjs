@@ -6,7 +6,7 @@
 // Unit tests are `*.spec.js`; integration tests (real Postgres, Redis, object store, service processes) are `*.int-spec.js`.
 // Prints node's spec output and ends with `N passed, N failed` (read by CI).
 import { spawn } from 'node:child_process';
-import { readdirSync, statSync, readFileSync, mkdtempSync } from 'node:fs';
+import { readdirSync, statSync, readFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { tmpdir } from 'node:os';
 
@@ -65,7 +65,12 @@ const args = [
   ...(kind === 'unit' ? [] : ['--test-concurrency=1']),
   ...wanted.map((f) => relative(root, f)),
 ];
-const child = spawn(process.execPath, args, { cwd: root, stdio: 'inherit', env: process.env });
+// Nx runs several projects' tests at once: each run gets a temporary folder of its own, so a
+// test that checks what it left in the temporary folder never sees another project's files.
+const env = under
+  ? { ...process.env, TMPDIR: mkdtempSync(join(tmpdir(), 'bible-unit-')) }
+  : process.env;
+const child = spawn(process.execPath, args, { cwd: root, stdio: 'inherit', env });
 child.on('exit', (code, signal) => {
   let passed = 0;
   let failed = 0;
@@ -78,6 +83,7 @@ child.on('exit', (code, signal) => {
     failed = Math.max(failed, 1);
   }
   if (code !== 0 && failed === 0) failed = 1;
+  if (env !== process.env) rmSync(env.TMPDIR, { recursive: true, force: true });
   console.log(`${kind}: ${passed} passed, ${failed} failed`);
   process.exit(code ?? (signal ? 1 : 0));
 });
