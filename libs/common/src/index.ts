@@ -5,6 +5,7 @@ export * from './telemetry';
 export * from './storage';
 export * from './nest';
 export * from './packages';
+export * from './auth';
 export * from './sync';
 export * from './database';
 export * from './events';
