@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { JWT } from 'google-auth-library';
+import { Pool } from 'undici';
 import { parseRetryAfter } from '../../webhooks/schedule';
 import { classifyFcm, networkFailure } from './classify';
 import type { PushMessage, PushProvider, PushTarget, SendOutcome } from './provider';
@@ -16,6 +17,8 @@ export interface FcmOptions {
   /** OAuth2 token endpoint; defaults to the service account's token_uri. */
   tokenUri?: string;
   timeoutMs: number;
+  /** Keep-alive connections to the endpoint (one send in flight on each). */
+  connections: number;
 }
 
 interface ServiceAccount {
@@ -31,11 +34,14 @@ interface ServiceAccount {
  * that google-auth-library gets from the service account's signed JWT assertion and caches until
  * shortly before it expires. The library always posts the assertion to Google's token URL; a
  * request interceptor sends it to the configured token URI instead (the local fake, a proxy).
+ * Sends go through an undici Pool's `request`, not `fetch`: fetch's web streams and per-request
+ * objects were a third of the notifier's CPU per send (docs/benchmarks.md, device push).
  */
 export class FcmProvider implements PushProvider {
   readonly name = 'fcm' as const;
   private readonly jwt: JWT;
-  private readonly url: string;
+  private readonly pool: Pool;
+  private readonly path: string;
 
   constructor(private readonly options: FcmOptions) {
     const account = JSON.parse(readFileSync(options.serviceAccountFile, 'utf8')) as ServiceAccount;
@@ -59,7 +65,14 @@ export class FcmProvider implements PushProvider {
           return Promise.resolve(config);
         },
       });
-    this.url = `${options.endpoint.replace(/\/+$/, '')}/v1/projects/${encodeURIComponent(project)}/messages:send`;
+    const endpoint = new URL(options.endpoint);
+    this.path = `${endpoint.pathname.replace(/\/+$/, '')}/v1/projects/${encodeURIComponent(project)}/messages:send`;
+    this.pool = new Pool(endpoint.origin, {
+      connections: options.connections,
+      pipelining: 1,
+      headersTimeout: options.timeoutMs,
+      bodyTimeout: options.timeoutMs,
+    });
   }
 
   async send(target: PushTarget, message: PushMessage): Promise<SendOutcome> {
@@ -88,35 +101,37 @@ export class FcmProvider implements PushProvider {
         },
       },
     };
-    let res: Response;
+    let status: number;
+    let text: string;
+    let retryAfter: string | undefined;
     try {
-      res = await fetch(this.url, {
+      const res = await this.pool.request({
+        path: this.path,
         method: 'POST',
         headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
         body: JSON.stringify(body),
         signal: AbortSignal.timeout(this.options.timeoutMs),
       });
+      status = res.statusCode;
+      const header = res.headers['retry-after'];
+      retryAfter = Array.isArray(header) ? header[0] : header;
+      text = await res.body.text().catch(() => '');
     } catch (error) {
       return networkFailure('FCM', error);
     }
-    const text = await res.text().catch(() => '');
     let parsed: unknown;
     try {
       parsed = text ? JSON.parse(text) : null;
     } catch {
       parsed = { error: { message: text.slice(0, 200) } };
     }
-    const outcome = classifyFcm(
-      res.status,
-      parsed,
-      parseRetryAfter(res.headers.get('retry-after') ?? undefined, Date.now()),
-    );
+    const outcome = classifyFcm(status, parsed, parseRetryAfter(retryAfter, Date.now()));
     // A rejected access token (revoked, clock skew): drop it so the retry signs a new one.
-    if (res.status === 401) this.jwt.credentials = {};
+    if (status === 401) this.jwt.credentials = {};
     return outcome;
   }
 
   close(): Promise<void> {
-    return Promise.resolve();
+    return this.pool.close();
   }
 }

@@ -46,6 +46,7 @@ describe('push providers against protocol fakes', { timeout: 60_000 }, () => {
       endpoint: fcm.url,
       tokenUri: fcm.tokenUri,
       timeoutMs: 5_000,
+      connections: 4,
     });
     apnsClient = new ApnsProvider({
       keyFile: apns.keyFile,

@@ -20,6 +20,7 @@ export class PushProviders implements OnModuleDestroy {
           endpoint: c.FCM_ENDPOINT,
           tokenUri: c.FCM_TOKEN_URI,
           timeoutMs: c.PUSH_TIMEOUT_MS,
+          connections: c.PUSH_CONCURRENCY,
         }),
       );
     if (c.APNS_KEY_FILE && c.APNS_KEY_ID && c.APNS_TEAM_ID && c.APNS_TOPIC)
