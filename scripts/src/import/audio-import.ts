@@ -7,16 +7,16 @@ import type { Client } from 'pg';
 import {
   AUDIO_MIME_TYPES,
   SNIFF_BYTES,
-  measureAudioFile,
-  sniffAudioFormat,
-} from '@bible/common/content/audio-probe';
-import {
+  type Sql,
   type TimingRow,
   type ValidTiming,
+  measureAudioFile,
   parseTimingsCsv,
   parseTimingsJson,
+  replaceTimings,
+  sniffAudioFormat,
   validateTimings,
-} from '@bible/common/content/verse-timings';
+} from '@bible/content';
 import { createS3Client, type S3Config } from '@bible/common/storage/s3';
 import { ensureBucket, putIfChanged } from '../seed/object-store';
 import { bookByOsis, bookByUsfm } from './books';
@@ -333,35 +333,12 @@ async function writeMediaFile(
   if ((written.rowCount ?? 0) > 0) summary.mediaFiles.written++;
   else summary.mediaFiles.unchanged++;
   if (p.timings) {
-    const t = p.timings;
-    const upserted = await client.query<{ inserted: number; updated: number }>(
-      `WITH written AS (
-         INSERT INTO media_files_verses AS t (id, media_file_id, verse_id, start_time_seconds, duration_seconds)
-         SELECT $1 || '-' || x.verse_id, $1, x.verse_id, x.start, x.duration
-           FROM unnest($2::text[], $3::float8[], $4::float8[]) AS x (verse_id, start, duration)
-         ON CONFLICT (media_file_id, verse_id) DO UPDATE SET
-           start_time_seconds = EXCLUDED.start_time_seconds,
-           duration_seconds = EXCLUDED.duration_seconds, deleted_at = NULL
-         WHERE (t.start_time_seconds, t.duration_seconds) IS DISTINCT FROM
-               (EXCLUDED.start_time_seconds, EXCLUDED.duration_seconds) OR t.deleted_at IS NOT NULL
-         RETURNING (xmax = 0) AS inserted)
-       SELECT count(*) FILTER (WHERE inserted)::int AS inserted,
-              count(*) FILTER (WHERE NOT inserted)::int AS updated FROM written`,
-      [
-        p.mediaFileId,
-        t.map((x) => x.verseId),
-        t.map((x) => x.startSeconds),
-        t.map((x) => x.durationSeconds),
-      ],
-    );
-    const deleted = await client.query(
-      `UPDATE media_files_verses SET deleted_at = now()
-        WHERE media_file_id = $1 AND deleted_at IS NULL AND NOT (verse_id = ANY($2::text[]))`,
-      [p.mediaFileId, t.map((x) => x.verseId)],
-    );
-    summary.timings.inserted += upserted.rows[0].inserted;
-    summary.timings.updated += upserted.rows[0].updated;
-    summary.timings.deleted += deleted.rowCount ?? 0;
+    const sql: Sql = async <T>(text: string, params: unknown[]) =>
+      (await client.query(text, params)).rows as T[];
+    const changes = await replaceTimings(sql, p.mediaFileId, p.timings);
+    summary.timings.inserted += changes.inserted;
+    summary.timings.updated += changes.updated;
+    summary.timings.deleted += changes.deleted;
   }
   return before.rows[0]?.remote_path ?? null;
 }

@@ -6,7 +6,7 @@ import {
   SETTING_USER_ID,
   migrations,
 } from '@bible/common/database/index';
-import { contentCachePrefix } from '@bible/common/content/cache-keys';
+import { contentCachePrefix } from '@bible/content';
 
 export async function connect(databaseUrl: string): Promise<Client> {
   const client = new Client({ connectionString: databaseUrl, application_name: 'bible-import' });

@@ -3,7 +3,7 @@ import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { Counter } from 'prom-client';
 import { getLogger, metricsRegistry } from '@bible/common';
-import { contentCachePrefix } from '@bible/common/content/cache-keys';
+import { contentCachePrefix } from '@bible/content';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config';
 
 const cacheResults = new Counter({

@@ -1,8 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
 import { AppError, DATA_SOURCE, ErrorCode, setChangeContext } from '@bible/common';
+import { returning } from '@bible/content';
 import { ContentCache } from './content-cache';
-import { returning } from './sql';
 
 export const PUBLISHABLE = {
   'text-versions': { table: 'text_versions', label: 'Text version' },

@@ -17,6 +17,7 @@ import {
 } from '@bible/common';
 import {
   AUDIO_MIME_TYPES,
+  AudioIntegrity,
   CorruptAudioError,
   DECLARABLE_TYPES,
   type ParsedFormat,
@@ -24,12 +25,11 @@ import {
   checkMeasurement,
   parseAudioStream,
   sniffAudioFormat,
-} from '@bible/common/content/audio-probe';
-import { AudioIntegrity } from '@bible/common/content/audio-integrity';
+} from '@bible/content';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config';
 import { ContentCache } from '../content/content-cache';
 import type { IngestQuery } from './media-files.schemas';
-import { MediaFilesRepository, type MediaFileRow } from './media-files.repository';
+import { MediaFilesRepository, type MediaFileWithTimings } from './media-files.repository';
 import { BodyTooLargeError, MeteredStream, peek } from './upload-stream';
 
 const ingests = new Counter({
@@ -62,7 +62,7 @@ export class IngestService {
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
   ) {}
 
-  async ingest(req: Request, query: IngestQuery, userId: string): Promise<MediaFileRow> {
+  async ingest(req: Request, query: IngestQuery, userId: string): Promise<MediaFileWithTimings> {
     try {
       const file = await this.run(req, query, userId);
       ingests.inc({ result: 'stored' });
@@ -75,7 +75,11 @@ export class IngestService {
     }
   }
 
-  private async run(req: Request, query: IngestQuery, userId: string): Promise<MediaFileRow> {
+  private async run(
+    req: Request,
+    query: IngestQuery,
+    userId: string,
+  ): Promise<MediaFileWithTimings> {
     // 1. Everything that can be checked before reading the body.
     const declared = mediaType(req.header('content-type'));
     if (!(declared in DECLARABLE_TYPES)) {
@@ -157,7 +161,7 @@ export class IngestService {
       });
       if (stored.previous && stored.previous !== key) await this.deleteObject(stored.previous);
       await this.cache.invalidate();
-      return stored.row as MediaFileRow;
+      return stored.row as MediaFileWithTimings;
     } catch (error) {
       await this.deleteObject(key);
       if (error instanceof CorruptAudioError) {
@@ -182,7 +186,7 @@ export class IngestService {
     }
   }
 
-  private exists(file: MediaFileRow): AppError {
+  private exists(file: MediaFileWithTimings): AppError {
     return new AppError(409, ErrorCode.Conflict, `The chapter already has media file ${file.id}`, [
       {
         field: 'query.chapterId',

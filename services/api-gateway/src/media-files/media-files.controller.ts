@@ -17,7 +17,7 @@ import { CurrentUser, RequireRole } from '../auth/decorators';
 import { ZodValidationPipe } from '../common/zod-validation.pipe';
 import { ContentCache } from '../content/content-cache';
 import { IngestService } from './ingest.service';
-import { type MediaFileRow, MediaFilesRepository } from './media-files.repository';
+import { MediaFilesRepository, type MediaFileWithTimings } from './media-files.repository';
 import { type IngestQuery, ingestQuerySchema, mediaFileParamsSchema } from './media-files.schemas';
 import { TimingsService } from './timings.service';
 import './media-files.openapi';
@@ -25,7 +25,7 @@ import './media-files.openapi';
 type Params = { id: string };
 const params = new ZodValidationPipe(mediaFileParamsSchema);
 
-export function mediaFileView(r: MediaFileRow) {
+export function mediaFileView(r: MediaFileWithTimings) {
   return {
     id: r.id,
     audioVersionId: r.audio_version_id,
@@ -65,7 +65,7 @@ export class MediaFilesController {
   }
 
   /** A live file the caller may see: published ones for everyone, all for editors. */
-  private async visible(id: string, user: AuthUser): Promise<MediaFileRow> {
+  private async visible(id: string, user: AuthUser): Promise<MediaFileWithTimings> {
     const file = await this.repo.find(id);
     if (!file || file.deleted_at !== null) this.notFound(id);
     if (file.publish_status !== 'published' && !hasRole(user, 'editor')) this.notFound(id);

@@ -1,38 +1,21 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { DataSource, EntityManager } from 'typeorm';
 import { DATA_SOURCE } from '@bible/common';
-import type { TimingVerse, ValidTiming } from '@bible/common/content/verse-timings';
-import { returning } from '../content/sql';
+import {
+  type MediaFileRow,
+  type TimingChanges,
+  type TimingVerse,
+  type ValidTiming,
+  type VersionRow,
+  replaceTimings,
+  returning,
+  typeormSql,
+} from '@bible/content';
 
-export interface MediaFileRow {
-  id: string;
-  audio_version_id: string | null;
-  language_entity_id: string;
-  chapter_id: string | null;
-  start_verse_id: string | null;
-  end_verse_id: string | null;
-  remote_path: string | null;
-  file_size: string | null;
-  duration_seconds: number | null;
-  sha256: string | null;
-  format: 'mp3' | 'm4a' | null;
-  bitrate: number | null;
-  sample_rate: number | null;
-  upload_status: 'pending' | 'uploading' | 'completed' | 'failed';
-  publish_status: 'draft' | 'published' | 'archived';
-  check_status: 'pending' | 'approved' | 'rejected';
-  version: number;
-  created_at: Date;
-  updated_at: Date;
-  deleted_at: Date | null;
-  timing_count?: number;
-}
+/** A media file with its live timing count (what the media-files API shows). */
+export type MediaFileWithTimings = MediaFileRow & { timing_count?: number };
 
-export interface AudioVersionRow {
-  id: string;
-  language_entity_id: string;
-  bible_version_id: string;
-}
+export type AudioVersionRow = Pick<VersionRow, 'id' | 'language_entity_id' | 'bible_version_id'>;
 
 export interface ChapterVerses {
   chapterId: string;
@@ -93,8 +76,8 @@ export class MediaFilesRepository {
   async find(
     id: string,
     manager: EntityManager | DataSource = this.db,
-  ): Promise<MediaFileRow | null> {
-    const rows = await manager.query<MediaFileRow[]>(
+  ): Promise<MediaFileWithTimings | null> {
+    const rows = await manager.query<MediaFileWithTimings[]>(
       `SELECT m.*, (SELECT count(*)::int FROM media_files_verses t
                      WHERE t.media_file_id = m.id AND t.deleted_at IS NULL) AS timing_count
          FROM media_files m WHERE m.id = $1`,
@@ -192,45 +175,13 @@ export class MediaFilesRepository {
     );
   }
 
-  /**
-   * Makes the file's live timings exactly `timings`: unchanged rows are left alone (no version
-   * bump, nothing logged), changed and new rows are upserted (reviving soft-deleted ones), and
-   * the rest are soft-deleted (DELETE tombstones in the change feed).
-   */
+  /** Makes the file's live timings exactly `timings` (see replaceTimings). */
   async replaceTimings(
     manager: EntityManager,
     mediaFileId: string,
     timings: ValidTiming[],
-  ): Promise<{ inserted: number; updated: number; deleted: number }> {
-    const [written] = await manager.query<{ inserted: number; updated: number }[]>(
-      `WITH written AS (
-         INSERT INTO media_files_verses AS t (id, media_file_id, verse_id, start_time_seconds, duration_seconds)
-         SELECT $1 || '-' || x.verse_id, $1, x.verse_id, x.start, x.duration
-           FROM unnest($2::text[], $3::float8[], $4::float8[]) AS x (verse_id, start, duration)
-         ON CONFLICT (media_file_id, verse_id) DO UPDATE SET
-           start_time_seconds = EXCLUDED.start_time_seconds,
-           duration_seconds = EXCLUDED.duration_seconds, deleted_at = NULL
-         WHERE (t.start_time_seconds, t.duration_seconds) IS DISTINCT FROM
-               (EXCLUDED.start_time_seconds, EXCLUDED.duration_seconds) OR t.deleted_at IS NOT NULL
-         RETURNING (xmax = 0) AS inserted
-       )
-       SELECT count(*) FILTER (WHERE inserted)::int AS inserted,
-              count(*) FILTER (WHERE NOT inserted)::int AS updated FROM written`,
-      [
-        mediaFileId,
-        timings.map((t) => t.verseId),
-        timings.map((t) => t.startSeconds),
-        timings.map((t) => t.durationSeconds),
-      ],
-    );
-    const deleted = await returning<{ id: string }>(
-      manager,
-      `UPDATE media_files_verses SET deleted_at = now()
-        WHERE media_file_id = $1 AND deleted_at IS NULL AND NOT (verse_id = ANY($2::text[]))
-        RETURNING id`,
-      [mediaFileId, timings.map((t) => t.verseId)],
-    );
-    return { inserted: written.inserted, updated: written.updated, deleted: deleted.length };
+  ): Promise<TimingChanges> {
+    return replaceTimings(typeormSql(manager), mediaFileId, timings);
   }
 
   async softDelete(manager: EntityManager, id: string): Promise<boolean> {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { AUDIO_FORMATS, CHECK_STATUSES, PUBLISH_STATUSES, UPLOAD_STATUSES } from '@bible/common';
-import { timingsJsonSchema } from '@bible/common/content/verse-timings';
+import { timingsJsonSchema } from '@bible/content';
 import { idSchema } from '../content/content.schemas';
 
 export { timingsJsonSchema };

@@ -7,7 +7,7 @@ import {
   parseTimingsCsv,
   parseTimingsJson,
   validateTimings,
-} from '@bible/common/content/verse-timings';
+} from '@bible/content';
 import { ContentCache } from '../content/content-cache';
 import { mediaType } from './ingest.service';
 import { MediaFilesRepository } from './media-files.repository';

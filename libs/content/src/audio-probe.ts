@@ -6,7 +6,7 @@
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { parseFile, parseStream } from 'music-metadata';
-import type { AudioFormat } from '../database/constants';
+import type { AudioFormat } from '@bible/common';
 import { AudioIntegrity, type IntegrityResult } from './audio-integrity';
 
 /** Bytes the sniffer wants to see (fewer is fine for short inputs). */

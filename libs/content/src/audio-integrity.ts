@@ -6,7 +6,7 @@
  * alone trusts headers (an mp3 Xing header states a duration whatever follows it); this catches
  * truncated files and corrupt bytes after a valid start.
  */
-import type { AudioFormat } from '../database/constants';
+import type { AudioFormat } from '@bible/common';
 
 const MPEG1_L3_KBPS = [0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320];
 const MPEG2_L3_KBPS = [0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160];
