@@ -1,5 +1,14 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import { InfraModule, OperabilityModule, POSTGRES_PROBE, REDIS_PROBE } from '@bible/common';
+import type { DataSource } from 'typeorm';
+import {
+  DATA_SOURCE,
+  InfraModule,
+  OperabilityModule,
+  POSTGRES_PROBE,
+  REDIS_PROBE,
+  pgPool,
+} from '@bible/common';
+import { SyncHealthRepository } from '@bible/sync';
 import { SYNC_CONFIG, type SyncConfig } from './config';
 import { SyncMaintenance } from './maintenance/sync-maintenance.service';
 import { syncSchedules } from './maintenance/sync-schedules';
@@ -26,6 +35,11 @@ export class AppModule {
       ],
       providers: [
         { provide: SYNC_CONFIG, useValue: config },
+        {
+          provide: SyncHealthRepository,
+          inject: [DATA_SOURCE],
+          useFactory: (dataSource: DataSource) => new SyncHealthRepository(pgPool(dataSource)),
+        },
         ChangeRelay,
         SyncMaintenance,
         SyncStats,

@@ -2,11 +2,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Pool } from 'pg';
 import type { DataSource } from 'typeorm';
 import { DATA_SOURCE } from '@bible/common';
+import { FAILED_ALERT_THRESHOLD, PENDING_ALERT_THRESHOLD, SyncHealthRepository } from '@bible/sync';
 import { pgPool } from './pg';
-
-/** Alert thresholds of the original design (also the Helm chart's PrometheusRule defaults). */
-export const PENDING_ALERT_THRESHOLD = 100;
-export const FAILED_ALERT_THRESHOLD = 10;
 
 interface AnalyticsRow {
   day: string;
@@ -17,20 +14,6 @@ interface AnalyticsRow {
   avg_duration: number | null;
 }
 
-interface HealthRow {
-  pending: number;
-  failed: number;
-  failed_total: number;
-  oldest_pending_seconds: number | null;
-  average_sync_seconds: number | null;
-  mutations_24h: number;
-  conflicts_24h: number;
-  open_conflicts: number;
-  relayed_count: string | null;
-  relay_updated_at: Date | null;
-  relay_lag_seconds: number | null;
-}
-
 const round = (n: number | null, digits = 3) =>
   n === null ? null : Math.round(n * 10 ** digits) / 10 ** digits;
 
@@ -38,9 +21,11 @@ const round = (n: number | null, digits = 3) =>
 @Injectable()
 export class SyncAdminService {
   private readonly pool: Pool;
+  private readonly healthRepository: SyncHealthRepository;
 
   constructor(@Inject(DATA_SOURCE) dataSource: DataSource) {
     this.pool = pgPool(dataSource);
+    this.healthRepository = new SyncHealthRepository(this.pool);
   }
 
   /** Per day: syncs started, average changes moved, successes, failures, average duration. */
@@ -76,8 +61,7 @@ export class SyncAdminService {
    * pending, average sync time and conflict rate over 24 h, and the relay's backlog age.
    */
   async health() {
-    const { rows } = await this.pool.query<HealthRow>(SYNC_HEALTH_SQL);
-    const r = rows[0];
+    const r = await this.healthRepository.read();
     return {
       pending: r.pending,
       failed: r.failed,
@@ -99,29 +83,3 @@ export class SyncAdminService {
     };
   }
 }
-
-/**
- * Every figure through an index: sync_queue (status, created_at), sync_sessions (status,
- * started_at), the partial index of open conflicts, change_log (txid, id) for the relay backlog.
- */
-export const SYNC_HEALTH_SQL = `
-SELECT (SELECT count(*) FROM sync_queue WHERE status = 'pending')::int AS pending,
-       (SELECT count(*) FROM sync_queue
-         WHERE status = 'failed' AND processed_at > now() - interval '1 hour')::int AS failed,
-       (SELECT count(*) FROM sync_queue WHERE status = 'failed')::int AS failed_total,
-       (SELECT extract(epoch FROM now() - min(created_at)) FROM sync_queue WHERE status = 'pending')::float8
-         AS oldest_pending_seconds,
-       (SELECT avg(extract(epoch FROM completed_at - started_at)) FROM sync_sessions
-         WHERE status = 'completed' AND started_at > now() - interval '24 hours')::float8 AS average_sync_seconds,
-       (SELECT count(*) FROM sync_queue
-         WHERE status IN ('applied', 'rejected', 'conflict', 'ignored', 'failed')
-           AND created_at > now() - interval '24 hours')::int AS mutations_24h,
-       (SELECT count(*) FROM sync_queue WHERE status = 'conflict' AND created_at > now() - interval '24 hours')::int
-         AS conflicts_24h,
-       (SELECT count(*) FROM sync_conflicts WHERE resolved_at IS NULL)::int AS open_conflicts,
-       s.relayed_count::text AS relayed_count, s.updated_at AS relay_updated_at,
-       coalesce((SELECT extract(epoch FROM now() - c.changed_at) FROM change_log c
-                  WHERE (c.txid, c.id) > (s.txid, s.change_id) ORDER BY c.txid, c.id LIMIT 1), 0)::float8
-         AS relay_lag_seconds
-  FROM (SELECT 1) one
-  LEFT JOIN sync_relay_state s ON s.name = 'change-events'`;

@@ -6,9 +6,9 @@ import {
   type ConflictResolution,
   DATA_SOURCE,
   ErrorCode,
-  decodeCatalogCursor,
-  encodeCatalogCursor,
   encodeCursor,
+  keysetPage,
+  parseCursorParam,
 } from '@bible/common';
 import type { AuthUser } from '../auth/auth.types';
 import { inTransaction, pgPool } from './pg';
@@ -19,8 +19,9 @@ import {
   authorizeMutation,
   jsonEqual,
   resolutionWrite,
-} from './sync-rules';
-import { lockRowsStatement, writeStatement } from './sync-sql';
+  lockRowsStatement,
+  writeStatement,
+} from '@bible/sync';
 import type { ConflictsQuery, ResolveConflictBody } from './sync.schemas';
 
 interface ConflictRow {
@@ -72,12 +73,7 @@ export class SyncConflictsService {
   }
 
   async list(user: AuthUser, query: ConflictsQuery) {
-    const after = query.cursor ? decodeCatalogCursor(query.cursor) : null;
-    if (query.cursor && !after) {
-      throw new AppError(400, ErrorCode.ValidationFailed, 'Invalid cursor', [
-        { field: 'query.cursor', message: 'is not a cursor from this API' },
-      ]);
-    }
+    const after = parseCursorParam(query.cursor);
     const status =
       query.status === 'open'
         ? 'AND c.resolved_at IS NULL'
@@ -91,15 +87,10 @@ export class SyncConflictsService {
         ORDER BY c.created_at DESC, c.id DESC LIMIT $4`,
       [user.id, after?.createdAt ?? null, after?.id ?? null, query.limit + 1],
     );
-    const page = rows.slice(0, query.limit);
-    const last = page[page.length - 1];
-    return {
-      items: page.map(conflictView),
-      nextCursor:
-        rows.length > query.limit && last
-          ? encodeCatalogCursor(last.created_at_text, last.id)
-          : null,
-    };
+    return keysetPage(rows, query.limit, conflictView, (c) => ({
+      createdAt: c.created_at_text,
+      id: c.id,
+    }));
   }
 
   /**

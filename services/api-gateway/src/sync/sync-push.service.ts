@@ -25,13 +25,11 @@ import {
   authorizeMutation,
   decideMutation,
   effectiveBaseVersion,
-} from './sync-rules';
-import {
   batchDeleteStatement,
   batchUpdateStatement,
   lockRowsStatement,
   writeStatement,
-} from './sync-sql';
+} from '@bible/sync';
 import type { PushBody } from './sync.schemas';
 
 export type ResultKind = 'applied' | 'rejected' | 'conflict' | 'ignored';

@@ -4,7 +4,7 @@ import type { DataSource } from 'typeorm';
 import { DATA_SOURCE, getLogger, pgPool } from '@bible/common';
 import { SYNC_CONFIG, type SyncConfig } from '../config';
 import { compactedChangesTotal } from '../metrics';
-import { RELAY_NAME } from '../relay/relay-rules';
+import { RELAY_NAME } from '@bible/sync';
 
 const COMPACT_BATCH = 10_000;
 const MAX_BATCHES_PER_RUN = 50;

@@ -36,7 +36,7 @@ import {
   contentChangedEvents,
   invalidationTargets,
   lagSeconds,
-} from './relay-rules';
+} from '@bible/sync';
 
 const LEADER_RETRY_MS = 2_000;
 const MIN_IDLE_MS = 10;

@@ -1,4 +1,4 @@
-import { type Row, WRITE_POLICIES, type WriteKind } from './sync-rules';
+import { type Row, WRITE_POLICIES, type WriteKind } from './rules';
 
 const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
 

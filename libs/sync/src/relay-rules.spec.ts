@@ -8,7 +8,7 @@ import {
   invalidationTargets,
   lagSeconds,
 } from './relay-rules';
-import { rate } from '../stats/sync-stats.service';
+import { rate } from './health';
 
 function row(
   txid: number,

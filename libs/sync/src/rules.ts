@@ -3,7 +3,7 @@
  * client mutation meets the server's record (apply, merge, Last-Writer-Wins, conflict, reject).
  * No I/O here: the push service loads rows, asks these functions, and performs the writes.
  */
-import { type Role, roleRank } from '../auth/auth.types';
+import { type Role, roleRank } from '@bible/common';
 
 export type Operation = 'INSERT' | 'UPDATE' | 'DELETE';
 export type JsonValue = string | number | boolean | null;

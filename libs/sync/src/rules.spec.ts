@@ -10,8 +10,8 @@ import {
   jsonEqual,
   lastWriter,
   resolutionWrite,
-} from './sync-rules';
-import { lockRowsStatement, writeStatement } from './sync-sql';
+} from './rules';
+import { lockRowsStatement, writeStatement } from './write-sql';
 
 const T0 = Date.parse('2026-03-01T12:00:00.000Z');
 const iso = (ms: number) => new Date(ms).toISOString();

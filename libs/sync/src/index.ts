@@ -1,0 +1,4 @@
+export * from './rules';
+export * from './write-sql';
+export * from './relay-rules';
+export * from './health';
