@@ -5,4 +5,5 @@ export * from './http';
 export * from './otlp-receiver';
 export * from './tcp-proxy';
 export * from './webhook-receiver';
+export * from './tls';
 export * from './push-fakes';

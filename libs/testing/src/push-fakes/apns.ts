@@ -6,14 +6,8 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeProtectedHeader, importSPKI, jwtVerify } from 'jose';
-import {
-  type FakeBehaviour,
-  type FakeRequest,
-  type TlsMaterial,
-  behaviourStatus,
-  readBody,
-  selfSignedCertificate,
-} from './common';
+import { type FakeBehaviour, type FakeRequest, behaviourStatus, readBody } from './common';
+import { type TlsMaterial, selfSignedCertificate } from '../tls';
 
 const PUSH_TYPES = [
   'alert',

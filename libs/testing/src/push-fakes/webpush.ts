@@ -12,14 +12,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { jwtVerify } from 'jose';
-import {
-  type FakeBehaviour,
-  type FakeRequest,
-  type TlsMaterial,
-  behaviourStatus,
-  readBody,
-  selfSignedCertificate,
-} from './common';
+import { type FakeBehaviour, type FakeRequest, behaviourStatus, readBody } from './common';
+import { type TlsMaterial, selfSignedCertificate } from '../tls';
 
 /** A browser-side subscription: what PushManager.subscribe() gives, plus its private key. */
 export interface BrowserSubscription {
