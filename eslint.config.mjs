@@ -3,6 +3,38 @@ import js from '@eslint/js';
 import nx from '@nx/eslint-plugin';
 import tseslint from 'typescript-eslint';
 
+const depConstraints = [
+  { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:lib'] },
+  // Libs never import apps (nor tooling, tests or benches).
+  { sourceTag: 'type:lib', onlyDependOnLibsWithTags: ['type:lib'] },
+  // libs/common holds contracts: it imports no other project of ours.
+  { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: [] },
+  // The .bible format library stands alone (clients embed it).
+  { sourceTag: 'scope:format', onlyDependOnLibsWithTags: [] },
+  { sourceTag: 'type:tooling', onlyDependOnLibsWithTags: ['type:lib', 'type:app'] },
+  { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:lib', 'type:tooling'] },
+  { sourceTag: 'type:bench', onlyDependOnLibsWithTags: ['type:lib', 'type:tooling'] },
+];
+
+const boundaries = (constraints) => ({
+  plugins: { '@nx': nx },
+  rules: {
+    '@nx/enforce-module-boundaries': [
+      'error',
+      {
+        // Two imports across the usual lines, each by its exact path: the client generator
+        // reads the gateway's OpenAPI document, and tests and benches seed through the seed
+        // CLI's module (scripts/ is not a package).
+        allow: [
+          '^@bible/api-gateway/dist/openapi/document$',
+          '^(\\.\\./)+scripts/dist/seed/run-seed$',
+        ],
+        depConstraints: constraints,
+      },
+    ],
+  },
+});
+
 export default tseslint.config(
   {
     ignores: [
@@ -63,36 +95,12 @@ export default tseslint.config(
       ],
     },
   },
-  {
-    // Module boundaries over the Nx project graph; tags come from tools/nx-projects.js.
-    plugins: { '@nx': nx },
-    rules: {
-      '@nx/enforce-module-boundaries': [
-        'error',
-        {
-          // Two imports across the usual lines, each by its exact path: the client generator
-          // reads the gateway's OpenAPI document, and tests and benches seed through the seed
-          // CLI's module (scripts/ is not a package).
-          allow: [
-            '^@bible/api-gateway/dist/openapi/document$',
-            '^(\\.\\./)+scripts/dist/seed/run-seed$',
-          ],
-          depConstraints: [
-            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:lib'] },
-            // Libs never import apps (nor tooling, tests or benches).
-            { sourceTag: 'type:lib', onlyDependOnLibsWithTags: ['type:lib'] },
-            // libs/common holds contracts: it imports no other project of ours.
-            { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: [] },
-            // The .bible format library stands alone (clients embed it).
-            { sourceTag: 'scope:format', onlyDependOnLibsWithTags: [] },
-            // Production libs never import test helpers.
-            { sourceTag: 'scope:domain', notDependOnLibsWithTags: ['scope:testing'] },
-            { sourceTag: 'type:tooling', onlyDependOnLibsWithTags: ['type:lib', 'type:app'] },
-            { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:lib', 'type:tooling'] },
-            { sourceTag: 'type:bench', onlyDependOnLibsWithTags: ['type:lib', 'type:tooling'] },
-          ],
-        },
-      ],
-    },
-  },
+  // Module boundaries over the Nx project graph; tags come from tools/nx-projects.js.
+  boundaries([
+    ...depConstraints,
+    // Production libs never import test helpers.
+    { sourceTag: 'scope:domain', notDependOnLibsWithTags: ['scope:testing'] },
+  ]),
+  // A lib's own tests may (e.g. a throwaway TLS certificate from @bible/testing).
+  { files: ['libs/**/*.spec.ts', 'libs/**/*.int-spec.ts'], ...boundaries(depConstraints) },
 );
