@@ -5,3 +5,4 @@ export * from './verse-timings';
 export * from './audio-integrity';
 export * from './audio-probe';
 export * from './cache-keys';
+export * from './catalog.repository';

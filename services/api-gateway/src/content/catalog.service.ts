@@ -2,14 +2,15 @@ import { Injectable } from '@nestjs/common';
 import { AppError, ErrorCode } from '@bible/common';
 import { type AuthUser, hasRole } from '../auth/auth.types';
 import {
-  type BibleVersionRow,
-  type BookRow,
+  type BibleVersionListing,
+  type BookListing,
   CatalogRepository,
-  type ChapterRow,
-  type LanguageRow,
-  type SearchRow,
-  type VersionRow,
-} from './catalog.repository';
+  type ChapterListing,
+  type LanguageListing,
+  type ListSpec,
+  type SearchHit,
+  type VersionListing,
+} from '@bible/content';
 import type {
   BibleVersionsQuery,
   LanguagesQuery,
@@ -18,9 +19,11 @@ import type {
   VersionsQuery,
 } from './content.schemas';
 import { ContentCache } from './content-cache';
-import { type Page, cursorFromQuery, toPage } from './page-cursor';
+import { type Page, type PageCursor, cursorFromQuery, toPage } from './page-cursor';
 
 export type VersionKind = 'text' | 'audio';
+
+const versionLabel = (kind: VersionKind) => (kind === 'text' ? 'Text version' : 'Audio version');
 
 /** `includeUnpublished` is for editors and admins; anyone else asking for it gets a 403. */
 export function canSeeDrafts(user: AuthUser, includeUnpublished: boolean | undefined): boolean {
@@ -36,7 +39,7 @@ export function canSeeDrafts(user: AuthUser, includeUnpublished: boolean | undef
 const iso = (d: Date | string) => new Date(d).toISOString();
 const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
 
-export const languageView = (r: LanguageRow) => ({
+export const languageView = (r: LanguageListing) => ({
   id: r.id,
   name: r.name,
   iso6391: r.iso_639_1,
@@ -46,7 +49,7 @@ export const languageView = (r: LanguageRow) => ({
   audioVersionCount: r.audio_version_count,
 });
 
-export const bibleVersionView = (r: BibleVersionRow) => ({
+export const bibleVersionView = (r: BibleVersionListing) => ({
   id: r.id,
   name: r.name,
   structureNotes: r.structure_notes,
@@ -54,7 +57,7 @@ export const bibleVersionView = (r: BibleVersionRow) => ({
   bookCount: r.book_count,
 });
 
-export const versionView = (r: VersionRow) => ({
+export const versionView = (r: VersionListing) => ({
   id: r.id,
   name: r.name,
   languageEntityId: r.language_entity_id,
@@ -65,7 +68,7 @@ export const versionView = (r: VersionRow) => ({
   ...(r.text_version_source !== undefined && { source: r.text_version_source }),
 });
 
-const bookView = (r: BookRow) => ({
+const bookView = (r: BookListing) => ({
   id: r.id,
   osis: r.osis,
   name: r.name,
@@ -77,7 +80,7 @@ const bookView = (r: BookRow) => ({
   ...(r.duration_seconds !== undefined && { durationSeconds: num(r.duration_seconds) ?? 0 }),
 });
 
-const chapterView = (r: ChapterRow) => ({
+const chapterView = (r: ChapterListing) => ({
   id: r.id,
   chapterNumber: r.chapter_number,
   totalVerses: r.total_verses,
@@ -87,7 +90,7 @@ const chapterView = (r: ChapterRow) => ({
   }),
 });
 
-const searchView = (r: SearchRow) => ({
+const searchView = (r: SearchHit) => ({
   verseId: r.verse_id,
   reference: `${r.book_name} ${r.chapter_number}:${r.verse_number}`,
   book: { id: r.book_id, osis: r.osis, name: r.book_name },
@@ -97,6 +100,14 @@ const searchView = (r: SearchRow) => ({
   snippet: r.snippet,
   rank: Number(r.rank),
 });
+
+/** The first row's view, or null (a detail read by id). */
+const firstView = <R, V>({ rows }: { rows: R[] }, view: (row: R) => V): V | null =>
+  rows[0] ? view(rows[0]) : null;
+
+const ONE: ListSpec = { limit: 1 };
+
+type ListQuery = { q?: string; limit: number; cursor?: string; includeUnpublished?: boolean };
 
 /**
  * Catalog reads: visibility (published only unless an editor asks for drafts), pagination, and
@@ -113,76 +124,99 @@ export class CatalogService {
     throw new AppError(404, ErrorCode.NotFound, `${what} ${id} not found`);
   }
 
+  /** One page through the cache; the cursor is checked against the filters before any read. */
+  private page<T>(
+    namespace: string,
+    filters: Record<string, unknown>,
+    query: { cursor?: string; limit: number },
+    load: (spec: { limit: number; cursor?: PageCursor }) => Promise<T>,
+  ): Promise<T> {
+    const cursor = cursorFromQuery(query.cursor, filters);
+    return this.cache.read(namespace, { filters, cursor, limit: query.limit }, () =>
+      load({ limit: query.limit, cursor }),
+    );
+  }
+
+  /** A top-level list ordered by (name, id), or by match score when `q` is given. */
+  private namedList<R extends { name: string; id: string }, V>(
+    namespace: string,
+    query: ListQuery,
+    user: AuthUser,
+    fetch: (all: boolean, spec: ListSpec) => Promise<{ rows: R[]; total: number }>,
+    view: (row: R) => V,
+  ): Promise<Page<V>> {
+    const all = canSeeDrafts(user, query.includeUnpublished);
+    const filters = { ...query, includeUnpublished: all };
+    return this.page(namespace, filters, query, async (spec) => {
+      const { rows, total } = await fetch(all, spec);
+      const next = query.q ? { offset: spec.cursor?.o ?? 0 } : { keyOf: (r: R) => [r.name, r.id] };
+      return toPage(rows, query.limit, filters, view, next, total);
+    });
+  }
+
+  /** One catalog entry by id through the cache; 404 when it is not visible to the caller. */
+  private async detail<V>(
+    namespace: string,
+    [what, id]: [what: string, id: string],
+    includeUnpublished: boolean | undefined,
+    user: AuthUser,
+    load: (all: boolean) => Promise<V | null>,
+  ): Promise<V> {
+    const all = canSeeDrafts(user, includeUnpublished);
+    const view = await this.cache.read(namespace, { id, all }, () => load(all));
+    return view ?? this.notFound(what, id);
+  }
+
   async languages(
     query: LanguagesQuery,
     user: AuthUser,
   ): Promise<Page<ReturnType<typeof languageView>>> {
-    const all = canSeeDrafts(user, query.includeUnpublished);
-    const filters = { ...query, includeUnpublished: all };
-    const cursor = cursorFromQuery(query.cursor, filters);
-    return this.cache.read('languages', { filters, cursor, limit: query.limit }, async () => {
-      const { rows, total } = await this.repo.languages(
-        { q: query.q, regionId: query.regionId, all },
-        { limit: query.limit, cursor },
-      );
-      return toPage(
-        rows,
-        query.limit,
-        filters,
-        languageView,
-        query.q ? { offset: cursor?.o ?? 0 } : { keyOf: (r) => [r.name, r.id] },
-        total,
-      );
-    });
+    return this.namedList(
+      'languages',
+      query,
+      user,
+      (all, spec) => this.repo.languages({ q: query.q, regionId: query.regionId, all }, spec),
+      languageView,
+    );
   }
 
   async language(id: string, includeUnpublished: boolean | undefined, user: AuthUser) {
-    const all = canSeeDrafts(user, includeUnpublished);
-    const row = await this.cache.read('language', { id, all }, async () => {
-      const { rows } = await this.repo.languages({ id, all }, { limit: 1 });
-      return rows[0] ? languageView(rows[0]) : null;
-    });
-    return row ?? this.notFound('Language', id);
+    return this.detail('language', ['Language', id], includeUnpublished, user, async (all) =>
+      firstView(await this.repo.languages({ id, all }, ONE), languageView),
+    );
   }
 
   async bibleVersions(query: BibleVersionsQuery, user: AuthUser) {
-    const all = canSeeDrafts(user, query.includeUnpublished);
-    const filters = { ...query, includeUnpublished: all };
-    const cursor = cursorFromQuery(query.cursor, filters);
-    return this.cache.read('bible-versions', { filters, cursor, limit: query.limit }, async () => {
-      const { rows, total } = await this.repo.bibleVersions(
-        { q: query.q, all, publishStatus: all ? query.publishStatus : undefined },
-        { limit: query.limit, cursor },
-      );
-      return toPage(
-        rows,
-        query.limit,
-        filters,
-        bibleVersionView,
-        query.q ? { offset: cursor?.o ?? 0 } : { keyOf: (r) => [r.name, r.id] },
-        total,
-      );
-    });
+    return this.namedList(
+      'bible-versions',
+      query,
+      user,
+      (all, spec) =>
+        this.repo.bibleVersions(
+          { q: query.q, all, publishStatus: all ? query.publishStatus : undefined },
+          spec,
+        ),
+      bibleVersionView,
+    );
   }
 
   async bibleVersion(id: string, includeUnpublished: boolean | undefined, user: AuthUser) {
-    const all = canSeeDrafts(user, includeUnpublished);
-    const row = await this.cache.read('bible-version', { id, all }, async () => {
-      const { rows } = await this.repo.bibleVersions({ id, all }, { limit: 1 });
-      return rows[0] ? bibleVersionView(rows[0]) : null;
-    });
-    return row ?? this.notFound('Bible version', id);
+    return this.detail(
+      'bible-version',
+      ['Bible version', id],
+      includeUnpublished,
+      user,
+      async (all) => firstView(await this.repo.bibleVersions({ id, all }, ONE), bibleVersionView),
+    );
   }
 
   async versions(kind: VersionKind, query: VersionsQuery, user: AuthUser) {
-    const all = canSeeDrafts(user, query.includeUnpublished);
-    const filters = { ...query, includeUnpublished: all };
-    const cursor = cursorFromQuery(query.cursor, filters);
-    return this.cache.read(
+    return this.namedList(
       `${kind}-versions`,
-      { filters, cursor, limit: query.limit },
-      async () => {
-        const { rows, total } = await this.repo.versions(
+      query,
+      user,
+      (all, spec) =>
+        this.repo.versions(
           kind,
           {
             q: query.q,
@@ -191,24 +225,20 @@ export class CatalogService {
             languageEntityId: query.languageEntityId,
             bibleVersionId: query.bibleVersionId,
           },
-          { limit: query.limit, cursor },
-        );
-        return toPage(
-          rows,
-          query.limit,
-          filters,
-          versionView,
-          query.q ? { offset: cursor?.o ?? 0 } : { keyOf: (r) => [r.name, r.id] },
-          total,
-        );
-      },
+          spec,
+        ),
+      versionView,
     );
   }
 
   /** The version row if the caller may see it (404 otherwise: never leak drafts). */
-  private async visibleVersion(kind: VersionKind, id: string, all: boolean): Promise<VersionRow> {
-    const { rows } = await this.repo.versions(kind, { id, all }, { limit: 1 });
-    return rows[0] ?? this.notFound(`${kind === 'text' ? 'Text' : 'Audio'} version`, id);
+  private async visibleVersion(
+    kind: VersionKind,
+    id: string,
+    all: boolean,
+  ): Promise<VersionListing> {
+    const { rows } = await this.repo.versions(kind, { id, all }, ONE);
+    return rows[0] ?? this.notFound(versionLabel(kind), id);
   }
 
   async version(
@@ -217,107 +247,79 @@ export class CatalogService {
     includeUnpublished: boolean | undefined,
     user: AuthUser,
   ) {
-    const all = canSeeDrafts(user, includeUnpublished);
-    const view = await this.cache.read(`${kind}-version`, { id, all }, async () => {
-      const { rows } = await this.repo.versions(kind, { id, all }, { limit: 1 });
-      if (!rows[0]) return null;
-      if (kind === 'text') {
-        const stats = await this.repo.textVersionStats(id, all);
+    return this.detail(
+      `${kind}-version`,
+      [versionLabel(kind), id],
+      includeUnpublished,
+      user,
+      async (all) => {
+        const { rows } = await this.repo.versions(kind, { id, all }, ONE);
+        if (!rows[0]) return null;
+        if (kind === 'text') {
+          const stats = await this.repo.textVersionStats(id, all);
+          return {
+            ...versionView(rows[0]),
+            verseCount: stats.verse_count,
+            bookCount: stats.book_count,
+          };
+        }
+        const stats = await this.repo.audioVersionStats(id, all);
         return {
           ...versionView(rows[0]),
-          verseCount: stats.verse_count,
-          bookCount: stats.book_count,
+          mediaFileCount: stats.media_file_count,
+          totalDurationSeconds: num(stats.total_duration_seconds) ?? 0,
         };
-      }
-      const stats = await this.repo.audioVersionStats(id, all);
-      return {
-        ...versionView(rows[0]),
-        mediaFileCount: stats.media_file_count,
-        totalDurationSeconds: num(stats.total_duration_seconds) ?? 0,
-      };
-    });
-    return view ?? this.notFound(`${kind === 'text' ? 'Text' : 'Audio'} version`, id);
+      },
+    );
   }
 
   async books(kind: VersionKind, id: string, query: PageQuery, user: AuthUser) {
     const all = canSeeDrafts(user, query.includeUnpublished);
     const filters = { kind, id, includeUnpublished: all };
-    const cursor = cursorFromQuery(query.cursor, filters);
-    const page = await this.cache.read(
-      `${kind}-books`,
-      { filters, cursor, limit: query.limit },
-      async () => {
-        const version = await this.repo.versions(kind, { id, all }, { limit: 1 });
-        if (!version.rows[0]) return null;
-        const { rows, total } = await this.repo.books(kind, version.rows[0], all, {
-          limit: query.limit,
-          cursor,
-        });
-        return toPage(
-          rows,
-          query.limit,
-          filters,
-          bookView,
-          { keyOf: (r) => [r.book_number] },
-          total,
-        );
-      },
-    );
-    return page ?? this.notFound(`${kind === 'text' ? 'Text' : 'Audio'} version`, id);
+    const page = await this.page(`${kind}-books`, filters, query, async (spec) => {
+      const version = await this.repo.versions(kind, { id, all }, ONE);
+      if (!version.rows[0]) return null;
+      const { rows, total } = await this.repo.books(kind, version.rows[0], all, spec);
+      return toPage(rows, query.limit, filters, bookView, { keyOf: (r) => [r.book_number] }, total);
+    });
+    return page ?? this.notFound(versionLabel(kind), id);
   }
 
   async chapters(kind: VersionKind, id: string, bookId: string, query: PageQuery, user: AuthUser) {
     const all = canSeeDrafts(user, query.includeUnpublished);
     const filters = { kind, id, bookId, includeUnpublished: all };
-    const cursor = cursorFromQuery(query.cursor, filters);
-    const page = await this.cache.read(
-      `${kind}-chapters`,
-      { filters, cursor, limit: query.limit },
-      async () => {
-        const version = await this.visibleVersion(kind, id, all);
-        const book = await this.repo.book(version.bible_version_id, bookId);
-        if (!book) return null;
-        const { rows, total } = await this.repo.chapters(kind, id, book.id, all, {
-          limit: query.limit,
-          cursor,
-        });
-        return toPage(
-          rows,
-          query.limit,
-          filters,
-          chapterView,
-          { keyOf: (r) => [r.chapter_number] },
-          total,
-        );
-      },
-    );
+    const page = await this.page(`${kind}-chapters`, filters, query, async (spec) => {
+      const version = await this.visibleVersion(kind, id, all);
+      const book = await this.repo.book(version.bible_version_id, bookId);
+      if (!book) return null;
+      const { rows, total } = await this.repo.chapters(kind, id, book.id, all, spec);
+      return toPage(
+        rows,
+        query.limit,
+        filters,
+        chapterView,
+        { keyOf: (r) => [r.chapter_number] },
+        total,
+      );
+    });
     return page ?? this.notFound('Book', bookId);
   }
 
   async search(id: string, query: SearchQuery, user: AuthUser) {
     const all = canSeeDrafts(user, query.includeUnpublished);
     const filters = { id, q: query.q, book: query.book, includeUnpublished: all };
-    const cursor = cursorFromQuery(query.cursor, filters);
-    const page = await this.cache.read(
-      'search',
-      { filters, cursor, limit: query.limit },
-      async () => {
-        const { rows: versions } = await this.repo.versions('text', { id, all }, { limit: 1 });
-        if (!versions[0]) return null;
-        if (!(await this.repo.searchable(query.q))) {
-          throw new AppError(400, ErrorCode.ValidationFailed, 'Nothing to search for', [
-            { field: 'query.q', message: 'has no searchable words' },
-          ]);
-        }
-        const { rows, total } = await this.repo.search(
-          id,
-          query.q,
-          { book: query.book, all },
-          { limit: query.limit, cursor },
-        );
-        return toPage(rows, query.limit, filters, searchView, { offset: cursor?.o ?? 0 }, total);
-      },
-    );
+    const page = await this.page('search', filters, query, async (spec) => {
+      const { rows: versions } = await this.repo.versions('text', { id, all }, ONE);
+      if (!versions[0]) return null;
+      if (!(await this.repo.searchable(query.q))) {
+        throw new AppError(400, ErrorCode.ValidationFailed, 'Nothing to search for', [
+          { field: 'query.q', message: 'has no searchable words' },
+        ]);
+      }
+      const { rows, total } = await this.repo.search(id, query.q, { book: query.book, all }, spec);
+      const next = { offset: spec.cursor?.o ?? 0 };
+      return toPage(rows, query.limit, filters, searchView, next, total);
+    });
     return page ?? this.notFound('Text version', id);
   }
 }

@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
+import { CatalogRepository } from '@bible/content';
 import { CatalogController } from './catalog.controller';
-import { CatalogRepository } from './catalog.repository';
 import { CatalogService } from './catalog.service';
 import { ContentCache } from './content-cache';
 import { PublishingController } from './publishing.controller';

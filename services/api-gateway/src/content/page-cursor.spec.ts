@@ -1,7 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeCursor, encodeCursor, queryFingerprint, toPage } from './page-cursor';
-import { containsPattern } from './catalog.repository';
 
 describe('page cursors', () => {
   const filters = { q: 'john', includeUnpublished: false, limit: 10, cursor: 'x' };
@@ -38,9 +37,5 @@ describe('page cursors', () => {
     assert.equal(toPage(rows.slice(0, 2), 2, {}, (r) => r.n, { offset: 0 }).nextCursor, null);
     const ranked = toPage(rows, 2, {}, (r) => r.n, { offset: 4 });
     assert.equal(decodeCursor(ranked.nextCursor as string, queryFingerprint({}))?.o, 6);
-  });
-
-  it('escapes LIKE patterns', () => {
-    assert.equal(containsPattern('50%_off\\'), '%50\\%\\_off\\\\%');
   });
 });

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
 import { DATA_SOURCE } from '@bible/common';
-import type { PageCursor } from './page-cursor';
+import type { BibleVersionRow, BookRow, ChapterRow, LanguageRow, VersionRow } from './rows';
 
 /** Collects positional parameters and WHERE clauses of one query. */
 export class SqlBuilder {
@@ -52,56 +52,44 @@ export function fuzzyMatch(sql: SqlBuilder, column: string, q: string): { score:
   };
 }
 
+/** One page of a list: `limit` rows after the cursor's sort key `k` or offset `o`. */
 export interface ListSpec {
   limit: number;
-  cursor?: PageCursor;
+  cursor?: { k?: (string | number)[]; o?: number };
 }
 
-export interface LanguageRow {
-  id: string;
-  name: string;
-  iso_639_1: string | null;
-  iso_639_3: string | null;
-  region_id: string | null;
-  text_version_count: number;
-  audio_version_count: number;
-}
+export type LanguageListing = Pick<
+  LanguageRow,
+  'id' | 'name' | 'iso_639_1' | 'iso_639_3' | 'region_id'
+> & { text_version_count: number; audio_version_count: number };
 
-export interface BibleVersionRow {
-  id: string;
-  name: string;
-  structure_notes: string | null;
-  publish_status: string;
-  book_count: number;
-}
+export type BibleVersionListing = Pick<
+  BibleVersionRow,
+  'id' | 'name' | 'structure_notes' | 'publish_status'
+> & { book_count: number };
 
-export interface VersionRow {
-  id: string;
-  name: string;
-  language_entity_id: string;
-  language_name: string;
-  bible_version_id: string;
-  publish_status: string;
-  updated_at: Date;
-  text_version_source?: string | null;
-}
+/** A text or audio version with its language's name (`text_version_source` for text only). */
+export type VersionListing = Pick<
+  VersionRow,
+  | 'id'
+  | 'name'
+  | 'language_entity_id'
+  | 'bible_version_id'
+  | 'publish_status'
+  | 'updated_at'
+  | 'text_version_source'
+> & { language_name: string };
 
-export interface BookRow {
-  id: string;
-  osis: string;
-  name: string;
-  book_number: number;
-  testament: 'OT' | 'NT';
+/** A book with the version's content in it: verses (text) or files and duration (audio). */
+export type BookListing = Pick<BookRow, 'id' | 'osis' | 'name' | 'book_number' | 'testament'> & {
   chapter_count: number;
   verse_count?: number;
   media_file_count?: number;
   duration_seconds?: number | null;
-}
+};
 
-export interface ChapterRow {
-  id: string;
-  chapter_number: number;
-  total_verses: number;
+/** A chapter with the version's content in it: its verse count (text) or files (audio). */
+export type ChapterListing = Pick<ChapterRow, 'id' | 'chapter_number' | 'total_verses'> & {
   verse_count?: number;
   media_files?: {
     id: string;
@@ -111,9 +99,9 @@ export interface ChapterRow {
     publishStatus: string;
     timingCount: number;
   }[];
-}
+};
 
-export interface SearchRow {
+export interface SearchHit {
   verse_id: string;
   verse_text: string;
   rank: number;
@@ -214,7 +202,7 @@ export class CatalogRepository {
       score = `GREATEST(word_similarity(${text}, l.name), CASE WHEN l.name ILIKE ${pattern} THEN 0.6 ELSE 0 END,
         CASE WHEN ${code} IN (l.id, l.iso_639_3, l.iso_639_1) THEN 1 ELSE 0 END)`;
     }
-    return this.list<LanguageRow>(
+    return this.list<LanguageListing>(
       `l.id, l.name, l.iso_639_1, l.iso_639_3, l.region_id,
        ${versions('text_versions', 't')} AS text_version_count,
        ${versions('audio_versions', 'a')} AS audio_version_count`,
@@ -235,7 +223,7 @@ export class CatalogRepository {
     if (filter.id) sql.and(`bv.id = ${sql.param(filter.id)}`);
     if (filter.publishStatus) sql.and(`bv.publish_status = ${sql.param(filter.publishStatus)}`);
     const score = filter.q ? fuzzyMatch(sql, 'bv.name', filter.q).score : undefined;
-    return this.list<BibleVersionRow>(
+    return this.list<BibleVersionListing>(
       `bv.id, bv.name, bv.structure_notes, bv.publish_status,
        (SELECT count(*)::int FROM books b WHERE b.bible_version_id = bv.id AND b.deleted_at IS NULL) AS book_count`,
       'bible_versions bv',
@@ -267,7 +255,7 @@ export class CatalogRepository {
       sql.and(`v.language_entity_id = ${sql.param(filter.languageEntityId)}`);
     if (filter.bibleVersionId) sql.and(`v.bible_version_id = ${sql.param(filter.bibleVersionId)}`);
     const score = filter.q ? fuzzyMatch(sql, 'v.name', filter.q).score : undefined;
-    return this.list<VersionRow>(
+    return this.list<VersionListing>(
       `v.id, v.name, v.language_entity_id, l.name AS language_name, v.bible_version_id,
        v.publish_status, v.updated_at${kind === 'text' ? ', v.text_version_source' : ''}`,
       `${table} v JOIN language_entities l ON l.id = v.language_entity_id`,
@@ -312,7 +300,7 @@ export class CatalogRepository {
     version: { id: string; bible_version_id: string },
     all: boolean,
     spec: ListSpec,
-  ): Promise<{ rows: BookRow[]; total: number }> {
+  ): Promise<{ rows: BookListing[]; total: number }> {
     const after = Number(spec.cursor?.k?.[0] ?? 0);
     const content =
       kind === 'text'
@@ -323,7 +311,7 @@ export class CatalogRepository {
                   sum(m.duration_seconds) AS duration_seconds
              FROM media_files m JOIN chapters c ON c.id = m.chapter_id
             WHERE m.audio_version_id = $1 AND ${published('m', all)} GROUP BY c.book_id`;
-    const rows = await this.db.query<(BookRow & { total: number })[]>(
+    const rows = await this.db.query<(BookListing & { total: number })[]>(
       `SELECT * FROM (
          SELECT b.id, b.osis, b.name, b.book_number, b.testament, x.*, count(*) OVER ()::int AS total
            FROM books b JOIN (${content}) x ON x.book_id = b.id
@@ -360,7 +348,7 @@ export class CatalogRepository {
     bookId: string,
     all: boolean,
     spec: ListSpec,
-  ): Promise<{ rows: ChapterRow[]; total: number }> {
+  ): Promise<{ rows: ChapterListing[]; total: number }> {
     const after = Number(spec.cursor?.k?.[0] ?? 0);
     const content =
       kind === 'text'
@@ -375,7 +363,7 @@ export class CatalogRepository {
              FROM media_files m WHERE m.chapter_id = c.id AND m.audio_version_id = $1
               AND ${published('m', all)}) AS media_files`;
     const [rows, count] = await Promise.all([
-      this.db.query<ChapterRow[]>(
+      this.db.query<ChapterListing[]>(
         `SELECT c.id, c.chapter_number, c.total_verses, ${content}
            FROM chapters c WHERE c.book_id = $2 AND c.deleted_at IS NULL AND c.chapter_number > $3
           ORDER BY c.chapter_number LIMIT $4`,
@@ -408,9 +396,9 @@ export class CatalogRepository {
     q: string,
     filter: { book?: string; all: boolean },
     spec: ListSpec,
-  ): Promise<{ rows: SearchRow[]; total: number }> {
+  ): Promise<{ rows: SearchHit[]; total: number }> {
     const offset = spec.cursor?.o ?? 0;
-    const rows = await this.db.query<SearchRow[]>(
+    const rows = await this.db.query<SearchHit[]>(
       `WITH query AS (SELECT websearch_to_tsquery('simple', $2) AS q),
        hits AS (
          SELECT vt.verse_id, vt.verse_text,
