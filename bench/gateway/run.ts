@@ -19,7 +19,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { Client } from 'pg';
-import { createS3Client } from '@bible/common';
+import { createS3Client } from '@bible/storage';
 import { resetTestDatabase } from '@bible/common/database/testing';
 import { freePort, repoRoot, startService, testEnv, tokenFor } from '@bible/testing';
 

@@ -18,7 +18,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PerformanceObserver, constants } from 'node:perf_hooks';
 import { Readable, Writable } from 'node:stream';
-import { createS3Client, openS3Object, uploadMultipart } from '@bible/common';
+import { createS3Client, openS3Object, uploadMultipart } from '@bible/storage';
 import { repoRoot, testEnv } from '@bible/testing';
 
 const MIB = 1024 * 1024;

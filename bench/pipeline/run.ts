@@ -27,7 +27,7 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import { Client } from 'pg';
-import { createS3Client } from '@bible/common';
+import { createS3Client } from '@bible/storage';
 import { resetTestDatabase } from '@bible/common/database/testing';
 import {
   type RunningService,

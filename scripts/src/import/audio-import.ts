@@ -17,7 +17,7 @@ import {
   sniffAudioFormat,
   validateTimings,
 } from '@bible/content';
-import { createS3Client, type S3Config } from '@bible/common/storage/s3';
+import { createS3Client, type S3Config } from '@bible/storage';
 import { ensureBucket, putIfChanged } from '../seed/object-store';
 import { bookByOsis, bookByUsfm } from './books';
 import { connect, inTransaction, invalidateCatalogCache } from './database';

@@ -8,7 +8,7 @@ import {
   createDataSource,
   migrations,
 } from '@bible/common/database/index';
-import { createS3Client, type S3Config } from '@bible/common/storage/s3';
+import { createS3Client, type S3Config } from '@bible/storage';
 import { chapterId, loadBible, verseId, type BibleData } from './bible-data';
 import { narrateChapter } from './narration';
 import { ensureBucket, putIfChanged } from './object-store';

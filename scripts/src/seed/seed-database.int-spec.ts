@@ -9,7 +9,7 @@ import { parseBuffer } from 'music-metadata';
 import { Client } from 'pg';
 import { parseConfig, s3Env } from '@bible/common/config/env';
 import { requireTestDatabaseUrl, resetTestDatabase } from '@bible/common/database/testing';
-import { createS3Client } from '@bible/common/storage/s3';
+import { createS3Client } from '@bible/storage';
 import { runSeed, type SeedSummary } from './run-seed';
 import { AUDIO_VERSION, TEXT_VERSION } from './seed-content';
 

@@ -1,12 +1,7 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
-import {
-  InfraModule,
-  OperabilityModule,
-  POSTGRES_PROBE,
-  REDIS_PROBE,
-  S3_PROBE,
-} from '@bible/common';
+import { InfraModule, OperabilityModule, POSTGRES_PROBE, REDIS_PROBE } from '@bible/common';
+import { S3_PROBE, StorageModule } from '@bible/storage';
 import { AuthGuard } from './auth/auth.guard';
 import { AuthModule } from './auth/auth.module';
 import { ErrorEnvelopeFilter } from './common/error.filter';
@@ -40,8 +35,8 @@ export class AppModule {
           redisUrl: config.REDIS_URL,
           // Request paths answer 503 at once during a Redis outage; nothing waits to run later.
           redisFailFast: true,
-          s3: config,
         }),
+        StorageModule.forRoot(config),
         OperabilityModule.register({ probes: [POSTGRES_PROBE, REDIS_PROBE, S3_PROBE] }),
         AuthModule,
         RateLimitModule,

@@ -1,11 +1,6 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import {
-  InfraModule,
-  OperabilityModule,
-  POSTGRES_PROBE,
-  REDIS_PROBE,
-  S3_PROBE,
-} from '@bible/common';
+import { InfraModule, OperabilityModule, POSTGRES_PROBE, REDIS_PROBE } from '@bible/common';
+import { S3_PROBE, StorageModule } from '@bible/storage';
 import { BuildModule } from './build/build.module';
 import { BUILDER_CONFIG, type BuilderConfig } from './config';
 import { MaintenanceModule } from './maintenance/maintenance.module';
@@ -26,8 +21,8 @@ export class AppModule {
             statementTimeoutMs: config.DATABASE_STATEMENT_TIMEOUT_MS,
           },
           redisUrl: config.REDIS_URL,
-          s3: config,
         }),
+        StorageModule.forRoot(config),
         OperabilityModule.register({ probes: [POSTGRES_PROBE, REDIS_PROBE, S3_PROBE] }),
         SigningModule,
         BuildModule,

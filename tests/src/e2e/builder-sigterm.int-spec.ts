@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { Client } from 'pg';
 import { Redis } from 'ioredis';
 import { HeadObjectCommand, ListMultipartUploadsCommand, type S3Client } from '@aws-sdk/client-s3';
-import { type S3Config, createS3Client, parseMember } from '@bible/common';
+import { type S3Config, createS3Client, parseMember } from '@bible/storage';
 import {
   type RunningService,
   type TcpProxy,

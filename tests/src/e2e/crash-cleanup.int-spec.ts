@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { ListMultipartUploadsCommand, type S3Client } from '@aws-sdk/client-s3';
-import { type S3Config, createS3Client, parseMember } from '@bible/common';
+import { type S3Config, createS3Client, parseMember } from '@bible/storage';
 import {
   type RunningService,
   type TcpProxy,

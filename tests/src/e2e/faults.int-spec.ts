@@ -7,7 +7,7 @@ import { randomBytes, createHash } from 'node:crypto';
 import { Client } from 'pg';
 import { Redis } from 'ioredis';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { type S3Config, createS3Client } from '@bible/common';
+import { type S3Config, createS3Client } from '@bible/storage';
 import {
   type RunningService,
   type TcpProxy,

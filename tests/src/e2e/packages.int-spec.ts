@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { Client } from 'pg';
 import { Redis } from 'ioredis';
 import { CreateMultipartUploadCommand, ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
-import { type S3Config, createS3Client } from '@bible/common';
+import { type S3Config, createS3Client } from '@bible/storage';
 import {
   type RunningService,
   apiClient,

@@ -6,25 +6,16 @@ import {
   Module,
   type OnApplicationShutdown,
 } from '@nestjs/common';
-import type { S3Client } from '@aws-sdk/client-s3';
 import { Redis } from 'ioredis';
 import type { DataSource } from 'typeorm';
 import { createDataSource } from '../database/data-source';
-import { createS3Client, pingBucket, type S3Config } from '../storage/s3';
 import { getLogger } from '../telemetry/logger';
 import type { DependencyProbe } from './probes';
 
 export const DATA_SOURCE = Symbol('DATA_SOURCE');
 export const REDIS = Symbol('REDIS');
-export const S3 = Symbol('S3');
 export const POSTGRES_PROBE = Symbol('POSTGRES_PROBE');
 export const REDIS_PROBE = Symbol('REDIS_PROBE');
-export const S3_PROBE = Symbol('S3_PROBE');
-
-export interface S3Handle {
-  client: S3Client;
-  bucket: string;
-}
 
 export interface InfraOptions {
   serviceName: string;
@@ -35,7 +26,6 @@ export interface InfraOptions {
    * (right for request paths that answer 503; wrong for BullMQ workers, which need to wait).
    */
   redisFailFast?: boolean;
-  s3?: S3Config;
 }
 
 /** Retries the first connection so a service started alongside Postgres does not crash-loop. */
@@ -78,7 +68,6 @@ class InfraLifecycle implements OnApplicationShutdown {
     @Inject(DATA_SOURCE) private readonly dataSource: DataSource | null,
     @Inject(REDIS) private readonly redis: Redis | null,
     @Inject(REDIS_PROBE) private readonly redisProbe: (DependencyProbe & { close(): void }) | null,
-    @Inject(S3) private readonly s3: S3Handle | null,
   ) {}
 
   /** Runs after every worker and queue closed (see bootstrap): pools go last. */
@@ -86,19 +75,19 @@ class InfraLifecycle implements OnApplicationShutdown {
     this.redisProbe?.close();
     if (this.redis) await this.redis.quit().catch(() => this.redis?.disconnect());
     if (this.dataSource?.isInitialized) await this.dataSource.destroy();
-    this.s3?.client.destroy();
   }
 }
 
 /**
- * Postgres, Redis and the object store as injectable singletons with readiness probes. Each service
- * asks only for what it uses, so readiness reflects exactly its own dependencies.
+ * Postgres and Redis as injectable singletons with readiness probes (the object store is
+ * @bible/storage's StorageModule). Each service asks only for what it uses, so readiness reflects
+ * exactly its own dependencies.
  */
 @Global()
 @Module({})
 export class InfraModule {
   static forRoot(options: InfraOptions): DynamicModule {
-    const { database, redisUrl, s3 } = options;
+    const { database, redisUrl } = options;
     return {
       module: InfraModule,
       providers: [
@@ -149,23 +138,9 @@ export class InfraModule {
             };
           },
         },
-        {
-          provide: S3,
-          useFactory: (): S3Handle | null =>
-            s3 ? { client: createS3Client(s3), bucket: s3.S3_BUCKET } : null,
-        },
-        {
-          provide: S3_PROBE,
-          inject: [S3],
-          useFactory: (handle: S3Handle | null): DependencyProbe | null =>
-            handle && {
-              name: 'object-store',
-              ping: () => pingBucket(handle.client, handle.bucket),
-            },
-        },
         InfraLifecycle,
       ],
-      exports: [DATA_SOURCE, REDIS, S3, POSTGRES_PROBE, REDIS_PROBE, S3_PROBE],
+      exports: [DATA_SOURCE, REDIS, POSTGRES_PROBE, REDIS_PROBE],
     };
   }
 }

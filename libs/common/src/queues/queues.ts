@@ -145,8 +145,9 @@ export function queuePrefix(): string {
 
 /**
  * Redis sorted set of multipart uploads in flight, one member per attempt (object key and upload
- * id, see storage/uploads-in-flight.ts; score: start time). The sweeper aborts the uploads of
- * attempts left behind by crashed builders (MinIO lists multipart uploads per exact key only).
+ * id, see @bible/storage's uploads-in-flight.ts; score: start time). The sweeper aborts the
+ * uploads of attempts left behind by crashed builders (MinIO lists multipart uploads per exact
+ * key only).
  */
 export function uploadsInFlightKey(): string {
   return `${queuePrefix()}:uploads-in-flight`;

@@ -1,24 +1,25 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { GetObjectCommand } from '@aws-sdk/client-s3';
-import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { Request, Response } from 'express';
 import { Counter, Gauge } from 'prom-client';
 import type { DataSource } from 'typeorm';
 import {
   AppError,
-  ClientStalledError,
-  ObjectStoreHttpError,
   DATA_SOURCE,
   ErrorCode,
-  S3,
-  type S3Handle,
   getLogger,
   metricsRegistry,
+  withSpan,
+} from '@bible/common';
+import {
+  ClientStalledError,
+  ObjectStoreHttpError,
+  S3,
+  type S3Handle,
   type ObjectSocketResponse,
   openObjectSocketCount,
   openS3Object,
-  withSpan,
-} from '@bible/common';
+  presignGet,
+} from '@bible/storage';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config';
 import type { GenerationRow } from '../packages/packages.repository';
 import { decideRange, etagMatches, ifRangeAllowsPartial } from './http-range';
@@ -97,16 +98,11 @@ export class DownloadsService {
 
     const redirect = options.redirect ?? this.config.DOWNLOAD_REDIRECT_DEFAULT;
     if (redirect && req.method === 'GET') {
-      const url = await getSignedUrl(
-        this.s3.client,
-        new GetObjectCommand({
-          Bucket: this.s3.bucket,
-          Key: generation.object_key,
-          ResponseContentDisposition: `attachment; filename="${filename}"`,
-          ResponseContentType: 'application/octet-stream',
-        }),
-        { expiresIn: options.expiresIn ?? this.config.PRESIGN_EXPIRY_SECONDS },
-      );
+      const url = await presignGet(this.s3.client, this.s3.bucket, generation.object_key, {
+        expiresIn: options.expiresIn ?? this.config.PRESIGN_EXPIRY_SECONDS,
+        contentDisposition: `attachment; filename="${filename}"`,
+        contentType: 'application/octet-stream',
+      });
       downloadsTotal.inc({ served_from: servedFrom, kind: 'redirect' });
       this.meter(generation.id, 1, 0);
       res.status(302).setHeader('Cache-Control', 'no-store').setHeader('Location', url).end();

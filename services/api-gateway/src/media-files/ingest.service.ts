@@ -8,13 +8,11 @@ import {
   AppError,
   type AudioFormat,
   ErrorCode,
-  S3,
-  type S3Handle,
   getLogger,
   metricsRegistry,
   setChangeContext,
-  uploadStream,
 } from '@bible/common';
+import { S3, type S3Handle, uploadStream } from '@bible/storage';
 import {
   AUDIO_MIME_TYPES,
   AudioIntegrity,

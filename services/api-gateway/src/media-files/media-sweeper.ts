@@ -6,7 +6,8 @@ import {
 } from '@aws-sdk/client-s3';
 import { Inject, Injectable } from '@nestjs/common';
 import { Counter } from 'prom-client';
-import { S3, type S3Handle, getLogger, metricsRegistry } from '@bible/common';
+import { getLogger, metricsRegistry } from '@bible/common';
+import { S3, type S3Handle } from '@bible/storage';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config';
 import { MediaFilesRepository } from './media-files.repository';
 

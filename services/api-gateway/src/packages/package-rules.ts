@@ -1,5 +1,6 @@
-import type { ErrorDetail, PackageParams } from '@bible/common';
-import type { BookRow } from './packages.repository';
+import type { ErrorDetail } from '@bible/common';
+import type { PackageParams } from '@bible/packages';
+import type { PackageBook } from './packages.repository';
 
 /**
  * Maps requested OSIS ids (any case) to the version's book ids in canonical order, dropping
@@ -7,7 +8,7 @@ import type { BookRow } from './packages.repository';
  */
 export function resolveBooks(
   requested: string[] | undefined,
-  available: BookRow[],
+  available: PackageBook[],
   withAudio?: Set<string>,
 ): { books?: string[]; errors: ErrorDetail[] } {
   if (!requested) return { books: undefined, errors: [] };

@@ -1,26 +1,17 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
-import { DATA_SOURCE, type FeedPosition, FEED_START, type PackageParams } from '@bible/common';
+import { DATA_SOURCE, type FeedPosition, FEED_START } from '@bible/common';
+import { type PackageParams } from '@bible/packages';
+import type { BookRow, LanguageRow, VersionRow } from '@bible/content';
 
-export interface VersionRow {
-  id: string;
-  name: string;
-  language_entity_id: string;
-  bible_version_id: string;
-  publish_status: string;
-}
+export type PackageVersion = Pick<
+  VersionRow,
+  'id' | 'name' | 'language_entity_id' | 'bible_version_id' | 'publish_status'
+>;
 
-export interface LanguageRow {
-  id: string;
-  name: string;
-  iso_639_3: string | null;
-}
+export type PackageLanguage = Pick<LanguageRow, 'id' | 'name' | 'iso_639_3'>;
 
-export interface BookRow {
-  id: string;
-  osis: string;
-  testament: 'OT' | 'NT';
-}
+export type PackageBook = Pick<BookRow, 'id' | 'osis' | 'testament'>;
 
 export interface GenerationRow {
   id: string;
@@ -63,17 +54,17 @@ export interface RequestRow {
 export class PackagesRepository {
   constructor(@Inject(DATA_SOURCE) private readonly db: DataSource) {}
 
-  async language(id: string): Promise<LanguageRow | null> {
-    const rows: LanguageRow[] = await this.db.query(
+  async language(id: string): Promise<PackageLanguage | null> {
+    const rows: PackageLanguage[] = await this.db.query(
       `SELECT id, name, iso_639_3 FROM language_entities WHERE id = $1 AND deleted_at IS NULL`,
       [id],
     );
     return rows[0] ?? null;
   }
 
-  async version(kind: 'audio' | 'text', id: string): Promise<VersionRow | null> {
+  async version(kind: 'audio' | 'text', id: string): Promise<PackageVersion | null> {
     const table = kind === 'audio' ? 'audio_versions' : 'text_versions';
-    const rows: VersionRow[] = await this.db.query(
+    const rows: PackageVersion[] = await this.db.query(
       `SELECT id, name, language_entity_id, bible_version_id, publish_status
          FROM ${table} WHERE id = $1 AND deleted_at IS NULL`,
       [id],
@@ -81,7 +72,7 @@ export class PackagesRepository {
     return rows[0] ?? null;
   }
 
-  async books(bibleVersionId: string): Promise<BookRow[]> {
+  async books(bibleVersionId: string): Promise<PackageBook[]> {
     return this.db.query(
       `SELECT id, osis, testament FROM books
         WHERE bible_version_id = $1 AND deleted_at IS NULL ORDER BY book_number`,

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { CHUNKING_STRATEGIES, PACKAGE_TYPES } from '@bible/common';
+import { PACKAGE_TYPES } from '@bible/common';
+import { CHUNKING_STRATEGIES } from '@bible/packages';
 import { ManifestBaseSchema } from '@bible/package-format';
 
 const id = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 characters of [A-Za-z0-9._-]');

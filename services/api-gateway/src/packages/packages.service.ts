@@ -1,16 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Counter } from 'prom-client';
-import {
-  AppError,
-  ErrorCode,
-  type ErrorDetail,
-  type PackageParams,
-  buildJobId,
-  metricsRegistry,
-  packageIdFor,
-  packageKey,
-  revisionOf,
-} from '@bible/common';
+import { AppError, ErrorCode, type ErrorDetail, metricsRegistry, revisionOf } from '@bible/common';
+import { type PackageParams, buildJobId, packageIdFor, packageKey } from '@bible/packages';
 import { deltaPackageId } from '@bible/package-format';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config';
 import { BuildQueue, type JobState } from './build-queue';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { PackageParams } from '@bible/common';
+import type { PackageParams } from '@bible/packages';
 import { deltaObstacle, deltaTooLarge } from './update-rules';
 
 const params: PackageParams = {

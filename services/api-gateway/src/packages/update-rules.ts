@@ -1,4 +1,4 @@
-import type { PackageParams } from '@bible/common';
+import type { PackageParams } from '@bible/packages';
 import type { UpdateReason } from './packages.schemas';
 
 /** What the rules need to know of the package a client holds. */

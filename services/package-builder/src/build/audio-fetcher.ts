@@ -3,13 +3,9 @@ import { createHash } from 'node:crypto';
 import { type WriteStream, createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import {
-  ObjectStoreHttpError,
-  type ObjectSocketResponse,
-  openS3Object,
-  withSpan,
-} from '@bible/common';
-import type { MediaFileRow } from './content-snapshot';
+import { withSpan } from '@bible/common';
+import { ObjectStoreHttpError, type ObjectSocketResponse, openS3Object } from '@bible/storage';
+import type { SnapshotMediaFile } from './content-snapshot';
 
 /** 1 MiB socket reads: a few of them per file, each hashed and written as it arrives. */
 const READ_BUFFER = 1024 * 1024;
@@ -63,7 +59,7 @@ export class AudioSourceError extends Error {
 }
 
 export interface FetchedAudio {
-  mediaFile: MediaFileRow;
+  mediaFile: SnapshotMediaFile;
   path: string;
   size: number;
   sha256: string;
@@ -77,7 +73,7 @@ export interface FetchedAudio {
 export async function fetchAudio(options: {
   s3: S3Client;
   bucket: string;
-  files: MediaFileRow[];
+  files: SnapshotMediaFile[];
   dir: string;
   concurrency: number;
   allowPartial: boolean;

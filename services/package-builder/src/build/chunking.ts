@@ -1,4 +1,4 @@
-import type { ChunkingStrategy } from '@bible/common';
+import type { ChunkingStrategy } from '@bible/packages';
 
 export interface BookInfo {
   id: string;

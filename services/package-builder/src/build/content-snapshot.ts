@@ -1,34 +1,33 @@
 import type { DataSource, QueryRunner } from 'typeorm';
-import { type FeedPosition, FEED_START, type PackageParams } from '@bible/common';
+import { type AudioFormat, type FeedPosition, FEED_START } from '@bible/common';
+import { type PackageParams } from '@bible/packages';
+import type { BookRow, MediaFileRow } from '@bible/content';
 
 type Row = Record<string, unknown>;
 
-export interface MediaFileRow extends Row {
-  id: string;
-  remote_path: string;
-  file_size: string;
-  duration_seconds: number;
-  sha256: string;
-  format: 'mp3' | 'm4a';
-  bitrate: number | null;
-  sample_rate: number | null;
-  start_verse_id: string | null;
-  end_verse_id: string | null;
-  chapter_id: string | null;
-  book_id: string | null;
-  timing_count: number;
-  verse_count: number;
-}
+/** A published, uploaded media file as a build reads it, with its book and timing count. */
+export type SnapshotMediaFile = Row &
+  Pick<
+    MediaFileRow,
+    'id' | 'bitrate' | 'sample_rate' | 'start_verse_id' | 'end_verse_id' | 'chapter_id'
+  > & {
+    // Set on every uploaded file.
+    remote_path: string;
+    file_size: string;
+    duration_seconds: number;
+    sha256: string;
+    format: AudioFormat;
+    book_id: string | null;
+    timing_count: number;
+    verse_count: number;
+  };
 
-export interface BookRow extends Row {
-  id: string;
-  osis: string;
-  name: string;
-  book_number: number;
-  testament: 'OT' | 'NT';
-  text_bytes: string;
-  audio_bytes: string;
-}
+/** A book of the version with its estimated text and audio bytes (bigint sums, as strings). */
+export type SnapshotBook = Row &
+  Pick<BookRow, 'id' | 'osis' | 'name' | 'book_number' | 'testament'> & {
+    text_bytes: string;
+    audio_bytes: string;
+  };
 
 /**
  * Everything a build reads, from one REPEATABLE READ snapshot: the revision and the rows agree even
@@ -124,10 +123,10 @@ export class ContentSnapshot {
    * Books of the version with per-book size estimates (text bytes, audio bytes), in canonical
    * order; one aggregate query, used both for book selection and for size-based chunking.
    */
-  async books(bibleVersionId: string, params: PackageParams): Promise<BookRow[]> {
+  async books(bibleVersionId: string, params: PackageParams): Promise<SnapshotBook[]> {
     const text = params.packageType === 'audio' ? null : (params.textVersionId ?? null);
     const audio = params.packageType === 'text' ? null : (params.audioVersionId ?? null);
-    return this.all<BookRow>(
+    return this.all<SnapshotBook>(
       `WITH t AS (
          SELECT c.book_id, sum(octet_length(vt.verse_text) + 120) AS bytes
            FROM verse_texts vt JOIN verses v ON v.id = vt.verse_id JOIN chapters c ON c.id = v.chapter_id
@@ -151,8 +150,8 @@ export class ContentSnapshot {
   }
 
   /** Published, uploaded media files of the books, in canonical order, with timing counts. */
-  async mediaFiles(audioVersionId: string, bookIds: string[]): Promise<MediaFileRow[]> {
-    return this.all<MediaFileRow>(
+  async mediaFiles(audioVersionId: string, bookIds: string[]): Promise<SnapshotMediaFile[]> {
+    return this.all<SnapshotMediaFile>(
       `SELECT m.id, m.remote_path, m.file_size::text, m.duration_seconds, m.sha256, m.format, m.bitrate,
               m.sample_rate, m.chapter_id, c.book_id,
               COALESCE(m.start_verse_id, (SELECT v.id FROM verses v WHERE v.chapter_id = c.id ORDER BY v.verse_number LIMIT 1)) AS start_verse_id,

@@ -7,19 +7,13 @@ import {
   DATA_SOURCE,
   type FeedPosition,
   REDIS,
-  type PackageParams,
-  S3,
-  type S3Handle,
-  UploadsInFlight,
   encodeCursor,
   getLogger,
-  packageIdFor,
-  packageKey,
-  packageTypeNumber,
   revisionOf,
-  uploadMultipart,
   withSpan,
 } from '@bible/common';
+import { type PackageParams, packageIdFor, packageKey, packageTypeNumber } from '@bible/packages';
+import { S3, type S3Handle, UploadsInFlight, uploadMultipart } from '@bible/storage';
 import {
   type AudioFileEntry,
   type AudioFileEntryInput,
@@ -35,7 +29,7 @@ import { SIGNING_KEY } from '../signing/signing.module';
 import { fetchAudio } from './audio-fetcher';
 import { downloadBaseDatabase } from './base-database';
 import { type PartPlan, planParts } from './chunking';
-import { type BookRow, ContentSnapshot, type MediaFileRow } from './content-snapshot';
+import { ContentSnapshot, type SnapshotBook, type SnapshotMediaFile } from './content-snapshot';
 import { buildStageDuration, bytesBuilt, databaseRows, databaseWriteSeconds } from './metrics';
 import { writePackageDatabase } from './package-database';
 import { type BaseGeneration, type GenerationDraft, PublishRepository } from './publish.repository';
@@ -279,7 +273,7 @@ export class PackageBuildService {
     try {
       const bookIds = part.books.map((b) => b.id);
       const hasAudio = params.packageType !== 'text';
-      const mediaFiles: MediaFileRow[] = hasAudio
+      const mediaFiles: SnapshotMediaFile[] = hasAudio
         ? await snapshot.mediaFiles(params.audioVersionId as string, bookIds)
         : [];
       const fileNames = new Map(
@@ -376,7 +370,7 @@ export class PackageBuildService {
       );
       const testaments = new Set(part.books.map((b) => b.testament));
       const seriesId = `${key}-r${position.id}`;
-      const entryOf = (m: MediaFileRow): AudioFileEntryInput => ({
+      const entryOf = (m: SnapshotMediaFile): AudioFileEntryInput => ({
         fileName: fileNames.get(m.id) as string,
         mediaFileId: m.id,
         startVerseId: m.start_verse_id ?? `${m.chapter_id}-1`,
@@ -537,7 +531,7 @@ export class PackageBuildService {
 }
 
 /** Books a request covers: its selection, or every book with content of the requested kind. */
-export function selectBooks(books: BookRow[], params: PackageParams): BookRow[] {
+export function selectBooks(books: SnapshotBook[], params: PackageParams): SnapshotBook[] {
   if (params.books) {
     const wanted = new Set(params.books);
     return books.filter((b) => wanted.has(b.id));

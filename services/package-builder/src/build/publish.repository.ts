@@ -1,14 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DeleteObjectsCommand } from '@aws-sdk/client-s3';
 import type { DataSource } from 'typeorm';
-import {
-  DATA_SOURCE,
-  type PackageParams,
-  S3,
-  type S3Handle,
-  getLogger,
-  recordEvents,
-} from '@bible/common';
+import { DATA_SOURCE, getLogger, recordEvents } from '@bible/common';
+import { type PackageParams } from '@bible/packages';
+import { S3, type S3Handle } from '@bible/storage';
 import type { Manifest } from '@bible/package-format';
 import {
   type BuildFailure,

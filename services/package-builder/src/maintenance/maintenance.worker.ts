@@ -6,7 +6,8 @@ import {
 } from '@aws-sdk/client-s3';
 import type { Redis } from 'ioredis';
 import type { DataSource } from 'typeorm';
-import { DATA_SOURCE, REDIS, S3, type S3Handle, getLogger, UploadsInFlight } from '@bible/common';
+import { DATA_SOURCE, REDIS, getLogger } from '@bible/common';
+import { S3, type S3Handle, UploadsInFlight } from '@bible/storage';
 import { BUILDER_CONFIG, type BuilderConfig } from '../config';
 
 /**

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { PackageType } from '../database/constants';
+import type { PackageType } from '@bible/common';
 
 export type PackageKind = PackageType;
 

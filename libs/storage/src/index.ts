@@ -1,4 +1,5 @@
 export * from './s3';
+export * from './storage.module';
 export * from './object-socket';
 export * from './open-object';
 export * from './multipart-upload';

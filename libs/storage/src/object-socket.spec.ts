@@ -4,8 +4,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { PassThrough, Writable } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import { getEventListeners, once } from 'node:events';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Server as TlsServer, createServer as createTlsServer } from 'node:tls';
@@ -16,6 +15,7 @@ import {
   openObjectSocketCount,
   parseResponseHead,
 } from './object-socket';
+import { selfSignedCertificate } from '@bible/testing';
 
 /** A TCP server standing in for the object store: each test scripts the raw bytes it answers. */
 async function fakeStore(
@@ -261,38 +261,14 @@ describe('openObjectSocket', () => {
 });
 
 describe('openObjectSocket over TLS', () => {
-  // A throwaway self-signed certificate for 127.0.0.1 (openssl ships with the stack's packages).
   const dir = mkdtempSync(join(tmpdir(), 'object-socket-tls-'));
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-keyout',
-      join(dir, 'key.pem'),
-      '-out',
-      join(dir, 'cert.pem'),
-      '-days',
-      '1',
-      '-subj',
-      '/CN=object-store',
-      '-addext',
-      'subjectAltName=IP:127.0.0.1',
-    ],
-    { stdio: 'ignore' },
-  );
-  const cert = readFileSync(join(dir, 'cert.pem'));
+  const { key, cert } = selfSignedCertificate(dir);
   const body = randomBytes(3 * 1024 * 1024);
   let server: TlsServer;
   let url: URL;
 
   before(async () => {
-    server = createTlsServer({ key: readFileSync(join(dir, 'key.pem')), cert }, (socket) => {
+    server = createTlsServer({ key, cert }, (socket) => {
       socket.once('data', () => {
         socket.write(`HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\n\r\n`);
         socket.end(body);

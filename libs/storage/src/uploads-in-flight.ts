@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { uploadsInFlightKey } from '../queues/queues';
+import { uploadsInFlightKey } from '@bible/common';
 
 /**
  * One recorded multipart upload attempt. `uploadId` is absent while the upload is being created

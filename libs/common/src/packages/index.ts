@@ -1,2 +1,0 @@
-export * from './identity';
-export * from './catalog-cursor';
