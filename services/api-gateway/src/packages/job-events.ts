@@ -72,6 +72,15 @@ export class JobEvents implements OnModuleInit, OnModuleDestroy {
     this.heartbeat.unref();
   }
 
+  /**
+   * The SSE stream of one job: its status now (404 for an unknown job, before the stream opens),
+   * unless Last-Event-ID says the client has it, then one event per change.
+   */
+  async follow(jobId: string, lastEventId?: string): Promise<Observable<MessageEvent>> {
+    const initial = await this.packages.jobStatus(jobId);
+    return this.stream(jobId, initial, lastEventId);
+  }
+
   /** Events for one job from `initial` on: changes only, closed after the terminal one. */
   stream(jobId: string, initial: JobStatusView, lastEventId?: string): Observable<MessageEvent> {
     return new Observable<MessageEvent>((subscriber) => {

@@ -13,13 +13,7 @@ import {
 } from '@nestjs/common';
 import type { Observable } from 'rxjs';
 import type { Request, Response } from 'express';
-import {
-  AppError,
-  ErrorCode,
-  Public,
-  decodeCatalogCursor,
-  encodeCatalogCursor,
-} from '@bible/common';
+import { AppError, ErrorCode, Public } from '@bible/common';
 import type { AuthUser } from '../auth/auth.types';
 import { CurrentUser } from '../auth/decorators';
 import { ZodValidationPipe } from '../common/zod-validation.pipe';
@@ -35,7 +29,6 @@ import {
   type PackageRequestBody,
 } from './packages.schemas';
 import { JobEvents } from './job-events';
-import { PackagesRepository } from './packages.repository';
 import {
   PackagesService,
   type RequestOutcome,
@@ -71,7 +64,6 @@ function answer(outcome: RequestOutcome, res: Response) {
 export class PackagesController {
   constructor(
     private readonly packages: PackagesService,
-    private readonly repo: PackagesRepository,
     private readonly downloads: DownloadsService,
     private readonly jobEvents: JobEvents,
   ) {}
@@ -112,8 +104,7 @@ export class PackagesController {
     @Param(new ZodValidationPipe(jobIdParamsSchema)) params: { jobId: string },
     @Headers('last-event-id') lastEventId?: string,
   ): Promise<Observable<MessageEvent>> {
-    const initial = await this.packages.jobStatus(params.jobId);
-    return this.jobEvents.stream(params.jobId, initial, lastEventId);
+    return this.jobEvents.follow(params.jobId, lastEventId);
   }
 
   @Get()
@@ -126,37 +117,13 @@ export class PackagesController {
       cursor?: string;
     },
   ) {
-    const after = query.cursor ? decodeCatalogCursor(query.cursor) : undefined;
-    if (query.cursor && !after) {
-      throw new AppError(400, ErrorCode.ValidationFailed, 'Invalid cursor', [
-        { field: 'query.cursor', message: 'is not a cursor from this API' },
-      ]);
-    }
-    const { rows, total } = await this.repo.catalog({ ...query, after: after ?? undefined });
-    const page = rows.slice(0, query.limit);
-    const last = page[page.length - 1];
-    return {
-      items: page.map(summaryView),
-      nextCursor:
-        rows.length > query.limit && last
-          ? encodeCatalogCursor(new Date(last.created_at).toISOString(), last.id)
-          : null,
-      total,
-    };
+    return this.packages.catalog(query);
   }
 
   @Public()
   @Get('keys')
   async keys() {
-    const keys = await this.repo.signingKeys();
-    return {
-      keys: keys.map((k) => ({
-        keyId: k.key_id,
-        algorithm: 'Ed25519' as const,
-        publicKey: k.public_key,
-        publicKeyPem: k.public_key_pem,
-      })),
-    };
+    return { keys: await this.packages.signingKeys() };
   }
 
   /** Download by content: the current package if ready, otherwise 202 with the (shared) build job. */
@@ -211,9 +178,7 @@ export class PackagesController {
 
   @Get(':packageId')
   async detail(@Param(new ZodValidationPipe(packageIdParamsSchema)) params: { packageId: string }) {
-    const generation = await this.repo.downloadable(params.packageId);
-    if (!generation)
-      throw new AppError(404, ErrorCode.NotFound, `Package ${params.packageId} not found`);
+    const generation = await this.packages.downloadable(params.packageId);
     return { ...summaryView(generation), manifest: generation.manifest };
   }
 
@@ -226,9 +191,7 @@ export class PackagesController {
     @Req() req: Request,
     @Res() res: Response,
   ): Promise<void> {
-    const generation = await this.repo.downloadable(params.packageId);
-    if (!generation)
-      throw new AppError(404, ErrorCode.NotFound, `Package ${params.packageId} not found`);
+    const generation = await this.packages.downloadable(params.packageId);
     await this.downloads.serve(generation, req, res, {
       redirect: query.redirect ? truthy(query.redirect) : undefined,
       expiresIn: query.expiresIn,

@@ -1,6 +1,14 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Counter } from 'prom-client';
-import { AppError, ErrorCode, type ErrorDetail, metricsRegistry, revisionOf } from '@bible/common';
+import {
+  AppError,
+  ErrorCode,
+  type ErrorDetail,
+  keysetPage,
+  metricsRegistry,
+  parseCursorParam,
+  revisionOf,
+} from '@bible/common';
 import { type PackageParams, buildJobId, packageIdFor, packageKey } from '@bible/packages';
 import { deltaPackageId } from '@bible/package-format';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config';
@@ -258,6 +266,39 @@ export class PackagesService {
           key,
         });
     return { kind: 'queued', jobId, status, packageId };
+  }
+
+  /** One page of the catalog, newest first, with the cursor of the next page. */
+  async catalog(query: {
+    languageEntityId?: string;
+    packageType?: string;
+    limit: number;
+    cursor?: string;
+  }) {
+    const after = parseCursorParam(query.cursor);
+    const { rows, total } = await this.repo.catalog({ ...query, after });
+    const page = keysetPage(rows, query.limit, summaryView, (g) => ({
+      createdAt: new Date(g.created_at).toISOString(),
+      id: g.id,
+    }));
+    return { ...page, total };
+  }
+
+  /** A package that can be downloaded, or 404. */
+  async downloadable(packageId: string): Promise<GenerationRow> {
+    const generation = await this.repo.downloadable(packageId);
+    if (!generation) throw new AppError(404, ErrorCode.NotFound, `Package ${packageId} not found`);
+    return generation;
+  }
+
+  async signingKeys() {
+    const keys = await this.repo.signingKeys();
+    return keys.map((k) => ({
+      keyId: k.key_id,
+      algorithm: 'Ed25519' as const,
+      publicKey: k.public_key,
+      publicKeyPem: k.public_key_pem,
+    }));
   }
 
   async jobStatus(jobId: string) {
