@@ -15,7 +15,7 @@ import {
 /** A media file with its live timing count (what the media-files API shows). */
 export type MediaFileWithTimings = MediaFileRow & { timing_count?: number };
 
-export type AudioVersionRow = Pick<VersionRow, 'id' | 'language_entity_id' | 'bible_version_id'>;
+export type AudioVersionRef = Pick<VersionRow, 'id' | 'language_entity_id' | 'bible_version_id'>;
 
 export interface ChapterVerses {
   chapterId: string;
@@ -43,8 +43,8 @@ export interface NewMediaFile {
 export class MediaFilesRepository {
   constructor(@Inject(DATA_SOURCE) readonly db: DataSource) {}
 
-  async audioVersion(id: string): Promise<AudioVersionRow | null> {
-    const rows = await this.db.query<AudioVersionRow[]>(
+  async audioVersion(id: string): Promise<AudioVersionRef | null> {
+    const rows = await this.db.query<AudioVersionRef[]>(
       `SELECT id, language_entity_id, bible_version_id FROM audio_versions
         WHERE id = $1 AND deleted_at IS NULL`,
       [id],

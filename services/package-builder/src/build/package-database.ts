@@ -6,7 +6,7 @@ import {
   prepareInsert,
   writePackageMetadata,
 } from '@bible/package-format';
-import type { ContentSnapshot, MediaFileRow } from './content-snapshot';
+import type { ContentSnapshot, SnapshotMediaFile } from './content-snapshot';
 
 /** ISO 8601 UTC text, as the package format stores timestamps. */
 const iso = (column: string) =>
@@ -21,7 +21,7 @@ export interface DatabasePlan {
   bookIds: string[];
   textVersionId?: string;
   audioVersionId?: string;
-  mediaFiles: MediaFileRow[];
+  mediaFiles: SnapshotMediaFile[];
   /** fileName inside the package for each media file id. */
   fileNames: Map<string, string>;
   metadata: { packageId: string; contentRevision: string; syncCursor: string; createdAt: string };
