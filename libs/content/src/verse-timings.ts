@@ -5,7 +5,8 @@
  */
 import { z } from 'zod';
 
-export interface TimingRow {
+/** One entry of a timings file (a CSV line or a JSON element), before the audio check. */
+export interface TimingEntry {
   /** Where the row came from: `line.3` (CSV, 1-based line) or `timings.2` (JSON index). */
   at: string;
   /** 1-based line of the source text, when it has lines. */
@@ -26,7 +27,7 @@ export interface TimingIssue {
 }
 
 export interface ParsedTimings {
-  rows: TimingRow[];
+  rows: TimingEntry[];
   issues: TimingIssue[];
 }
 
@@ -128,13 +129,13 @@ function rowFrom(
   issues: TimingIssue[],
   requireFile: boolean,
   fieldName: (column: Column) => string,
-): TimingRow | undefined {
+): TimingEntry | undefined {
   const problems: TimingIssue[] = [];
   const problem = (column: Column, message: string) =>
     problems.push({ field: `${at}.${fieldName(column)}`, line, message });
   const blank = (v: unknown) => v === undefined || v === null || v === '';
 
-  const row: Partial<TimingRow> = { at, ...(line !== undefined && { line }) };
+  const row: Partial<TimingEntry> = { at, ...(line !== undefined && { line }) };
   if (requireFile) {
     if (typeof values.file !== 'string' || values.file.trim() === '')
       problem('file', 'is required');
@@ -177,7 +178,7 @@ function rowFrom(
     return undefined;
   }
   row.startSeconds = start as number;
-  return row as TimingRow;
+  return row as TimingEntry;
 }
 
 /**
@@ -187,7 +188,7 @@ function rowFrom(
  */
 export function parseTimingsCsv(text: string, options: { requireFile?: boolean } = {}) {
   const issues: TimingIssue[] = [];
-  const rows: TimingRow[] = [];
+  const rows: TimingEntry[] = [];
   const firstLine = text.replace(/^\uFEFF/, '').split(/\r?\n/, 1)[0] ?? '';
   const delimiter = firstLine.includes('\t') ? '\t' : firstLine.includes(';') ? ';' : ',';
   const [header, ...records] = splitCsv(text, delimiter);
@@ -259,7 +260,7 @@ export const timingsJsonSchema = z.strictObject({
 /** Parses `{ timings: [...] }` (or a bare array, or with `file` per row for the import CLI). */
 export function parseTimingsJson(value: unknown, options: { requireFile?: boolean } = {}) {
   const issues: TimingIssue[] = [];
-  const rows: TimingRow[] = [];
+  const rows: TimingEntry[] = [];
   const list = Array.isArray(value) ? value : (value as { timings?: unknown } | null)?.timings;
   const rowSchema = options.requireFile
     ? timingJsonRowSchema.extend({ file: z.string().min(1) })
@@ -314,7 +315,7 @@ export interface ValidTiming {
  * every timing inside the file's duration.
  */
 export function validateTimings(
-  rows: TimingRow[],
+  rows: TimingEntry[],
   file: { durationSeconds: number; verses: TimingVerse[] },
 ): { timings: ValidTiming[]; issues: TimingIssue[] } {
   const issues: TimingIssue[] = [];
@@ -326,7 +327,7 @@ export function validateTimings(
       : 'no verses';
   const seen = new Map<string, string>();
   const timings: ValidTiming[] = [];
-  let previous: { row: TimingRow; verse: TimingVerse } | undefined;
+  let previous: { row: TimingEntry; verse: TimingVerse } | undefined;
   for (const row of rows) {
     const field = (name: string) => `${row.at}.${name}`;
     const verse = row.verseId !== undefined ? byId.get(row.verseId) : byNumber.get(row.verse ?? 0);

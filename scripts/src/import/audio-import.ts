@@ -8,7 +8,7 @@ import {
   AUDIO_MIME_TYPES,
   SNIFF_BYTES,
   type Sql,
-  type TimingRow,
+  type TimingEntry,
   type ValidTiming,
   measureAudioFile,
   parseTimingsCsv,
@@ -23,24 +23,17 @@ import { bookByOsis, bookByUsfm } from './books';
 import { connect, inTransaction, invalidateCatalogCache } from './database';
 import type { Progress } from './progress';
 import { Structure } from './structure';
-import { upsertVersion } from './text-import';
+import { type VersionOptions, upsertVersion } from './text-import';
 import { SourceError } from './usfm';
 
-export interface AudioImportOptions {
+export interface AudioImportOptions extends VersionOptions {
   databaseUrl: string;
   redisUrl?: string;
   s3: S3Config;
   dir: string;
   timings?: string;
   audioVersion: string;
-  name?: string;
-  language?: string;
-  languageName?: string;
-  iso6393?: string;
-  bibleVersion: string;
-  publish?: boolean;
   objectPrefix: string;
-  user: string;
   progress: Progress;
 }
 
@@ -91,9 +84,9 @@ async function readHead(file: string): Promise<Buffer> {
 }
 
 /** Timing rows grouped by audio file name; errors name the timings file and line. */
-async function readTimings(file: string): Promise<Map<string, TimingRow[]>> {
+async function readTimings(file: string): Promise<Map<string, TimingEntry[]>> {
   const text = await readFile(file, 'utf8');
-  let parsed: { rows: TimingRow[]; issues: { line?: number; field: string; message: string }[] };
+  let parsed: { rows: TimingEntry[]; issues: { line?: number; field: string; message: string }[] };
   if (/\.json$/i.test(file)) {
     let value: unknown;
     try {
@@ -113,7 +106,7 @@ async function readTimings(file: string): Promise<Map<string, TimingRow[]>> {
       `${first.field}: ${first.message}${parsed.issues.length > 1 ? ` (and ${parsed.issues.length - 1} more problems)` : ''}`,
     );
   }
-  const byFile = new Map<string, TimingRow[]>();
+  const byFile = new Map<string, TimingEntry[]>();
   for (const row of parsed.rows) {
     const list = byFile.get(row.file as string) ?? [];
     list.push(row);

@@ -7,7 +7,7 @@ import { ConfigError, databaseEnv, parseConfig, s3Env } from '@bible/common/conf
 import { loadStackEnv } from '../lib/stack-env';
 import { importAudio } from './audio-import';
 import { progress } from './progress';
-import { importText } from './text-import';
+import { importText, type VersionOptions } from './text-import';
 
 const idPattern = /^[A-Za-z0-9._-]{1,64}$/;
 const id = (what: string) => (value: string) => {
@@ -15,14 +15,7 @@ const id = (what: string) => (value: string) => {
   return value;
 };
 
-interface Common {
-  name?: string;
-  language?: string;
-  languageName?: string;
-  iso6393?: string;
-  bibleVersion: string;
-  publish?: boolean;
-  user: string;
+interface Common extends VersionOptions {
   progress?: boolean;
 }
 

@@ -6,20 +6,27 @@ import type { Progress } from './progress';
 import { Structure } from './structure';
 import { type ParsedBook, SourceError, parseUsfm } from './usfm';
 
-export interface TextImportOptions {
-  databaseUrl: string;
-  redisUrl?: string;
-  files: string[];
-  format?: 'json' | 'usfm';
-  textVersion: string;
+/** What an import says about the version it writes (text and audio alike). */
+export interface VersionOptions {
+  /** Display name; required when the version is new. */
   name?: string;
-  source?: string;
+  /** Language entity id; required when the version is new. */
   language?: string;
   languageName?: string;
   iso6393?: string;
   bibleVersion: string;
   publish?: boolean;
+  /** Recorded as the author in change_log. */
   user: string;
+}
+
+export interface TextImportOptions extends VersionOptions {
+  databaseUrl: string;
+  redisUrl?: string;
+  files: string[];
+  format?: 'json' | 'usfm';
+  textVersion: string;
+  source?: string;
   progress: Progress;
 }
 
@@ -183,15 +190,7 @@ export async function upsertVersion(
   client: import('pg').Client,
   table: 'text_versions' | 'audio_versions',
   id: string,
-  options: {
-    name?: string;
-    source?: string;
-    language?: string;
-    languageName?: string;
-    iso6393?: string;
-    bibleVersion: string;
-    publish?: boolean;
-  },
+  options: Omit<VersionOptions, 'user'> & { source?: string },
 ): Promise<{
   bibleVersionId: string;
   languageId: string;
