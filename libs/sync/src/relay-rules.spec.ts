@@ -1,13 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeCursor, eventDataSchemas } from '@bible/common';
-import {
-  type FeedRow,
-  backoffMs,
-  contentChangedEvents,
-  invalidationTargets,
-  lagSeconds,
-} from './relay-rules';
+import type { FeedRow } from './rows';
+import { backoffMs, contentChangedEvents, invalidationTargets, lagSeconds } from './relay-rules';
 import { rate } from './health';
 
 function row(

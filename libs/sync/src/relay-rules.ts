@@ -1,26 +1,11 @@
 import {
-  type ChangeLogTable,
-  type ChangeOperation,
   type ContentChangedData,
   type FeedPosition,
   type NewEventOf,
   comparePositions,
   encodeCursor,
 } from '@bible/common';
-
-/** One change_log row as the relay reads it. */
-export interface FeedRow {
-  txid: string;
-  id: string;
-  table_name: ChangeLogTable;
-  operation: ChangeOperation;
-  record_id: string;
-  /** Book of the changed row (verse text, verse timing, media file), when it has one. */
-  book_id: string | null;
-  audio_version_id: string | null;
-  text_version_id: string | null;
-  changed_at: Date;
-}
+import type { FeedRow } from './rows';
 
 export type ScopeColumn = 'audio_version_id' | 'text_version_id';
 

@@ -2,17 +2,14 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Pool } from 'pg';
 import type { DataSource } from 'typeorm';
 import { DATA_SOURCE } from '@bible/common';
-import { FAILED_ALERT_THRESHOLD, PENDING_ALERT_THRESHOLD, SyncHealthRepository } from '@bible/sync';
+import {
+  type AnalyticsRow,
+  FAILED_ALERT_THRESHOLD,
+  PENDING_ALERT_THRESHOLD,
+  SYNC_ANALYTICS_SQL,
+  SyncHealthRepository,
+} from '@bible/sync';
 import { pgPool } from './pg';
-
-interface AnalyticsRow {
-  day: string;
-  total: number;
-  avg_changes: number | null;
-  successful: number;
-  failed: number;
-  avg_duration: number | null;
-}
 
 const round = (n: number | null, digits = 3) =>
   n === null ? null : Math.round(n * 10 ** digits) / 10 ** digits;
@@ -30,18 +27,7 @@ export class SyncAdminService {
 
   /** Per day: syncs started, average changes moved, successes, failures, average duration. */
   async analytics(days: number) {
-    const { rows } = await this.pool.query<AnalyticsRow>(
-      `SELECT to_char(date_trunc('day', started_at AT TIME ZONE 'UTC'), 'YYYY-MM-DD') AS day,
-              count(*)::int AS total,
-              avg(changes_downloaded + changes_uploaded)::float8 AS avg_changes,
-              (count(*) FILTER (WHERE status = 'completed'))::int AS successful,
-              (count(*) FILTER (WHERE status = 'failed'))::int AS failed,
-              (avg(extract(epoch FROM completed_at - started_at)) FILTER (WHERE completed_at IS NOT NULL))::float8 AS avg_duration
-         FROM sync_sessions
-        WHERE started_at >= date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' - make_interval(days => $1 - 1)
-        GROUP BY 1 ORDER BY 1 DESC`,
-      [days],
-    );
+    const { rows } = await this.pool.query<AnalyticsRow>(SYNC_ANALYTICS_SQL, [days]);
     return {
       days,
       items: rows.map((r) => ({

@@ -3,7 +3,6 @@ import type { Pool, PoolClient } from 'pg';
 import type { DataSource } from 'typeorm';
 import {
   AppError,
-  type ConflictResolution,
   DATA_SOURCE,
   ErrorCode,
   encodeCursor,
@@ -14,32 +13,22 @@ import type { AuthUser } from '../auth/auth.types';
 import { inTransaction, pgPool } from './pg';
 import {
   type AuthDecision,
+  type ConflictRow,
+  LOCK_CONFLICT_SQL,
+  POSITION_AFTER_WRITE_SQL,
+  type PositionRow,
+  RESOLUTION_CONTEXT_SQL,
+  RESOLVE_CONFLICT_SQL,
   type Row,
   WRITE_POLICIES,
   authorizeMutation,
   jsonEqual,
+  listConflictsSql,
   resolutionWrite,
   lockRowsStatement,
   writeStatement,
 } from '@bible/sync';
 import type { ConflictsQuery, ResolveConflictBody } from './sync.schemas';
-
-interface ConflictRow {
-  id: string;
-  user_id: string;
-  table_name: string;
-  record_id: string;
-  mutation_id: string | null;
-  base_version: number | null;
-  server_version: number | null;
-  client_data: Record<string, unknown> | null;
-  server_data: Row | null;
-  resolution: ConflictResolution | null;
-  resolved_data: Record<string, unknown> | null;
-  created_at: Date;
-  created_at_text: string;
-  resolved_at: Date | null;
-}
 
 export function conflictView(c: ConflictRow) {
   return {
@@ -58,11 +47,6 @@ export function conflictView(c: ConflictRow) {
   };
 }
 
-const SELECT = `SELECT c.id, c.user_id, c.table_name, c.record_id, q.mutation_id, c.base_version, c.server_version,
-                       c.client_data, c.server_data, c.resolution, c.resolved_data, c.created_at,
-                       to_json(c.created_at)#>>'{}' AS created_at_text, c.resolved_at
-                  FROM sync_conflicts c LEFT JOIN sync_queue q ON q.id = c.queue_id`;
-
 /** The caller's own conflicts: listed newest first, resolved once. */
 @Injectable()
 export class SyncConflictsService {
@@ -74,19 +58,12 @@ export class SyncConflictsService {
 
   async list(user: AuthUser, query: ConflictsQuery) {
     const after = parseCursorParam(query.cursor);
-    const status =
-      query.status === 'open'
-        ? 'AND c.resolved_at IS NULL'
-        : query.status === 'resolved'
-          ? 'AND c.resolved_at IS NOT NULL'
-          : '';
-    const { rows } = await this.pool.query<ConflictRow>(
-      `${SELECT}
-        WHERE c.user_id = $1 ${status}
-          AND ($2::timestamptz IS NULL OR (c.created_at, c.id) < ($2::timestamptz, $3::uuid))
-        ORDER BY c.created_at DESC, c.id DESC LIMIT $4`,
-      [user.id, after?.createdAt ?? null, after?.id ?? null, query.limit + 1],
-    );
+    const { rows } = await this.pool.query<ConflictRow>(listConflictsSql(query.status), [
+      user.id,
+      after?.createdAt ?? null,
+      after?.id ?? null,
+      query.limit + 1,
+    ]);
     return keysetPage(rows, query.limit, conflictView, (c) => ({
       createdAt: c.created_at_text,
       id: c.id,
@@ -100,14 +77,8 @@ export class SyncConflictsService {
    */
   async resolve(user: AuthUser, id: string, body: ResolveConflictBody) {
     return inTransaction(this.pool, async (client) => {
-      await client.query(
-        `SELECT set_config('bible.user_id', $1, true), set_config('bible.change_source', 'conflict_resolution', true)`,
-        [user.id],
-      );
-      const { rows } = await client.query<ConflictRow>(
-        `${SELECT} WHERE c.id = $1 FOR UPDATE OF c`,
-        [id],
-      );
+      await client.query(RESOLUTION_CONTEXT_SQL, [user.id]);
+      const { rows } = await client.query<ConflictRow>(LOCK_CONFLICT_SQL, [id]);
       const conflict = rows[0];
       if (!conflict || conflict.user_id !== user.id) {
         throw new AppError(404, ErrorCode.NotFound, `Conflict ${id} not found`);
@@ -174,21 +145,12 @@ export class SyncConflictsService {
           }
         }
       }
-      const resolved = await client.query<ConflictRow>(
-        `WITH u AS (
-           UPDATE sync_conflicts SET resolution = $2, resolved_data = $3, resolved_at = now(), resolved_by = $4
-            WHERE id = $1 RETURNING *)
-         SELECT u.id, u.user_id, u.table_name, u.record_id, q.mutation_id, u.base_version, u.server_version,
-                u.client_data, u.server_data, u.resolution, u.resolved_data, u.created_at,
-                to_json(u.created_at)#>>'{}' AS created_at_text, u.resolved_at
-           FROM u LEFT JOIN sync_queue q ON q.id = u.queue_id`,
-        [
-          id,
-          body.resolution,
-          body.resolution === 'merged' ? JSON.stringify(body.data) : null,
-          user.id,
-        ],
-      );
+      const resolved = await client.query<ConflictRow>(RESOLVE_CONFLICT_SQL, [
+        id,
+        body.resolution,
+        body.resolution === 'merged' ? JSON.stringify(body.data) : null,
+        user.id,
+      ]);
       const cursor = await this.cursorAfterWrite(client);
       return { conflict: conflictView(resolved.rows[0]), serverRecord, cursor };
     });
@@ -202,13 +164,7 @@ export class SyncConflictsService {
   }
 
   private async cursorAfterWrite(client: PoolClient): Promise<string> {
-    const { rows } = await client.query<{ txid: string; id: string }>(
-      `SELECT txid::text, id::text FROM (
-         (SELECT txid, id FROM change_log WHERE txid = change_log_current_txid() ORDER BY id DESC LIMIT 1)
-         UNION ALL
-         (SELECT txid, id FROM change_log WHERE txid < change_log_safe_xmin() ORDER BY txid DESC, id DESC LIMIT 1)
-       ) s ORDER BY s.txid DESC, s.id DESC LIMIT 1`,
-    );
+    const { rows } = await client.query<PositionRow>(POSITION_AFTER_WRITE_SQL);
     return encodeCursor(
       rows[0] ? { txid: BigInt(rows[0].txid), id: BigInt(rows[0].id) } : { txid: 0n, id: 0n },
     );

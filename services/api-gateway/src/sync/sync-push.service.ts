@@ -16,8 +16,21 @@ import type { AuthUser } from '../auth/auth.types';
 import { inTransaction, pgPool } from './pg';
 import { pushDuration, pushMutationsTotal } from './sync-metrics';
 import {
+  type ConflictInsert,
   type Decision,
-  type Operation,
+  HEAD_POSITION_SQL,
+  LOCK_QUEUE_SQL,
+  type MutationResult,
+  PUSH_LOCK_SQL,
+  type PositionRow,
+  type QueueRow,
+  RECORD_OUTCOMES_SQL,
+  RECORD_STATE_AT_SQL,
+  SESSION_DEVICE_SQL,
+  STORED_MUTATIONS_SQL,
+  STORE_MUTATIONS_SQL,
+  type StoreAnswerRow,
+  type StoredRow,
   type RejectCode,
   type Row,
   SERVER_OWNED_TABLES,
@@ -32,41 +45,9 @@ import {
 } from '@bible/sync';
 import type { PushBody } from './sync.schemas';
 
-export type ResultKind = 'applied' | 'rejected' | 'conflict' | 'ignored';
-
-export interface MutationResult {
-  mutationId: string;
-  result: ResultKind;
-  version?: number;
-  serverRecord?: Row;
-  conflictId?: string;
-  merged?: string[];
-  discarded?: string[];
-  noop?: boolean;
-  retryable?: boolean;
-  error?: { code: string; message: string };
-}
-
 export interface PushResponse {
   results: MutationResult[];
   cursor: string;
-}
-
-interface StoredRow {
-  id: string;
-  mutation_id: string;
-  user_id: string;
-  status: SyncQueueStatus;
-  result: MutationResult | null;
-}
-
-interface QueueRow extends StoredRow {
-  table_name: string;
-  record_id: string;
-  operation: Operation;
-  data: Record<string, unknown> | null;
-  base_version: number | null;
-  client_updated_at: Date | null;
 }
 
 interface Outcome {
@@ -90,18 +71,6 @@ interface Ledger {
   current: Map<string, Row | null>;
   own: Map<string, Set<number>>;
   states: Map<string, Map<number, Row>>;
-}
-
-interface ConflictInsert {
-  id: string;
-  queue_id: string;
-  user_id: string;
-  table_name: string;
-  record_id: string;
-  base_version: number | null;
-  server_version: number | null;
-  client_data: Record<string, unknown> | null;
-  server_data: Row | null;
 }
 
 const FINAL: ReadonlySet<SyncQueueStatus> = new Set(['applied', 'rejected', 'conflict', 'ignored']);
@@ -212,33 +181,12 @@ export class SyncPushService {
       client_updated_at: m.clientUpdatedAt,
     }));
     // One statement: the session check, the idempotent insert, and the stored rows.
-    const { rows: answer } = await this.pool.query<{
-      session_user: string | null;
-      session_status: string | null;
-      rows: StoredRow[];
-    }>(
-      `WITH s AS (SELECT user_id, status FROM sync_sessions WHERE id = $3),
-       m AS (
-         SELECT * FROM jsonb_to_recordset($4::jsonb) AS m(ord int, mutation_id text, table_name text,
-           record_id text, operation text, data jsonb, base_version int, client_updated_at timestamptz)
-       ), ins AS (
-         INSERT INTO sync_queue (client_id, mutation_id, user_id, session_id, table_name, record_id,
-                                 operation, data, base_version, client_updated_at)
-         SELECT $1, mutation_id, $2, $3, table_name, record_id, operation, data, base_version, client_updated_at
-           FROM m WHERE EXISTS (SELECT 1 FROM s WHERE s.user_id = $2 AND s.status = 'active')
-          ORDER BY ord
-         ON CONFLICT (client_id, mutation_id) DO NOTHING
-         RETURNING id, mutation_id, user_id, status, result
-       )
-       SELECT (SELECT user_id FROM s) AS session_user, (SELECT status FROM s) AS session_status,
-              coalesce((SELECT json_agg(x) FROM (
-                SELECT id, mutation_id, user_id, status, result FROM ins
-                UNION ALL
-                SELECT q.id, q.mutation_id, q.user_id, q.status, q.result
-                  FROM sync_queue q JOIN m ON q.client_id = $1 AND q.mutation_id = m.mutation_id
-                 WHERE NOT EXISTS (SELECT 1 FROM ins WHERE ins.mutation_id = q.mutation_id)) x), '[]'::json) AS rows`,
-      [body.clientId, user.id, body.sessionId, JSON.stringify(input)],
-    );
+    const { rows: answer } = await this.pool.query<StoreAnswerRow>(STORE_MUTATIONS_SQL, [
+      body.clientId,
+      user.id,
+      body.sessionId,
+      JSON.stringify(input),
+    ]);
     const { session_user: owner, session_status: status, rows } = answer[0];
     if (owner !== user.id) {
       throw new AppError(404, ErrorCode.NotFound, `Sync session ${body.sessionId} not found`);
@@ -254,10 +202,10 @@ export class SyncPushService {
     const missing = body.mutations.map((m) => m.mutationId).filter((id) => !stored.has(id));
     if (missing.length > 0) {
       // Inserted by a concurrent push that committed after this statement's snapshot.
-      const again = await this.pool.query<StoredRow>(
-        `SELECT id, mutation_id, user_id, status, result FROM sync_queue WHERE client_id = $1 AND mutation_id = ANY($2::text[])`,
-        [body.clientId, missing],
-      );
+      const again = await this.pool.query<StoredRow>(STORED_MUTATIONS_SQL, [
+        body.clientId,
+        missing,
+      ]);
       for (const r of again.rows) stored.set(r.mutation_id, r);
     }
     return stored;
@@ -273,17 +221,12 @@ export class SyncPushService {
     savepoints: boolean,
   ): Promise<{ outcomes: Map<string, Outcome>; cursor: string | null }> {
     return inTransaction(this.pool, async (client) => {
-      await client.query(
-        `SELECT pg_advisory_xact_lock(hashtextextended($1, $3)),
-                set_config('bible.user_id', $2, true), set_config('bible.change_source', 'client_sync', true)`,
-        [JSON.stringify([user.id, clientId]), user.id, advisoryLocks.syncPushSeed],
-      );
-      const { rows: locked } = await client.query<QueueRow>(
-        `SELECT id, mutation_id, user_id, status, result, table_name, record_id, operation, data,
-                base_version, client_updated_at
-           FROM sync_queue WHERE id = ANY($1::uuid[]) FOR UPDATE`,
-        [queueIds],
-      );
+      await client.query(PUSH_LOCK_SQL, [
+        JSON.stringify([user.id, clientId]),
+        user.id,
+        advisoryLocks.syncPushSeed,
+      ]);
+      const { rows: locked } = await client.query<QueueRow>(LOCK_QUEUE_SQL, [queueIds]);
       const byId = new Map(locked.map((r) => [r.id, r]));
       const queue = queueIds
         .map((id) => byId.get(id))
@@ -323,35 +266,14 @@ export class SyncPushService {
         }
       }
 
-      const { rows } = await client.query<{ txid: string | null; id: string | null }>(
-        `WITH v AS (
-           SELECT * FROM jsonb_to_recordset($1::jsonb) AS v(id uuid, status text, result jsonb, error text)
-         ), upd AS (
-           UPDATE sync_queue q SET status = v.status, result = v.result, error = v.error,
-                  attempts = q.attempts + 1, processed_at = now()
-             FROM v WHERE q.id = v.id RETURNING 1
-         ), conf AS (
-           INSERT INTO sync_conflicts (id, queue_id, user_id, table_name, record_id, base_version,
-                                       server_version, client_data, server_data)
-           SELECT id, queue_id, user_id, table_name, record_id, base_version, server_version, client_data, server_data
-             FROM jsonb_to_recordset($2::jsonb) AS c(id uuid, queue_id uuid, user_id text, table_name text,
-               record_id text, base_version int, server_version int, client_data jsonb, server_data jsonb)
-           RETURNING 1
-         ), sess AS (
-           UPDATE sync_sessions SET changes_uploaded = changes_uploaded + $4, conflicts_count = conflicts_count + $5
-            WHERE id = $3 RETURNING 1
-         )
-         SELECT txid::text, max(id)::text AS id FROM change_log
-          WHERE $6::boolean AND txid = change_log_current_txid() GROUP BY txid`,
-        [
-          JSON.stringify(updates),
-          JSON.stringify(conflicts),
-          sessionId,
-          uploaded,
-          conflicts.length,
-          wrote,
-        ],
-      );
+      const { rows } = await client.query<Partial<PositionRow>>(RECORD_OUTCOMES_SQL, [
+        JSON.stringify(updates),
+        JSON.stringify(conflicts),
+        sessionId,
+        uploaded,
+        conflicts.length,
+        wrote,
+      ]);
       if (conflicts.length > 0) await this.recordConflicts(client, sessionId, conflicts);
       const position = rows[0];
       const cursor =
@@ -371,10 +293,7 @@ export class SyncPushService {
     sessionId: string,
     conflicts: ConflictInsert[],
   ): Promise<void> {
-    const { rows } = await client.query<{ device_id: string }>(
-      `SELECT device_id FROM sync_sessions WHERE id = $1`,
-      [sessionId],
-    );
+    const { rows } = await client.query<{ device_id: string }>(SESSION_DEVICE_SQL, [sessionId]);
     await recordEvents(
       client,
       conflicts.map((c) => ({
@@ -674,21 +593,17 @@ export class SyncPushService {
     recordId: string,
     version: number,
   ): Promise<Row | undefined> {
-    const { rows } = await client.query<{ new_data: Row }>(
-      `SELECT new_data FROM change_log
-        WHERE table_name = $1 AND record_id = $2 AND record_version = $3 AND new_data IS NOT NULL
-        ORDER BY id DESC LIMIT 1`,
-      [table, recordId, version],
-    );
+    const { rows } = await client.query<{ new_data: Row }>(RECORD_STATE_AT_SQL, [
+      table,
+      recordId,
+      version,
+    ]);
     return rows[0]?.new_data;
   }
 
   /** The newest readable feed position (used when a push wrote nothing). */
   private async headCursor(): Promise<string> {
-    const { rows } = await this.pool.query<{ txid: string; id: string }>(
-      `SELECT c.txid::text, c.id::text FROM change_log c
-        WHERE c.txid < change_log_safe_xmin() ORDER BY c.txid DESC, c.id DESC LIMIT 1`,
-    );
+    const { rows } = await this.pool.query<PositionRow>(HEAD_POSITION_SQL);
     return encodeCursor(
       rows[0] ? { txid: BigInt(rows[0].txid), id: BigInt(rows[0].id) } : { txid: 0n, id: 0n },
     );

@@ -3,21 +3,14 @@ import type { Pool } from 'pg';
 import type { DataSource } from 'typeorm';
 import { AppError, DATA_SOURCE, ErrorCode } from '@bible/common';
 import type { AuthUser } from '../auth/auth.types';
+import {
+  COMPLETE_SESSION_SQL,
+  CREATE_SESSION_SQL,
+  GET_SESSION_SQL,
+  type SessionRow,
+} from '@bible/sync';
 import { pgPool } from './pg';
 import type { CompleteSessionBody, CreateSessionBody } from './sync.schemas';
-
-interface SessionRow {
-  id: string;
-  user_id: string;
-  device_id: string;
-  package_id: string | null;
-  status: 'active' | 'completed' | 'failed' | 'expired';
-  started_at: Date;
-  completed_at: Date | null;
-  changes_downloaded: number;
-  changes_uploaded: number;
-  conflicts_count: number;
-}
 
 export function sessionView(s: SessionRow) {
   return {
@@ -33,9 +26,6 @@ export function sessionView(s: SessionRow) {
   };
 }
 
-const COLUMNS = `id, user_id, device_id, package_id, status, started_at, completed_at, changes_downloaded,
-                 changes_uploaded, conflicts_count`;
-
 /** Sync sessions: one per device sync run, owned by the user who started it. */
 @Injectable()
 export class SyncSessionsService {
@@ -46,19 +36,17 @@ export class SyncSessionsService {
   }
 
   async create(user: AuthUser, body: CreateSessionBody) {
-    const { rows } = await this.pool.query<SessionRow>(
-      `INSERT INTO sync_sessions (user_id, device_id, package_id, start_cursor)
-       VALUES ($1, $2, $3, $4) RETURNING ${COLUMNS}`,
-      [user.id, body.deviceId, body.packageId ?? null, body.cursor ?? null],
-    );
+    const { rows } = await this.pool.query<SessionRow>(CREATE_SESSION_SQL, [
+      user.id,
+      body.deviceId,
+      body.packageId ?? null,
+      body.cursor ?? null,
+    ]);
     return sessionView(rows[0]);
   }
 
   async get(user: AuthUser, id: string) {
-    const { rows } = await this.pool.query<SessionRow>(
-      `SELECT ${COLUMNS} FROM sync_sessions WHERE id = $1`,
-      [id],
-    );
+    const { rows } = await this.pool.query<SessionRow>(GET_SESSION_SQL, [id]);
     if (!rows[0] || rows[0].user_id !== user.id) throw notFound(id);
     return sessionView(rows[0]);
   }
@@ -69,22 +57,14 @@ export class SyncSessionsService {
    * larger figure is kept). Completing a closed session again with the same status is a no-op.
    */
   async complete(user: AuthUser, id: string, body: CompleteSessionBody) {
-    const { rows } = await this.pool.query<SessionRow>(
-      `UPDATE sync_sessions
-          SET status = $3, completed_at = now(),
-              changes_downloaded = greatest(changes_downloaded, coalesce($4::int, 0)),
-              end_cursor = coalesce($5, end_cursor), error = $6
-        WHERE id = $1 AND user_id = $2 AND status = 'active'
-        RETURNING ${COLUMNS}`,
-      [
-        id,
-        user.id,
-        body.status,
-        body.changesDownloaded ?? null,
-        body.cursor ?? null,
-        body.error ?? null,
-      ],
-    );
+    const { rows } = await this.pool.query<SessionRow>(COMPLETE_SESSION_SQL, [
+      id,
+      user.id,
+      body.status,
+      body.changesDownloaded ?? null,
+      body.cursor ?? null,
+      body.error ?? null,
+    ]);
     if (rows[0]) return sessionView(rows[0]);
     const existing = await this.get(user, id);
     if (existing.status === body.status) return existing;

@@ -30,8 +30,14 @@ import {
   relayedChangesTotal,
 } from '../metrics';
 import {
+  ADVANCE_RELAY_SQL,
   type FeedRow,
+  INIT_RELAY_POSITION_SQL,
+  INVALIDATE_GENERATIONS_SQL,
+  NEXT_CHANGE_SQL,
+  RELAY_BATCH_SQL,
   RELAY_NAME,
+  RELAY_POSITION_SQL,
   backoffMs,
   contentChangedEvents,
   invalidationTargets,
@@ -132,26 +138,11 @@ export class ChangeRelay implements OnApplicationBootstrap, OnModuleDestroy {
   async relayOnce(): Promise<number> {
     const from = this.position ?? (await this.loadPosition());
     const end = relayBatchDuration.startTimer();
-    // The book of a row comes from its verse (verse texts, timings) or chapter (media files),
-    // looked up for the batch only; only those two keys are taken from the row images.
-    const { rows } = await this.pool.query<FeedRow>(
-      `WITH batch AS MATERIALIZED (
-         SELECT c.txid, c.id, c.table_name, c.operation, c.record_id, c.audio_version_id,
-                c.text_version_id, c.changed_at,
-                coalesce(c.new_data->>'verse_id', c.old_data->>'verse_id',
-                         c.new_data->>'start_verse_id', c.old_data->>'start_verse_id') AS verse_id,
-                coalesce(c.new_data->>'chapter_id', c.old_data->>'chapter_id') AS chapter_id
-           FROM change_log c
-          WHERE (c.txid, c.id) > ($1::bigint, $2::bigint) AND c.txid < change_log_safe_xmin()
-          ORDER BY c.txid, c.id LIMIT $3)
-       SELECT b.txid::text, b.id::text, b.table_name, b.operation, b.record_id, b.audio_version_id,
-              b.text_version_id, b.changed_at, ch.book_id
-         FROM batch b
-         LEFT JOIN verses v ON v.id = b.verse_id
-         LEFT JOIN chapters ch ON ch.id = coalesce(v.chapter_id, b.chapter_id)
-        ORDER BY b.txid, b.id`,
-      [from.txid.toString(), from.id.toString(), this.config.SYNC_RELAY_BATCH_SIZE],
-    );
+    const { rows } = await this.pool.query<FeedRow>(RELAY_BATCH_SQL, [
+      from.txid.toString(),
+      from.id.toString(),
+      this.config.SYNC_RELAY_BATCH_SIZE,
+    ]);
     if (rows.length === 0) {
       await this.updateBacklogLag(from);
       return 0;
@@ -162,38 +153,24 @@ export class ChangeRelay implements OnApplicationBootstrap, OnModuleDestroy {
     let invalidated: number;
     try {
       await client.query('BEGIN');
-      const advanced = await client.query(
-        `UPDATE sync_relay_state
-            SET txid = $4, change_id = $5, last_changed_at = $6, relayed_count = relayed_count + $7, updated_at = now()
-          WHERE name = $1 AND txid = $2 AND change_id = $3`,
-        [
-          RELAY_NAME,
-          from.txid.toString(),
-          from.id.toString(),
-          last.txid,
-          last.id,
-          last.changed_at,
-          rows.length,
-        ],
-      );
+      const advanced = await client.query(ADVANCE_RELAY_SQL, [
+        RELAY_NAME,
+        from.txid.toString(),
+        from.id.toString(),
+        last.txid,
+        last.id,
+        last.changed_at,
+        rows.length,
+      ]);
       if (advanced.rowCount !== 1) {
         // Another relay moved the position (a lost lock): re-read it and go on from there.
         await client.query('ROLLBACK');
         this.position = undefined;
         return 0;
       }
-      const stale = await client.query(
-        `UPDATE package_generations g SET status = 'stale', stale_at = now()
-           FROM jsonb_to_recordset($1::jsonb) AS c(col text, scope_id text, txid bigint, id bigint)
-          WHERE g.status = 'ready'
-            AND ((c.col = 'audio_version_id' AND g.audio_version_id = c.scope_id)
-              OR (c.col = 'text_version_id' AND g.text_version_id = c.scope_id))
-            AND CASE WHEN g.content_revision ~ '^[0-9]{1,19}\\.[0-9]{1,19}$'
-                     THEN (split_part(g.content_revision, '.', 1)::bigint, split_part(g.content_revision, '.', 2)::bigint)
-                          < (c.txid, c.id)
-                     ELSE true END`,
-        [JSON.stringify(invalidationTargets(rows))],
-      );
+      const stale = await client.query(INVALIDATE_GENERATIONS_SQL, [
+        JSON.stringify(invalidationTargets(rows)),
+      ]);
       invalidated = stale.rowCount ?? 0;
       await recordEvents(client, contentChangedEvents(rows, from));
       await client.query('COMMIT');
@@ -252,17 +229,9 @@ export class ChangeRelay implements OnApplicationBootstrap, OnModuleDestroy {
    * before the relay existed is not replayed: packages are built from current content).
    */
   private async loadPosition(): Promise<FeedPosition> {
-    await this.pool.query(
-      `INSERT INTO sync_relay_state (name, txid, change_id)
-       SELECT $1, coalesce(h.txid, 0), coalesce(h.id, 0)
-         FROM (SELECT 1) one
-         LEFT JOIN LATERAL (SELECT txid, id FROM change_log WHERE txid < change_log_safe_xmin()
-                             ORDER BY txid DESC, id DESC LIMIT 1) h ON true
-       ON CONFLICT (name) DO NOTHING`,
-      [RELAY_NAME],
-    );
+    await this.pool.query(INIT_RELAY_POSITION_SQL, [RELAY_NAME]);
     const { rows } = await this.pool.query<{ txid: string; change_id: string }>(
-      `SELECT txid::text, change_id::text FROM sync_relay_state WHERE name = $1`,
+      RELAY_POSITION_SQL,
       [RELAY_NAME],
     );
     this.position = { txid: BigInt(rows[0].txid), id: BigInt(rows[0].change_id) };
@@ -271,10 +240,10 @@ export class ChangeRelay implements OnApplicationBootstrap, OnModuleDestroy {
 
   /** Caught up below the horizon: lag is the age of a committed change still held back (or 0). */
   private async updateBacklogLag(from: FeedPosition): Promise<void> {
-    const { rows } = await this.pool.query<{ changed_at: Date }>(
-      `SELECT changed_at FROM change_log WHERE (txid, id) > ($1::bigint, $2::bigint) ORDER BY txid, id LIMIT 1`,
-      [from.txid.toString(), from.id.toString()],
-    );
+    const { rows } = await this.pool.query<{ changed_at: Date }>(NEXT_CHANGE_SQL, [
+      from.txid.toString(),
+      from.id.toString(),
+    ]);
     relayLagSeconds.set(rows[0] ? lagSeconds(rows[0].changed_at, Date.now()) : 0);
   }
 
