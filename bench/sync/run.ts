@@ -25,6 +25,7 @@ import { Pool } from 'pg';
 import type { ResponseBody } from '@bible/client';
 import { FEED_START, comparePositions, decodeCursor, encodeCursor } from '@bible/common';
 import { freshTestDataSource } from '@bible/common/database/testing';
+import { RELAY_NAME, RELAY_PASSED_SQL } from '@bible/sync';
 import { apiClient, startService, testEnv, tokenFor } from '@bible/testing';
 
 function arg(name: string, fallback: number): number {
@@ -100,6 +101,15 @@ async function fixture(db: Pool): Promise<void> {
   );
 }
 
+async function relayPassed(db: Pool, position: { txid: bigint; id: bigint }): Promise<boolean> {
+  const { rows } = await db.query<{ ok: boolean }>(RELAY_PASSED_SQL, [
+    RELAY_NAME,
+    position.txid.toString(),
+    position.id.toString(),
+  ]);
+  return rows[0]?.ok === true;
+}
+
 async function head(db: Pool): Promise<{ txid: bigint; id: bigint }> {
   const { rows } = await db.query<{ txid: string; id: string }>(
     `SELECT c.txid::text, c.id::text FROM change_log c ORDER BY c.txid DESC, c.id DESC LIMIT 1`,
@@ -168,11 +178,7 @@ async function main(): Promise<void> {
     // The relay applies invalidation and records content.changed per batch; time its catch-up.
     const relayStart = performance.now();
     await waitFor('the relay', async () => {
-      const { rows } = await db.query<{ ok: boolean }>(
-        `SELECT (txid, change_id) >= ($1::bigint, $2::bigint) AS ok FROM sync_relay_state WHERE name = 'change-events'`,
-        [target.txid.toString(), target.id.toString()],
-      );
-      return rows[0]?.ok ? true : undefined;
+      return (await relayPassed(db, target)) ? true : undefined;
     });
     const relayMs = performance.now() - relayStart + editMs;
     results.relay = {
@@ -305,11 +311,7 @@ async function main(): Promise<void> {
     log(`pushed ${applied} applied (+${other} other) in ${Math.round(pushMs)} ms`);
 
     await waitFor('the relay after the push', async () => {
-      const { rows } = await db.query<{ ok: boolean }>(
-        `SELECT (txid, change_id) >= ($1::bigint, $2::bigint) AS ok FROM sync_relay_state WHERE name = 'change-events'`,
-        [pushEnd.txid.toString(), pushEnd.id.toString()],
-      );
-      return rows[0]?.ok ? true : undefined;
+      return (await relayPassed(db, pushEnd)) ? true : undefined;
     });
     const { rows: changes } = await db.query<{
       txid: string;
