@@ -110,8 +110,9 @@ async function main(): Promise<void> {
   const baselinePerSecond = BASELINE / ((performance.now() - started) / 1000);
   log(`baseline: ${Math.round(baselinePerSecond)} messages/s from a plain client`);
 
-  const notifierEnv = (rate: number) => ({
+  const notifierEnv = (rate: number, queuePrefix: string) => ({
     ...env,
+    QUEUE_PREFIX: queuePrefix,
     LOG_LEVEL: 'warn',
     NODE_OPTIONS: NODE_OPTIONS,
     FCM_SERVICE_ACCOUNT_FILE: fcm.serviceAccountFile,
@@ -161,7 +162,10 @@ async function main(): Promise<void> {
   // Fan-out: one event to DEVICES devices, sends throttled to a trickle so the phase measures
   // the fan-out (pages, inserts, send jobs) and its memory.
   await addDevices('fanout-user', DEVICES);
-  let notifier: RunningService = await startService('notifier', notifierEnv(20));
+  let notifier: RunningService = await startService(
+    'notifier',
+    notifierEnv(20, `${env.QUEUE_PREFIX}-fanout`),
+  );
   let pid = notifier.process.pid as number;
   const rssIdle = rssMiB(pid);
   const fanoutSamples: number[] = [];
@@ -179,12 +183,15 @@ async function main(): Promise<void> {
   log(
     `fan-out: ${DEVICES} notifications in ${fanoutSeconds.toFixed(1)} s, RSS max ${Math.max(...fanoutSamples).toFixed(0)} MiB`,
   );
+  // The fan-out's sends (throttled, mostly still queued) stay behind in their own queues and their
+  // rows go, so the throughput phase sends only its own notifications.
+  await pool.query(`DELETE FROM notifications WHERE user_id = 'fanout-user'`);
   await pool.query(`DELETE FROM push_tokens WHERE user_id = 'fanout-user'`);
 
   // Throughput: SENDS devices, full rate.
   await addDevices('send-user', SENDS);
   const sentBefore = fcm.sent;
-  notifier = await startService('notifier', notifierEnv(100_000));
+  notifier = await startService('notifier', notifierEnv(100_000, `${env.QUEUE_PREFIX}-sends`));
   pid = notifier.process.pid as number;
   const sendSamples: number[] = [];
   sampler = setInterval(() => sendSamples.push(rssMiB(pid)), 250);

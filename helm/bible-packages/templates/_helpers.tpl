@@ -297,6 +297,8 @@ Image reference. Args: dict root component image (the component's image values).
   value: {{ $p.rate.webpush | quote }}
 - name: PUSH_CONCURRENCY
   value: {{ $p.concurrency | quote }}
+- name: PUSH_SEND_BATCH
+  value: {{ $p.sendBatch | quote }}
 - name: PUSH_FANOUT_PAGE_SIZE
   value: {{ $p.fanoutPageSize | quote }}
 - name: PUSH_COALESCE_WINDOW_MS

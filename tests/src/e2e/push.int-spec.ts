@@ -5,9 +5,16 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { Queue } from 'bullmq';
 import { Client } from 'pg';
 import webpush from 'web-push';
-import { type NewEvent, recordEvents } from '@bible/common';
+import {
+  type NewEvent,
+  type PushSendJob,
+  QueueName,
+  pushSendJobId,
+  recordEvents,
+} from '@bible/common';
 import {
   type FakeApns,
   type FakeFcm,
@@ -520,5 +527,58 @@ describe('device push', { timeout: 10 * 60_000 }, () => {
     assert.equal(perToken.size, devices, 'every device received it');
     const twice = [...perToken].filter(([, n]) => n > 1);
     assert.deepEqual(twice, [], 'no device received it twice');
+  });
+
+  it('a notification in two batch jobs is claimed by one and sent once', async () => {
+    // A fan-out page re-run after some of its batches ran regroups the rest: the same
+    // (notification, attempt) can stand in two jobs with different ids.
+    const user = 'push-e2e-twice';
+    const tokens = [fcmToken(), fcmToken(), fcmToken()];
+    const { rows } = await db.query<{ id: string }>(
+      `WITH t AS (
+         INSERT INTO push_tokens (user_id, token, platform)
+         SELECT $1, unnest($2::text[]), 'android' RETURNING id, token
+       )
+       INSERT INTO notifications (user_id, type, title, body, push_token_id, provider)
+       SELECT $1, 'package.ready', 'Download ready', 'Twice?', t.id, 'fcm'
+         FROM t ORDER BY array_position($2::text[], t.token)
+       RETURNING id`,
+      [user, tokens],
+    );
+    const [a, b, c] = rows.map((r) => ({ notificationId: r.id, attempt: 1 }));
+    const queue = new Queue<PushSendJob>(QueueName.PushFcm, {
+      prefix: env.QUEUE_PREFIX,
+      connection: { url: env.REDIS_URL },
+    });
+    try {
+      await queue.addBulk(
+        [[a, b], [b, c], [c]].map((sends) => ({
+          name: 'send',
+          data: { sends },
+          opts: { jobId: pushSendJobId(sends) },
+        })),
+      );
+    } finally {
+      await queue.close();
+    }
+    await eventually(async () => {
+      const { rows: sent } = await db.query<{ n: string }>(
+        `SELECT count(*) AS n FROM notifications WHERE user_id = $1 AND status = 'sent'`,
+        [user],
+      );
+      return Number(sent[0].n) === 3 ? true : undefined;
+    }, 30_000);
+    await new Promise((r) => setTimeout(r, 300));
+    for (const token of tokens)
+      assert.equal(
+        fcm.requests.filter((r) => r.token === token).length,
+        1,
+        'each device received its notification once',
+      );
+    const { rows: claims } = await db.query<{ n: string }>(
+      `SELECT count(*) AS n FROM notifications WHERE user_id = $1 AND send_job IS NOT NULL`,
+      [user],
+    );
+    assert.equal(Number(claims[0].n), 0, 'settled sends hold no claim');
   });
 });

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { JobsOptions } from 'bullmq';
 
 /** Every BullMQ queue in the system. Payload types below are keyed by these names. */
@@ -80,10 +81,19 @@ export interface PushFanoutJob {
 }
 
 /** One send attempt of one notification (one row per (event, device)). */
-export interface PushSendJob {
+export interface PushSendItem {
   notificationId: string;
-  /** 1-based; a job whose attempt is already recorded is a no-op. */
+  /** 1-based; an attempt already recorded is a no-op. */
   attempt: number;
+}
+
+/**
+ * Send attempts of one provider's notifications: a fan-out page's first attempts in batches of
+ * PUSH_SEND_BATCH, or one notification's retry or quiet-hours send. A job claims each
+ * notification before sending it (notifications.send_job), so one in two jobs is sent once.
+ */
+export interface PushSendJob {
+  sends: PushSendItem[];
   trace?: TraceCarrier;
 }
 
@@ -92,8 +102,15 @@ export function pushFanoutJobId(eventId: string, after: string | null): string {
   return `pf-${eventId}-${after ?? 'first'}`;
 }
 
-export function pushSendJobId(notificationId: string, attempt: number): string {
-  return `ps-${notificationId}-${attempt}`;
+/**
+ * Deterministic, so adding the same sends again adds nothing: `ps-<notification>-<attempt>` for
+ * one, a digest of the set for a batch.
+ */
+export function pushSendJobId(sends: readonly PushSendItem[]): string {
+  if (sends.length === 1) return `ps-${sends[0].notificationId}-${sends[0].attempt}`;
+  const digest = createHash('sha256');
+  for (const s of sends) digest.update(`${s.notificationId}:${s.attempt};`);
+  return `psb-${digest.digest('base64url').slice(0, 32)}`;
 }
 
 /**

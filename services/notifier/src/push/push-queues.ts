@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import { Gauge } from 'prom-client';
 import {
   type PushFanoutJob,
+  type PushSendItem,
   type PushSendJob,
   QueueName,
   REDIS,
@@ -14,7 +15,9 @@ import {
   queueDefaults,
   queuePrefix,
 } from '@bible/common';
+import { NOTIFIER_CONFIG, type NotifierConfig } from '../config';
 import type { ProviderName } from './providers/provider';
+import { providerRate, sendLimits } from './push.config';
 
 export const SEND_QUEUE: Record<
   ProviderName,
@@ -41,7 +44,10 @@ export class PushQueues implements OnModuleDestroy {
   readonly fanout: Queue<PushFanoutJob>;
   readonly send: Record<ProviderName, Queue<PushSendJob>>;
 
-  constructor(@Inject(REDIS) redis: Redis) {
+  constructor(
+    @Inject(REDIS) redis: Redis,
+    @Inject(NOTIFIER_CONFIG) private readonly config: NotifierConfig,
+  ) {
     const make = <T>(name: QueueName) => {
       const q = new Queue<T>(name, {
         prefix: queuePrefix(),
@@ -95,19 +101,53 @@ export class PushQueues implements OnModuleDestroy {
     );
   }
 
+  /** Notifications per batch job of a provider (never more than its rate per second). */
+  batchSize(provider: ProviderName): number {
+    const c = this.config;
+    return sendLimits(providerRate(c, provider), c.PUSH_SEND_BATCH, c.PUSH_CONCURRENCY).batch;
+  }
+
+  /**
+   * First attempts due now go out in batch jobs; a retry or a quiet-hours send is a job of its
+   * own (its delay is its own). Job ids are deterministic, so adding the same sends again (a
+   * fan-out page re-run) adds nothing.
+   */
   async addSends(attempts: readonly SendAttempt[]): Promise<void> {
-    const byProvider = new Map<ProviderName, SendAttempt[]>();
-    for (const a of attempts)
-      byProvider.set(a.provider, [...(byProvider.get(a.provider) ?? []), a]);
+    const jobs = new Map<
+      ProviderName,
+      { sends: PushSendItem[]; delayMs: number; trace?: TraceCarrier | null }[]
+    >();
+    const batches = new Map<ProviderName, SendAttempt[]>();
+    const add = (
+      provider: ProviderName,
+      job: { sends: PushSendItem[]; delayMs: number; trace?: TraceCarrier | null },
+    ) => jobs.set(provider, [...(jobs.get(provider) ?? []), job]);
+    const item = (a: SendAttempt): PushSendItem => ({
+      notificationId: a.notificationId,
+      attempt: a.attempt,
+    });
+    for (const a of attempts) {
+      const delayMs = a.delayMs !== undefined && a.delayMs > 0 ? Math.ceil(a.delayMs) : 0;
+      if (a.attempt === 1 && delayMs === 0)
+        batches.set(a.provider, [...(batches.get(a.provider) ?? []), a]);
+      else add(a.provider, { sends: [item(a)], delayMs, trace: a.trace });
+    }
+    for (const [provider, list] of batches) {
+      const size = this.batchSize(provider);
+      for (let i = 0; i < list.length; i += size) {
+        const chunk = list.slice(i, i + size);
+        add(provider, { sends: chunk.map(item), delayMs: 0, trace: chunk[0].trace });
+      }
+    }
     await Promise.all(
-      [...byProvider].map(([provider, list]) =>
+      [...jobs].map(([provider, list]) =>
         this.send[provider].addBulk(
-          list.map((a) => ({
+          list.map((j) => ({
             name: 'send',
-            data: { notificationId: a.notificationId, attempt: a.attempt, ...carrier(a.trace) },
+            data: { sends: j.sends, ...carrier(j.trace) },
             opts: {
-              jobId: pushSendJobId(a.notificationId, a.attempt),
-              ...(a.delayMs !== undefined && a.delayMs > 0 && { delay: Math.ceil(a.delayMs) }),
+              jobId: pushSendJobId(j.sends),
+              ...(j.delayMs > 0 && { delay: j.delayMs }),
             },
           })),
         ),

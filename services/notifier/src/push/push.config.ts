@@ -38,6 +38,11 @@ export const pushEnv = {
   PUSH_RATE_WEBPUSH: perSecond(1_000),
   /** Sends in flight per provider in this replica. */
   PUSH_CONCURRENCY: z.coerce.number().int().min(1).max(2_000).default(100),
+  /**
+   * First attempts per send job (a fan-out page's sends go out in jobs of this many, each sent
+   * concurrently); retries and quiet-hours sends are a job each.
+   */
+  PUSH_SEND_BATCH: z.coerce.number().int().min(1).max(500).default(20),
   /** Devices per fan-out page (one job each; replicas share the pages). */
   PUSH_FANOUT_PAGE_SIZE: z.coerce.number().int().min(10).max(10_000).default(1_000),
   /** content.changed: at most one notification per device and version in this window. */
@@ -76,6 +81,39 @@ export function checkPushConfig(c: PushEnvShape): string[] {
   if (c.VAPID_SUBJECT && !/^(mailto:|https:)/.test(c.VAPID_SUBJECT))
     problems.push('VAPID_SUBJECT must be a mailto: or https: URL');
   return problems;
+}
+
+/** Sends per second a provider accepts from all replicas together. */
+export function providerRate(
+  c: Pick<PushEnvShape, 'PUSH_RATE_FCM' | 'PUSH_RATE_APNS' | 'PUSH_RATE_WEBPUSH'>,
+  provider: 'fcm' | 'apns' | 'webpush',
+): number {
+  switch (provider) {
+    case 'fcm':
+      return c.PUSH_RATE_FCM;
+    case 'apns':
+      return c.PUSH_RATE_APNS;
+    case 'webpush':
+      return c.PUSH_RATE_WEBPUSH;
+  }
+}
+
+/**
+ * Notifications per batch job and BullMQ limiter for a provider: the limiter counts jobs, so a
+ * batch is never larger than the rate and the limiter lets through rate / batch jobs a second
+ * (a single-send job counts as a whole batch: a bound, never an excess).
+ */
+export function sendLimits(
+  rate: number,
+  batch: number,
+  concurrency: number,
+): { batch: number; jobsPerSecond: number; jobConcurrency: number } {
+  const size = Math.max(1, Math.min(batch, rate));
+  return {
+    batch: size,
+    jobsPerSecond: Math.max(1, Math.floor(rate / size)),
+    jobConcurrency: Math.max(1, Math.ceil(concurrency / size)),
+  };
 }
 
 /** Retry delay for the attempt after `attempt`: Retry-After when the provider gave one. */

@@ -32,4 +32,24 @@ describe('batcher', () => {
     await assert.rejects(batcher.add(1), /db down/);
     assert.equal(await batcher.add(2), 2);
   });
+
+  it('lingers for items that trickle in, then sends them in one batch', async () => {
+    const sizes: number[] = [];
+    const batcher = new Batcher<number, number>(
+      (items) => {
+        sizes.push(items.length);
+        return Promise.resolve(items);
+      },
+      100,
+      2,
+      40,
+    );
+    const results: Promise<number>[] = [];
+    for (let i = 0; i < 4; i++) {
+      results.push(batcher.add(i));
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    assert.deepEqual(await Promise.all(results), [0, 1, 2, 3]);
+    assert.deepEqual(sizes, [4]);
+  });
 });

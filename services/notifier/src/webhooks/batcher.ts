@@ -2,7 +2,8 @@
  * Groups concurrent calls into one batch call: items added while a batch is running wait for the
  * next one (at most `maxInFlight` batches at once, at most `maxSize` items each). Under load, one
  * SQL statement serves many delivery attempts instead of one round trip each; when idle, a call
- * goes out on the next turn of the event loop.
+ * goes out on the next turn of the event loop, or after `lingerMs` when items trickle in one by
+ * one (sends finishing at their own times) and fewer statements are worth a few milliseconds.
  */
 export class Batcher<I, O> {
   private queue: { item: I; resolve: (o: O) => void; reject: (e: unknown) => void }[] = [];
@@ -13,6 +14,7 @@ export class Batcher<I, O> {
     private readonly run: (items: I[]) => Promise<O[]>,
     private readonly maxSize = 200,
     private readonly maxInFlight = 2,
+    private readonly lingerMs = 0,
   ) {}
 
   add(item: I): Promise<O> {
@@ -25,10 +27,12 @@ export class Batcher<I, O> {
   private schedule(): void {
     if (this.scheduled || this.inFlight >= this.maxInFlight || this.queue.length === 0) return;
     this.scheduled = true;
-    setImmediate(() => {
+    const run = () => {
       this.scheduled = false;
       this.flush();
-    });
+    };
+    if (this.lingerMs > 0 && this.queue.length < this.maxSize) setTimeout(run, this.lingerMs);
+    else setImmediate(run);
   }
 
   private flush(): void {

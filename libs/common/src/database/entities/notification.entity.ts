@@ -94,4 +94,8 @@ export class Notification extends TimestampedRecord {
   /** Not sent before this (the end of the quiet hours it fell in). */
   @Column('timestamptz', { name: 'not_before', nullable: true })
   notBefore!: Date | null;
+
+  /** The send job that may send the current attempt (claimed before sending; cleared on settle). */
+  @Column('text', { name: 'send_job', nullable: true })
+  sendJob!: string | null;
 }

@@ -8,6 +8,7 @@ import { Events1795301100000 } from './1795301100000-Events';
 import { WebhookDeliveries1795301200000 } from './1795301200000-WebhookDeliveries';
 import { PushNotifications1795301300000 } from './1795301300000-PushNotifications';
 import { DeltaPackages1795301400000 } from './1795301400000-DeltaPackages';
+import { NotificationSendClaims1795301500000 } from './1795301500000-NotificationSendClaims';
 
 /** All migrations, oldest first. Append new ones; never edit an applied one. */
 export const migrations = [
@@ -21,4 +22,5 @@ export const migrations = [
   WebhookDeliveries1795301200000,
   PushNotifications1795301300000,
   DeltaPackages1795301400000,
+  NotificationSendClaims1795301500000,
 ];
