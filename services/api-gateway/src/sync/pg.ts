@@ -1,6 +1,19 @@
-import { AppError, ErrorCode } from '@bible/common';
+import { Inject, Injectable } from '@nestjs/common';
+import type { Pool } from 'pg';
+import type { DataSource } from 'typeorm';
+import { AppError, DATA_SOURCE, ErrorCode, pgPool } from '@bible/common';
 
-export { inTransaction, pgPool } from '@bible/common';
+export { inTransaction } from '@bible/common';
+
+/** A sync service that runs its SQL on the pg pool under the TypeORM DataSource. */
+@Injectable()
+export abstract class PgService {
+  protected readonly pool: Pool;
+
+  constructor(@Inject(DATA_SOURCE) dataSource: DataSource) {
+    this.pool = pgPool(dataSource);
+  }
+}
 
 /** Postgres error classes that mean "try again later", not "your request is wrong". */
 const TRANSIENT_SQLSTATE = /^(08|53|57P|58|40001$|40P01$|55P03$|57014$)/;

@@ -1,7 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
-import type { Pool } from 'pg';
-import type { DataSource } from 'typeorm';
-import { DATA_SOURCE } from '@bible/common';
+import { Injectable } from '@nestjs/common';
 import {
   type AnalyticsRow,
   FAILED_ALERT_THRESHOLD,
@@ -9,21 +6,15 @@ import {
   SYNC_ANALYTICS_SQL,
   SyncHealthRepository,
 } from '@bible/sync';
-import { pgPool } from './pg';
+import { PgService } from './pg';
 
 const round = (n: number | null, digits = 3) =>
   n === null ? null : Math.round(n * 10 ** digits) / 10 ** digits;
 
 /** Admin views over sync bookkeeping (the same figures sync-service exports as metrics). */
 @Injectable()
-export class SyncAdminService {
-  private readonly pool: Pool;
-  private readonly healthRepository: SyncHealthRepository;
-
-  constructor(@Inject(DATA_SOURCE) dataSource: DataSource) {
-    this.pool = pgPool(dataSource);
-    this.healthRepository = new SyncHealthRepository(this.pool);
-  }
+export class SyncAdminService extends PgService {
+  private readonly healthRepository = new SyncHealthRepository(this.pool);
 
   /** Per day: syncs started, average changes moved, successes, failures, average duration. */
   async analytics(days: number) {

@@ -1,16 +1,8 @@
-import { Inject, Injectable } from '@nestjs/common';
-import type { Pool, PoolClient } from 'pg';
-import type { DataSource } from 'typeorm';
-import {
-  AppError,
-  DATA_SOURCE,
-  ErrorCode,
-  encodeCursor,
-  keysetPage,
-  parseCursorParam,
-} from '@bible/common';
+import { Injectable } from '@nestjs/common';
+import type { PoolClient } from 'pg';
+import { AppError, ErrorCode, encodeCursor, keysetPage, parseCursorParam } from '@bible/common';
 import type { AuthUser } from '../auth/auth.types';
-import { inTransaction, pgPool } from './pg';
+import { PgService, inTransaction } from './pg';
 import {
   type AuthDecision,
   type ConflictRow,
@@ -49,13 +41,7 @@ export function conflictView(c: ConflictRow) {
 
 /** The caller's own conflicts: listed newest first, resolved once. */
 @Injectable()
-export class SyncConflictsService {
-  private readonly pool: Pool;
-
-  constructor(@Inject(DATA_SOURCE) dataSource: DataSource) {
-    this.pool = pgPool(dataSource);
-  }
-
+export class SyncConflictsService extends PgService {
   async list(user: AuthUser, query: ConflictsQuery) {
     const after = parseCursorParam(query.cursor);
     const { rows } = await this.pool.query<ConflictRow>(listConflictsSql(query.status), [

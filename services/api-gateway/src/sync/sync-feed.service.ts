@@ -1,9 +1,6 @@
-import { Inject, Injectable } from '@nestjs/common';
-import type { Pool } from 'pg';
-import type { DataSource } from 'typeorm';
+import { Injectable } from '@nestjs/common';
 import {
   AppError,
-  DATA_SOURCE,
   ErrorCode,
   FEED_START,
   type FeedPosition,
@@ -20,7 +17,7 @@ import {
   type ScopeColumn,
   pageSql,
 } from '@bible/sync';
-import { pgPool } from './pg';
+import { PgService } from './pg';
 import { cursorRejectionsTotal, pullChangesTotal, pullDuration } from './sync-metrics';
 import type { PullQuery } from './sync.schemas';
 
@@ -37,13 +34,7 @@ export interface PullPage {
  * below the oldest running transaction, so a cursor never passes a change that commits later.
  */
 @Injectable()
-export class SyncFeedService {
-  private readonly pool: Pool;
-
-  constructor(@Inject(DATA_SOURCE) dataSource: DataSource) {
-    this.pool = pgPool(dataSource);
-  }
-
+export class SyncFeedService extends PgService {
   async pull(user: AuthUser, query: PullQuery): Promise<PullPage> {
     const end = pullDuration.startTimer();
     const position = query.cursor === undefined ? FEED_START : decodeCursor(query.cursor);

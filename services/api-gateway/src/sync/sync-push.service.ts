@@ -1,11 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { Inject, Injectable } from '@nestjs/common';
-import type { Pool, PoolClient } from 'pg';
-import type { DataSource } from 'typeorm';
+import { Injectable } from '@nestjs/common';
+import type { PoolClient } from 'pg';
 import {
   AppError,
   advisoryLocks,
-  DATA_SOURCE,
   ErrorCode,
   type SyncQueueStatus,
   encodeCursor,
@@ -13,7 +11,7 @@ import {
   recordEvents,
 } from '@bible/common';
 import type { AuthUser } from '../auth/auth.types';
-import { inTransaction, pgPool } from './pg';
+import { PgService, inTransaction } from './pg';
 import { pushDuration, pushMutationsTotal } from './sync-metrics';
 import {
   type ConflictInsert,
@@ -89,13 +87,7 @@ const key = (table: string, recordId: string) => `${table}\u0000${recordId}`;
  * recorded as `failed` (retryable) and the others still apply.
  */
 @Injectable()
-export class SyncPushService {
-  private readonly pool: Pool;
-
-  constructor(@Inject(DATA_SOURCE) dataSource: DataSource) {
-    this.pool = pgPool(dataSource);
-  }
-
+export class SyncPushService extends PgService {
   async push(user: AuthUser, body: PushBody): Promise<PushResponse> {
     const end = pushDuration.startTimer();
     const stored = await this.store(user, body);
@@ -129,26 +121,14 @@ export class SyncPushService {
 
     let cursor: string | null = null;
     if (pendingIds.length > 0) {
+      const run = (savepoints: boolean) =>
+        this.apply(user, body.sessionId, body.clientId, pendingIds, ownVersions, savepoints);
       let applied: { outcomes: Map<string, Outcome>; cursor: string | null };
       try {
-        applied = await this.apply(
-          user,
-          body.sessionId,
-          body.clientId,
-          pendingIds,
-          ownVersions,
-          false,
-        );
+        applied = await run(false);
       } catch (error) {
         if (!(error instanceof FastPathAborted)) throw error;
-        applied = await this.apply(
-          user,
-          body.sessionId,
-          body.clientId,
-          pendingIds,
-          ownVersions,
-          true,
-        );
+        applied = await run(true);
       }
       cursor = applied.cursor;
       for (const outcome of applied.outcomes.values()) {

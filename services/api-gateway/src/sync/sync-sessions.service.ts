@@ -1,7 +1,5 @@
-import { Inject, Injectable } from '@nestjs/common';
-import type { Pool } from 'pg';
-import type { DataSource } from 'typeorm';
-import { AppError, DATA_SOURCE, ErrorCode } from '@bible/common';
+import { Injectable } from '@nestjs/common';
+import { AppError, ErrorCode } from '@bible/common';
 import type { AuthUser } from '../auth/auth.types';
 import {
   COMPLETE_SESSION_SQL,
@@ -9,7 +7,7 @@ import {
   GET_SESSION_SQL,
   type SessionRow,
 } from '@bible/sync';
-import { pgPool } from './pg';
+import { PgService } from './pg';
 import type { CompleteSessionBody, CreateSessionBody } from './sync.schemas';
 
 export function sessionView(s: SessionRow) {
@@ -28,13 +26,7 @@ export function sessionView(s: SessionRow) {
 
 /** Sync sessions: one per device sync run, owned by the user who started it. */
 @Injectable()
-export class SyncSessionsService {
-  private readonly pool: Pool;
-
-  constructor(@Inject(DATA_SOURCE) dataSource: DataSource) {
-    this.pool = pgPool(dataSource);
-  }
-
+export class SyncSessionsService extends PgService {
   async create(user: AuthUser, body: CreateSessionBody) {
     const { rows } = await this.pool.query<SessionRow>(CREATE_SESSION_SQL, [
       user.id,
