@@ -61,6 +61,7 @@ export function releaseAfterMs(shutdownTimeoutMs: number): number {
 @Injectable()
 export class BuildWorker implements OnApplicationBootstrap, OnModuleDestroy {
   private worker?: Worker<PackageBuildJob, BuildResult>;
+  private workerConnection?: Redis;
   private readonly queue: Queue<PackageBuildJob>;
   private readonly aborts = new Map<string, AbortController>();
 
@@ -79,13 +80,14 @@ export class BuildWorker implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   onApplicationBootstrap(): void {
+    // BullMQ needs its own blocking connection per worker; one handed to it stays ours to close.
+    this.workerConnection = this.redis.duplicate();
     this.worker = new Worker<PackageBuildJob, BuildResult>(
       QueueName.PackageBuild,
       (job, token) => this.process(job, token),
       {
         prefix: queuePrefix(),
-        // BullMQ needs its own blocking connection per worker.
-        connection: this.redis.duplicate(),
+        connection: this.workerConnection,
         concurrency: this.config.BUILDER_CONCURRENCY,
         lockDuration: this.config.BUILDER_LOCK_DURATION_MS,
         lockRenewTime: lockRenewTime(this.config.BUILDER_LOCK_DURATION_MS),
@@ -272,6 +274,7 @@ export class BuildWorker implements OnApplicationBootstrap, OnModuleDestroy {
       await this.worker?.close();
     } finally {
       clearTimeout(release);
+      this.workerConnection?.disconnect();
     }
     stopReportingQueueDepth(this.queue);
     await this.queue.close();
