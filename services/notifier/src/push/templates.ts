@@ -88,6 +88,25 @@ const fill = (text: string, vars: Vars) =>
 const str = (v: unknown): string | undefined =>
   typeof v === 'string' ? v : typeof v === 'number' ? String(v) : undefined;
 
+/** Per event type, the data keys the app reads and the event field each is taken from. */
+const DATA_FIELDS: Record<EventType, Record<string, string>> = {
+  'package.ready': {
+    packageId: 'packageId',
+    packageKey: 'packageKey',
+    cursor: 'contentRevision',
+    part: 'part',
+    partCount: 'partCount',
+  },
+  'package.failed': { packageKey: 'packageKey', jobId: 'jobId', errorCode: 'errorCode' },
+  'content.changed': {
+    versionId: 'versionId',
+    scope: 'scope',
+    cursor: 'fromRevision',
+    toCursor: 'toRevision',
+  },
+  'sync.conflict': { conflictId: 'conflictId', table: 'table', recordId: 'recordId' },
+};
+
 /** Data keys the app reads, with the event type and id; absent values are left out. */
 function payloadData(
   type: EventType,
@@ -95,34 +114,9 @@ function payloadData(
   d: Record<string, unknown>,
 ): Record<string, string> {
   const data: Record<string, string> = { type, eventId };
-  const put = (key: string, value: unknown) => {
-    const s = str(value);
+  for (const [key, field] of Object.entries(DATA_FIELDS[type])) {
+    const s = str(d[field]);
     if (s !== undefined) data[key] = s;
-  };
-  switch (type) {
-    case 'package.ready':
-      put('packageId', d.packageId);
-      put('packageKey', d.packageKey);
-      put('cursor', d.contentRevision);
-      put('part', d.part);
-      put('partCount', d.partCount);
-      break;
-    case 'package.failed':
-      put('packageKey', d.packageKey);
-      put('jobId', d.jobId);
-      put('errorCode', d.errorCode);
-      break;
-    case 'content.changed':
-      put('versionId', d.versionId);
-      put('scope', d.scope);
-      put('cursor', d.fromRevision);
-      put('toCursor', d.toRevision);
-      break;
-    case 'sync.conflict':
-      put('conflictId', d.conflictId);
-      put('table', d.table);
-      put('recordId', d.recordId);
-      break;
   }
   return data;
 }
