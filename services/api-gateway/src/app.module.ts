@@ -1,6 +1,6 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
-import { InfraModule, OperabilityModule, POSTGRES_PROBE, REDIS_PROBE } from '@bible/common';
+import { serviceModule } from '@bible/common';
 import { S3_PROBE, StorageModule } from '@bible/storage';
 import { AuthGuard } from './auth/auth.guard';
 import { AuthModule } from './auth/auth.module';
@@ -21,23 +21,15 @@ import { WebhooksModule } from './webhooks/webhooks.module';
 @Module({})
 export class AppModule {
   static register(config: GatewayConfig): DynamicModule {
-    return {
-      module: AppModule,
-      global: true,
+    return serviceModule(AppModule, {
+      serviceName: 'api-gateway',
+      config,
+      token: GATEWAY_CONFIG,
+      // Request paths answer 503 at once during a Redis outage; nothing waits to run later.
+      redisFailFast: true,
+      probes: [S3_PROBE],
       imports: [
-        InfraModule.forRoot({
-          serviceName: 'api-gateway',
-          database: {
-            url: config.DATABASE_URL,
-            poolMax: config.DATABASE_POOL_MAX,
-            statementTimeoutMs: config.DATABASE_STATEMENT_TIMEOUT_MS,
-          },
-          redisUrl: config.REDIS_URL,
-          // Request paths answer 503 at once during a Redis outage; nothing waits to run later.
-          redisFailFast: true,
-        }),
         StorageModule.forRoot(config),
-        OperabilityModule.register({ probes: [POSTGRES_PROBE, REDIS_PROBE, S3_PROBE] }),
         AuthModule,
         RateLimitModule,
         OpenApiModule,
@@ -51,13 +43,11 @@ export class AppModule {
         QueueConsoleModule,
       ],
       providers: [
-        { provide: GATEWAY_CONFIG, useValue: config },
         { provide: APP_FILTER, useClass: ErrorEnvelopeFilter },
         // Global guards run in this order: authenticate first, so limits apply per user and per IP.
         { provide: APP_GUARD, useExisting: AuthGuard },
         { provide: APP_GUARD, useExisting: RateLimitGuard },
       ],
-      exports: [GATEWAY_CONFIG],
-    };
+    });
   }
 }

@@ -1,5 +1,5 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import { InfraModule, OperabilityModule, POSTGRES_PROBE, REDIS_PROBE } from '@bible/common';
+import { serviceModule } from '@bible/common';
 import { S3_PROBE, StorageModule } from '@bible/storage';
 import { BuildModule } from './build/build.module';
 import { BUILDER_CONFIG, type BuilderConfig } from './config';
@@ -9,27 +9,12 @@ import { SigningModule } from './signing/signing.module';
 @Module({})
 export class AppModule {
   static register(config: BuilderConfig): DynamicModule {
-    return {
-      module: AppModule,
-      global: true,
-      imports: [
-        InfraModule.forRoot({
-          serviceName: 'package-builder',
-          database: {
-            url: config.DATABASE_URL,
-            poolMax: config.DATABASE_POOL_MAX,
-            statementTimeoutMs: config.DATABASE_STATEMENT_TIMEOUT_MS,
-          },
-          redisUrl: config.REDIS_URL,
-        }),
-        StorageModule.forRoot(config),
-        OperabilityModule.register({ probes: [POSTGRES_PROBE, REDIS_PROBE, S3_PROBE] }),
-        SigningModule,
-        BuildModule,
-        MaintenanceModule,
-      ],
-      providers: [{ provide: BUILDER_CONFIG, useValue: config }],
-      exports: [BUILDER_CONFIG],
-    };
+    return serviceModule(AppModule, {
+      serviceName: 'package-builder',
+      config,
+      token: BUILDER_CONFIG,
+      probes: [S3_PROBE],
+      imports: [StorageModule.forRoot(config), SigningModule, BuildModule, MaintenanceModule],
+    });
   }
 }

@@ -5,3 +5,4 @@ export * from './operability.module';
 export * from './infra.module';
 export * from './bootstrap';
 export * from './logging';
+export * from './service-module';
