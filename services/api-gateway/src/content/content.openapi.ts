@@ -1,4 +1,5 @@
-import { documentRoute } from '../openapi/registry';
+import type { z } from 'zod';
+import { routeGroup } from '../openapi/registry';
 import {
   audioVersionSchema,
   audioVersionsPageSchema,
@@ -22,135 +23,91 @@ import {
   versionsQuerySchema,
 } from './content.schemas';
 
-const tags = ['content'];
-const notFound = { description: 'Unknown id (or a draft the caller may not see)' };
+const notFound = 'Unknown id (or a draft the caller may not see)';
+const route = routeGroup(['content']);
 
-documentRoute({
-  method: 'get',
-  path: '/v1/languages',
-  summary: 'Languages with published content (all with includeUnpublished); fuzzy ?q=',
-  tags,
-  query: languagesQuerySchema,
-  responses: { 200: { description: 'A page of languages', schema: languagesPageSchema } },
-});
-documentRoute({
-  method: 'get',
-  path: '/v1/languages/{id}',
-  summary: 'One language',
-  tags,
-  params: idParamsSchema,
-  query: detailQuerySchema,
-  responses: { 200: { description: 'The language', schema: languageSchema }, 404: notFound },
-});
-documentRoute({
-  method: 'get',
-  path: '/v1/bible-versions',
-  summary: 'Bible structures (canons); fuzzy ?q=',
-  tags,
-  query: bibleVersionsQuerySchema,
-  responses: { 200: { description: 'A page of Bible versions', schema: bibleVersionsPageSchema } },
-});
-documentRoute({
-  method: 'get',
-  path: '/v1/bible-versions/{id}',
-  summary: 'One Bible structure',
-  tags,
-  params: idParamsSchema,
-  query: detailQuerySchema,
-  responses: {
-    200: { description: 'The Bible version', schema: bibleVersionSchema },
-    404: notFound,
-  },
-});
-for (const kind of ['text', 'audio'] as const) {
-  const base = `/v1/${kind}-versions`;
-  documentRoute({
-    method: 'get',
-    path: base,
-    summary: `${kind === 'text' ? 'Text' : 'Audio'} versions; filters and fuzzy ?q= on the name`,
-    tags,
-    query: versionsQuerySchema,
-    responses: {
-      200: {
-        description: 'A page of versions',
-        schema: kind === 'text' ? textVersionsPageSchema : audioVersionsPageSchema,
-      },
-    },
-  });
-  documentRoute({
-    method: 'get',
-    path: `${base}/{id}`,
-    summary: `One ${kind} version with its totals`,
-    tags,
+/** A catalog collection: a page of it (list query) and one item by id (detail query). */
+function collection(
+  path: string,
+  list: { summary: string; query: z.ZodObject; page: [string, z.ZodType] },
+  one: { summary: string; item: [string, z.ZodType] },
+): void {
+  route(`GET ${path}`, { summary: list.summary, query: list.query, responses: { 200: list.page } });
+  route(`GET ${path}/{id}`, {
+    summary: one.summary,
     params: idParamsSchema,
     query: detailQuerySchema,
-    responses: {
-      200: {
-        description: 'The version',
-        schema: kind === 'text' ? textVersionSchema : audioVersionSchema,
-      },
-      404: notFound,
-    },
+    responses: { 200: one.item, 404: notFound },
   });
-  documentRoute({
-    method: 'get',
-    path: `${base}/{id}/books`,
+}
+
+collection(
+  '/v1/languages',
+  {
+    summary: 'Languages with published content (all with includeUnpublished); fuzzy ?q=',
+    query: languagesQuerySchema,
+    page: ['A page of languages', languagesPageSchema],
+  },
+  { summary: 'One language', item: ['The language', languageSchema] },
+);
+collection(
+  '/v1/bible-versions',
+  {
+    summary: 'Bible structures (canons); fuzzy ?q=',
+    query: bibleVersionsQuerySchema,
+    page: ['A page of Bible versions', bibleVersionsPageSchema],
+  },
+  { summary: 'One Bible structure', item: ['The Bible version', bibleVersionSchema] },
+);
+for (const kind of ['text', 'audio'] as const) {
+  const base = `/v1/${kind}-versions`;
+  collection(
+    base,
+    {
+      summary: `${kind === 'text' ? 'Text' : 'Audio'} versions; filters and fuzzy ?q= on the name`,
+      query: versionsQuerySchema,
+      page: [
+        'A page of versions',
+        kind === 'text' ? textVersionsPageSchema : audioVersionsPageSchema,
+      ],
+    },
+    {
+      summary: `One ${kind} version with its totals`,
+      item: ['The version', kind === 'text' ? textVersionSchema : audioVersionSchema],
+    },
+  );
+  route(`GET ${base}/{id}/books`, {
     summary: `Books with ${kind} in the version, in canonical order`,
-    tags,
     params: idParamsSchema,
     query: pageQuerySchema,
-    responses: { 200: { description: 'A page of books', schema: booksPageSchema }, 404: notFound },
+    responses: { 200: ['A page of books', booksPageSchema], 404: notFound },
   });
-  documentRoute({
-    method: 'get',
-    path: `${base}/{id}/books/{bookId}/chapters`,
+  route(`GET ${base}/{id}/books/{bookId}/chapters`, {
     summary: `Chapters of a book (book id or OSIS id) with the version's ${kind} per chapter`,
-    tags,
     params: bookParamsSchema,
     query: pageQuerySchema,
-    responses: {
-      200: { description: 'A page of chapters', schema: chaptersPageSchema },
-      404: notFound,
-    },
+    responses: { 200: ['A page of chapters', chaptersPageSchema], 404: notFound },
   });
   for (const action of ['publish', 'unpublish'] as const) {
-    documentRoute({
-      method: 'post',
-      path: `${base}/{id}/${action}`,
+    route(`POST ${base}/{id}/${action}`, {
       summary: `${action === 'publish' ? 'Publish' : 'Unpublish (back to draft)'} a ${kind} version`,
-      tags,
       auth: 'editor',
       params: idParamsSchema,
-      responses: {
-        200: { description: 'The new status', schema: publishResultSchema },
-        404: notFound,
-      },
+      responses: { 200: ['The new status', publishResultSchema], 404: notFound },
     });
   }
 }
 for (const action of ['publish', 'unpublish'] as const) {
-  documentRoute({
-    method: 'post',
-    path: `/v1/bible-versions/{id}/${action}`,
+  route(`POST /v1/bible-versions/{id}/${action}`, {
     summary: `${action === 'publish' ? 'Publish' : 'Unpublish'} a Bible structure`,
-    tags,
     auth: 'editor',
     params: idParamsSchema,
-    responses: {
-      200: { description: 'The new status', schema: publishResultSchema },
-      404: notFound,
-    },
+    responses: { 200: ['The new status', publishResultSchema], 404: notFound },
   });
 }
-documentRoute({
-  method: 'get',
-  path: '/v1/text-versions/{id}/search',
+route('GET /v1/text-versions/{id}/search', {
   summary: 'Ranked full-text search inside a text version: verse references with snippets',
-  tags,
   params: idParamsSchema,
   query: searchQuerySchema,
-  responses: {
-    200: { description: 'A page of hits, best first', schema: searchPageSchema },
-    404: notFound,
-  },
+  responses: { 200: ['A page of hits, best first', searchPageSchema], 404: notFound },
 });

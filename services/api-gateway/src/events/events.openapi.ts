@@ -1,20 +1,18 @@
 import { EVENT_TYPES, eventDataSchemas } from '@bible/common';
-import { documentRoute, documentWebhook } from '../openapi/registry';
+import { documentWebhook, routeGroup } from '../openapi/registry';
 import { eventsPageSchema, eventsQuerySchema, webhookPayloadSchema } from './events.schemas';
 
-documentRoute({
-  method: 'get',
-  path: '/v1/admin/events',
+const route = routeGroup(['admin', 'events']);
+
+route('GET /v1/admin/events', {
   summary: 'Events in order after a cursor, to replay what a consumer missed',
-  tags: ['admin', 'events'],
   auth: 'admin or service',
   query: eventsQuerySchema,
   responses: {
-    200: {
-      description:
-        'Events in (transaction, sequence) order; the feed never skips an event behind nextCursor',
-      schema: eventsPageSchema,
-    },
+    200: [
+      'Events in (transaction, sequence) order; the feed never skips an event behind nextCursor',
+      eventsPageSchema,
+    ],
   },
 });
 

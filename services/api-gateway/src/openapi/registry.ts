@@ -22,15 +22,26 @@ export interface RouteDoc {
    * sentence saying what the bytes are.
    */
   bodyExample?: unknown;
-  responses: Record<
-    number,
-    {
-      description: string;
-      schema?: z.ZodType;
-      contentType?: string;
-      headers?: Record<string, string>;
-    }
-  >;
+  responses: Record<number, ResponseSpec>;
+}
+
+export interface ResponseDoc {
+  description: string;
+  schema?: z.ZodType;
+  contentType?: string;
+  headers?: Record<string, string>;
+}
+
+/**
+ * A response: its description alone (an error answer then carries the error envelope), its
+ * description and JSON body schema, or in full.
+ */
+export type ResponseSpec = string | [description: string, schema: z.ZodType] | ResponseDoc;
+
+function responseDoc(spec: ResponseSpec): ResponseDoc {
+  if (typeof spec === 'string') return { description: spec };
+  if (Array.isArray(spec)) return { description: spec[0], schema: spec[1] };
+  return spec;
 }
 
 /**
@@ -41,6 +52,21 @@ const routes: RouteDoc[] = [];
 
 export function documentRoute(route: RouteDoc): void {
   routes.push(route);
+}
+
+type RouteFields = Omit<RouteDoc, 'method' | 'path' | 'tags'> & { tags?: string[] };
+
+/**
+ * documentRoute for a group of routes sharing their tags (a route may name its own): the route
+ * is `METHOD /path`, e.g. `route('GET /v1/media-files/{id}', { summary, params, responses })`.
+ */
+export function routeGroup(
+  tags: string[],
+): (route: `${Uppercase<Method>} ${string}`, fields: RouteFields) => void {
+  return (route, fields) => {
+    const [method, path] = route.split(' ') as [Uppercase<Method>, string];
+    documentRoute({ method: method.toLowerCase() as Method, path, tags, ...fields });
+  };
 }
 
 export function documentedRoutes(): readonly RouteDoc[] {
@@ -138,7 +164,8 @@ export function buildOpenApiDocument(version: string): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const route of routes) {
     const responses: Record<string, unknown> = {};
-    for (const [status, r] of Object.entries(route.responses)) {
+    for (const [status, spec] of Object.entries(route.responses)) {
+      const r = responseDoc(spec);
       responses[status] = {
         description: r.description,
         ...(r.headers && {

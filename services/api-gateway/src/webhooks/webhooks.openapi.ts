@@ -1,4 +1,4 @@
-import { documentRoute } from '../openapi/registry';
+import { routeGroup } from '../openapi/registry';
 import {
   createWebhookSchema,
   createdWebhookSchema,
@@ -16,116 +16,83 @@ import {
   webhookSchema,
 } from './webhooks.schemas';
 
-const tags = ['webhooks'];
+const route = routeGroup(['webhooks']);
 const base = '/v1/admin/webhooks';
-const notFound = { 404: { description: 'Unknown subscription' } };
+const notFound = { 404: 'Unknown subscription' };
 
-documentRoute({
-  method: 'post',
-  path: base,
+route(`POST ${base}`, {
   summary:
     'Subscribe an endpoint to event types. The answer carries the signing secret, shown only here. 400 names body.url when the URL is invalid or its host resolves to a refused address, body.eventTypes.N for an unknown type.',
-  tags,
   auth: 'admin',
   body: createWebhookSchema,
-  responses: { 201: { description: 'Subscribed', schema: createdWebhookSchema } },
+  responses: { 201: ['Subscribed', createdWebhookSchema] },
 });
-documentRoute({
-  method: 'get',
-  path: base,
+route(`GET ${base}`, {
   summary: 'Subscriptions, oldest first (no secrets)',
-  tags,
   auth: 'admin',
   query: listWebhooksQuerySchema,
-  responses: { 200: { description: 'A page of subscriptions', schema: webhookPageSchema } },
+  responses: { 200: ['A page of subscriptions', webhookPageSchema] },
 });
-documentRoute({
-  method: 'get',
-  path: `${base}/{id}`,
+route(`GET ${base}/{id}`, {
   summary: 'One subscription (no secret)',
-  tags,
   auth: 'admin',
   params: webhookParamsSchema,
-  responses: { 200: { description: 'The subscription', schema: webhookSchema }, ...notFound },
+  responses: { 200: ['The subscription', webhookSchema], ...notFound },
 });
-documentRoute({
-  method: 'patch',
-  path: `${base}/{id}`,
+route(`PATCH ${base}/{id}`, {
   summary:
     'Change the URL (checked like at creation), event types, description, or enable/disable the endpoint',
-  tags,
   auth: 'admin',
   params: webhookParamsSchema,
   body: updateWebhookSchema,
-  responses: { 200: { description: 'Changed', schema: webhookSchema }, ...notFound },
+  responses: { 200: ['Changed', webhookSchema], ...notFound },
 });
-documentRoute({
-  method: 'delete',
-  path: `${base}/{id}`,
+route(`DELETE ${base}/{id}`, {
   summary: 'Delete a subscription with its deliveries',
-  tags,
   auth: 'admin',
   params: webhookParamsSchema,
-  responses: { 204: { description: 'Deleted' }, ...notFound },
+  responses: { 204: 'Deleted', ...notFound },
 });
-documentRoute({
-  method: 'post',
-  path: `${base}/{id}/rotate-secret`,
+route(`POST ${base}/{id}/rotate-secret`, {
   summary:
     'New signing secret (shown only here). For 24 h deliveries carry two signatures, one per secret, so receivers can switch without losing messages.',
-  tags,
   auth: 'admin',
   params: webhookParamsSchema,
-  responses: { 200: { description: 'Rotated', schema: rotatedSecretSchema }, ...notFound },
+  responses: { 200: ['Rotated', rotatedSecretSchema], ...notFound },
 });
-documentRoute({
-  method: 'get',
-  path: `${base}/{id}/deliveries`,
+route(`GET ${base}/{id}/deliveries`, {
   summary:
     'Deliveries, newest first, each with its attempts (status code, duration, error, next attempt time)',
-  tags,
   auth: 'admin',
   params: webhookParamsSchema,
   query: listDeliveriesQuerySchema,
-  responses: {
-    200: { description: 'A page of deliveries', schema: deliveryPageSchema },
-    ...notFound,
-  },
+  responses: { 200: ['A page of deliveries', deliveryPageSchema], ...notFound },
 });
-documentRoute({
-  method: 'post',
-  path: `${base}/{id}/deliveries/{deliveryId}/retry`,
+route(`POST ${base}/{id}/deliveries/{deliveryId}/retry`, {
   summary: 'Attempt a delivered or failed delivery again now (same webhook-id)',
-  tags,
   auth: 'admin',
   params: deliveryParamsSchema,
   responses: {
-    202: { description: 'Attempt queued', schema: queuedSchema },
-    404: { description: 'Unknown subscription or delivery' },
-    409: { description: 'The delivery is pending: an attempt is already scheduled' },
+    202: ['Attempt queued', queuedSchema],
+    404: 'Unknown subscription or delivery',
+    409: 'The delivery is pending: an attempt is already scheduled',
   },
 });
-documentRoute({
-  method: 'post',
-  path: `${base}/{id}/replay`,
+route(`POST ${base}/{id}/replay`, {
   summary:
     'Redeliver every event of the subscribed types recorded since a time (at most 10,000 per call, oldest first; continue from `until`)',
-  tags,
   auth: 'admin',
   params: webhookParamsSchema,
   body: replaySchema,
   responses: {
-    202: { description: 'Deliveries queued', schema: replayedSchema },
+    202: ['Deliveries queued', replayedSchema],
     ...notFound,
-    409: { description: 'The endpoint is disabled' },
+    409: 'The endpoint is disabled',
   },
 });
-documentRoute({
-  method: 'post',
-  path: `${base}/{id}/test`,
+route(`POST ${base}/{id}/test`, {
   summary: 'Send a signed webhook.test event to the endpoint',
-  tags,
   auth: 'admin',
   params: webhookParamsSchema,
-  responses: { 202: { description: 'Test delivery queued', schema: queuedSchema }, ...notFound },
+  responses: { 202: ['Test delivery queued', queuedSchema], ...notFound },
 });
