@@ -9,6 +9,7 @@ import { WebhookDeliveries1795301200000 } from './1795301200000-WebhookDeliverie
 import { PushNotifications1795301300000 } from './1795301300000-PushNotifications';
 import { DeltaPackages1795301400000 } from './1795301400000-DeltaPackages';
 import { NotificationSendClaims1795301500000 } from './1795301500000-NotificationSendClaims';
+import { NotificationsFillfactor1795301600000 } from './1795301600000-NotificationsFillfactor';
 
 /** All migrations, oldest first. Append new ones; never edit an applied one. */
 export const migrations = [
@@ -23,4 +24,5 @@ export const migrations = [
   PushNotifications1795301300000,
   DeltaPackages1795301400000,
   NotificationSendClaims1795301500000,
+  NotificationsFillfactor1795301600000,
 ];
