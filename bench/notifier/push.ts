@@ -17,12 +17,13 @@
 //   sends:      `--sends` devices of another user, one event, a fresh notifier at full rate:
 //               accepted messages/s at the fake from the first to the last, as a ratio to the
 //               baseline, and RSS while sending.
-// Results go to bench/results/push-<timestamp>.json (git-ignored).
+// Results go to bench/results/push-<timestamp>.json (git-ignored); the run's queues are deleted.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { SignJWT, importPKCS8 } from 'jose';
+import { Redis } from 'ioredis';
 import { Pool } from 'pg';
 import { recordEvents } from '@bible/common';
 import { freshTestDataSource } from '@bible/common/database/testing';
@@ -210,6 +211,7 @@ async function main(): Promise<void> {
   await notifier.stop('SIGTERM');
   await fcm.close();
   await pool.end();
+  await dropQueues(env.REDIS_URL, env.QUEUE_PREFIX);
   const sendsPerSecond = SENDS / ((lastSentAt - (firstSentAt ?? t0)) / 1000);
   const result = {
     at: new Date().toISOString(),
@@ -246,6 +248,17 @@ async function main(): Promise<void> {
     JSON.stringify({ ...result, fanoutSamples, sendSamples }, null, 2),
   );
   process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+}
+
+/** Deletes this run's queues (both phases' prefixes start with the run's). */
+async function dropQueues(url: string, prefix: string): Promise<void> {
+  const redis = new Redis(url);
+  try {
+    for await (const keys of redis.scanStream({ match: `${prefix}*`, count: 5_000 }))
+      if ((keys as string[]).length > 0) await redis.unlink(...(keys as string[]));
+  } finally {
+    redis.disconnect();
+  }
 }
 
 main().catch((error: unknown) => {
