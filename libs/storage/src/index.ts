@@ -4,3 +4,4 @@ export * from './object-socket';
 export * from './open-object';
 export * from './multipart-upload';
 export * from './uploads-in-flight';
+export * from './multipart-sweep';

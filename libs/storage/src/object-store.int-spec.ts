@@ -1,10 +1,12 @@
-// Streamed reads (openS3Object) and multipart uploads (uploadMultipart, uploadStream) against the real object
-// store of the local stack (MinIO), with the S3_* settings `npm test` loads from .stack/stack.env.
+// Streamed reads (openS3Object), multipart uploads (uploadMultipart, uploadStream) and the sweep of
+// abandoned ones (abortMultipartUploadsBefore) against the real object store of the local stack
+// (MinIO), with the S3_* settings `npm test` loads from .stack/stack.env.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import {
+  CreateMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
@@ -14,6 +16,7 @@ import {
 import { ObjectStoreHttpError } from './object-socket';
 import { openS3Object } from './open-object';
 import { type RandomAccessSource, uploadMultipart, uploadStream } from './multipart-upload';
+import { abortMultipartUpload, abortMultipartUploadsBefore } from './multipart-sweep';
 import { createS3Client } from './s3';
 
 const env = process.env;
@@ -309,5 +312,23 @@ describe('openS3Object (real object store)', () => {
       return true;
     });
     stranger.destroy();
+  });
+});
+
+describe('abortMultipartUploadsBefore (real object store)', () => {
+  it('aborts the uploads started before the cutoff, and only those', async () => {
+    const key = `${prefix}/abandoned.bin`;
+    const { UploadId } = await client.send(
+      new CreateMultipartUploadCommand({ Bucket: bucket, Key: key }),
+    );
+    // MinIO lists the uploads of one exact key, so the prefix is the key itself.
+    const anHourAgo = Date.now() - 3_600_000;
+    assert.equal(await abortMultipartUploadsBefore(client, bucket, key, anHourAgo), 0);
+    assert.equal(await pendingUploads(key), 1, 'a young upload may still be in flight');
+
+    assert.equal(await abortMultipartUploadsBefore(client, bucket, key, Date.now() + 60_000), 1);
+    assert.equal(await pendingUploads(key), 0);
+    // Gone already: not an error (S3 answers NoSuchUpload, counted as false; MinIO succeeds).
+    await assert.doesNotReject(abortMultipartUpload(client, bucket, key, UploadId as string));
   });
 });

@@ -1,13 +1,8 @@
-import {
-  AbortMultipartUploadCommand,
-  DeleteObjectCommand,
-  ListMultipartUploadsCommand,
-  ListObjectsV2Command,
-} from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { Inject, Injectable } from '@nestjs/common';
 import { Counter } from 'prom-client';
 import { getLogger, metricsRegistry } from '@bible/common';
-import { S3, type S3Handle } from '@bible/storage';
+import { S3, type S3Handle, abortMultipartUploadsBefore } from '@bible/storage';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config';
 import { MediaFilesRepository } from './media-files.repository';
 
@@ -77,33 +72,7 @@ export class MediaSweeper {
       }
     } while (token);
 
-    let uploads = 0;
-    let keyMarker: string | undefined;
-    let uploadMarker: string | undefined;
-    do {
-      const page = await client.send(
-        new ListMultipartUploadsCommand({
-          Bucket: bucket,
-          Prefix: prefix,
-          KeyMarker: keyMarker,
-          UploadIdMarker: uploadMarker,
-        }),
-      );
-      for (const upload of page.Uploads ?? []) {
-        if (!upload.Key || !upload.UploadId || (upload.Initiated?.getTime() ?? now) >= cutoff)
-          continue;
-        await client.send(
-          new AbortMultipartUploadCommand({
-            Bucket: bucket,
-            Key: upload.Key,
-            UploadId: upload.UploadId,
-          }),
-        );
-        uploads++;
-      }
-      keyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;
-      uploadMarker = page.IsTruncated ? page.NextUploadIdMarker : undefined;
-    } while (keyMarker);
+    const uploads = await abortMultipartUploadsBefore(client, bucket, prefix, cutoff);
 
     swept.inc({ kind: 'object' }, objects);
     swept.inc({ kind: 'multipart-upload' }, uploads);

@@ -1,13 +1,15 @@
 import { Inject, Injectable } from '@nestjs/common';
-import {
-  AbortMultipartUploadCommand,
-  DeleteObjectCommand,
-  ListMultipartUploadsCommand,
-} from '@aws-sdk/client-s3';
+import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import type { Redis } from 'ioredis';
 import type { DataSource } from 'typeorm';
 import { DATA_SOURCE, REDIS, getLogger } from '@bible/common';
-import { S3, type S3Handle, UploadsInFlight } from '@bible/storage';
+import {
+  S3,
+  type S3Handle,
+  UploadsInFlight,
+  abortMultipartUpload,
+  abortMultipartUploadsBefore,
+} from '@bible/storage';
 import { BUILDER_CONFIG, type BuilderConfig } from '../config';
 
 /**
@@ -39,54 +41,20 @@ export class MaintenanceWorker {
     const tracked = await this.uploads.startedBefore(cutoff);
     let removed = 0;
     const listed = ['packages/'];
+    const { client, bucket } = this.s3;
     for (const attempt of tracked) {
       if (!attempt.uploadId) {
         listed.push(attempt.key);
         continue;
       }
-      if (await this.abort(attempt.key, attempt.uploadId)) removed++;
+      if (await abortMultipartUpload(client, bucket, attempt.key, attempt.uploadId)) removed++;
     }
     for (const prefix of new Set(listed)) {
-      let keyMarker: string | undefined;
-      let uploadIdMarker: string | undefined;
-      do {
-        const page = await this.s3.client.send(
-          new ListMultipartUploadsCommand({
-            Bucket: this.s3.bucket,
-            Prefix: prefix,
-            KeyMarker: keyMarker,
-            UploadIdMarker: uploadIdMarker,
-          }),
-        );
-        for (const upload of page.Uploads ?? []) {
-          if (
-            !upload.Key ||
-            !upload.UploadId ||
-            (upload.Initiated && upload.Initiated.getTime() > cutoff)
-          )
-            continue;
-          if (await this.abort(upload.Key, upload.UploadId)) removed++;
-        }
-        keyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;
-        uploadIdMarker = page.IsTruncated ? page.NextUploadIdMarker : undefined;
-      } while (keyMarker);
+      removed += await abortMultipartUploadsBefore(client, bucket, prefix, cutoff);
     }
     await this.uploads.forget(tracked.map((t) => t.member));
     if (removed > 0) getLogger().info({ removed }, 'aborted abandoned multipart uploads');
     return removed;
-  }
-
-  /** True when an upload was aborted; false when it no longer exists (completed or aborted). */
-  private async abort(key: string, uploadId: string): Promise<boolean> {
-    try {
-      await this.s3.client.send(
-        new AbortMultipartUploadCommand({ Bucket: this.s3.bucket, Key: key, UploadId: uploadId }),
-      );
-      return true;
-    } catch (error) {
-      if ((error as { name?: string }).name === 'NoSuchUpload') return false;
-      throw error;
-    }
   }
 
   /** Stale packages past retention: object removed, row kept as `expired` for history. */
