@@ -28,7 +28,6 @@ import { join } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import { Client } from 'pg';
 import { createS3Client } from '@bible/storage';
-import { resetTestDatabase } from '@bible/common/database/testing';
 import {
   type RunningService,
   apiClient,
@@ -37,12 +36,12 @@ import {
   testEnv,
   tokenFor,
 } from '@bible/testing';
-import type { runSeed as RunSeed } from '../../scripts/dist/seed/run-seed';
+import type { reseedDatabase as ReseedDatabase } from '../../scripts/dist/seed/run-seed';
 
 // dist/ sits one level deeper than this file, so resolve the seed from the repository root.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const { runSeed } = require(join(repoRoot, 'scripts', 'dist', 'seed', 'run-seed.js')) as {
-  runSeed: typeof RunSeed;
+const { reseedDatabase } = require(join(repoRoot, 'scripts', 'dist', 'seed', 'run-seed.js')) as {
+  reseedDatabase: typeof ReseedDatabase;
 };
 
 const MIB = 1024 * 1024;
@@ -62,23 +61,6 @@ function median(xs: number[]): number {
 function rssOf(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
-}
-
-async function seedBenchDatabase(env: Env): Promise<void> {
-  await resetTestDatabase(env.DATABASE_URL);
-  await runSeed({
-    databaseUrl: env.DATABASE_URL,
-    migrate: true,
-    s3: {
-      S3_ENDPOINT: env.S3_ENDPOINT,
-      S3_REGION: env.S3_REGION,
-      S3_ACCESS_KEY_ID: env.S3_ACCESS_KEY_ID,
-      S3_SECRET_ACCESS_KEY: env.S3_SECRET_ACCESS_KEY,
-      S3_BUCKET: env.S3_BUCKET,
-      S3_FORCE_PATH_STYLE: true,
-    },
-    log: () => undefined,
-  });
 }
 
 /** 256 synthetic 4 MiB "audio" objects over 8 books (32 chapters each), uploaded once and reused. */
@@ -186,7 +168,7 @@ async function main(): Promise<void> {
   };
   const log = (m: string) => process.stdout.write(`${m}\n`);
   log(`database ${env.DATABASE_URL.replace(/:[^:@]+@/, ':***@')}`);
-  await seedBenchDatabase(env);
+  await reseedDatabase(env);
   const db = new Client({ connectionString: env.DATABASE_URL });
   await db.connect();
   const s3 = createS3Client({ ...env, S3_FORCE_PATH_STYLE: true } as never);

@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Client } from 'pg';
+import { resetTestDatabase } from '@bible/common/database/testing';
 import {
   MIGRATIONS_TABLE,
   SETTING_CHANGE_SOURCE,
@@ -252,4 +253,26 @@ export async function runSeed(options: SeedOptions): Promise<SeedSummary> {
   } finally {
     await client.end();
   }
+}
+
+/**
+ * Empties the database of a stack environment (a test or bench database, never the dev one),
+ * migrates it and seeds it; audio comes from the cache and unchanged objects are not uploaded
+ * again, so this takes seconds.
+ */
+export async function reseedDatabase(env: Record<string, string>): Promise<void> {
+  await resetTestDatabase(env.DATABASE_URL);
+  await runSeed({
+    databaseUrl: env.DATABASE_URL,
+    migrate: true,
+    s3: {
+      S3_ENDPOINT: env.S3_ENDPOINT,
+      S3_REGION: env.S3_REGION,
+      S3_ACCESS_KEY_ID: env.S3_ACCESS_KEY_ID,
+      S3_SECRET_ACCESS_KEY: env.S3_SECRET_ACCESS_KEY,
+      S3_BUCKET: env.S3_BUCKET,
+      S3_FORCE_PATH_STYLE: true,
+    },
+    log: () => undefined,
+  });
 }
