@@ -10,20 +10,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
-import { Redis } from 'ioredis';
-import { HeadObjectCommand, ListMultipartUploadsCommand, type S3Client } from '@aws-sdk/client-s3';
-import { type S3Config, createS3Client, parseMember } from '@bible/storage';
-import {
-  type RunningService,
-  type TcpProxy,
-  apiClient,
-  eventually,
-  repoRoot,
-  startService,
-  startTcpProxy,
-  tokenFor,
-} from '@bible/testing';
-import { seededTestDatabase } from '../support/seeded-database';
+import { HeadObjectCommand } from '@aws-sdk/client-s3';
+import { apiClient, eventually, repoRoot, tokenFor } from '@bible/testing';
+import { BuilderCrashStack } from '../support/builder-crash';
 
 const AUDIO = { packageType: 'audio', languageEntityId: 'eng', audioVersionId: 'web-audio-john' };
 /** The SIGTERMed builder's shutdown budget; the chart's grace period must exceed it. */
@@ -36,45 +25,29 @@ interface JobStatus {
 }
 
 describe('a builder scaled in mid-build (SIGTERM)', { timeout: 5 * 60_000 }, () => {
-  let env: Record<string, string>;
-  let gateway: RunningService | undefined;
-  const builders: RunningService[] = [];
-  let proxy: TcpProxy;
-  let s3: S3Client;
-  let redis: Redis;
+  let stack: BuilderCrashStack;
   let db: Client;
   const work = mkdtempSync(join(tmpdir(), 'builder-sigterm-'));
 
   before(async () => {
-    env = { ...(await seededTestDatabase()), LOG_LEVEL: 'info' };
-    s3 = createS3Client({ ...env, S3_FORCE_PATH_STYLE: true } as unknown as S3Config);
-    redis = new Redis(env.REDIS_URL);
-    db = new Client({ connectionString: env.DATABASE_URL });
+    stack = await BuilderCrashStack.start({ LOG_LEVEL: 'info' });
+    db = new Client({ connectionString: stack.env.DATABASE_URL });
     await db.connect();
-    await redis.del(`${env.QUEUE_PREFIX}:uploads-in-flight`);
-    proxy = await startTcpProxy(Number(new URL(env.S3_ENDPOINT).port));
-    gateway = await startService('api-gateway', {
-      ...env,
-      RATE_LIMIT_BUILDS_PER_USER_HOUR: '1000',
-      RATE_LIMIT_BUILDS_PER_IP_HOUR: '1000',
-    });
   });
 
   after(async () => {
-    await Promise.all([gateway?.stop('SIGKILL'), ...builders.map((b) => b.stop('SIGKILL'))]);
-    await proxy?.close();
+    await stack?.stop();
     await db?.end();
-    redis?.disconnect();
-    s3?.destroy();
     rmSync(work, { recursive: true, force: true });
   });
 
   it('hands the job back, exits 0 within its budget, and the other builder publishes it whole', async () => {
     // The first builder reaches the object store through a throttled proxy: its upload takes far
     // longer than its shutdown budget, so SIGTERM lands mid-build and the build cannot finish.
+    const { env, gateway, proxy, s3, redis } = stack;
     proxy.throttleUpstream(1024 * 1024);
     const token = await tokenFor(env.JWT_SECRET, 'sigterm-user');
-    const api = apiClient(gateway!.url, token);
+    const api = apiClient(gateway.url, token);
     const res = await api.post<{ jobId: string }>('/v1/packages', AUDIO);
     assert.equal(res.status, 202, res.text);
     const jobId = res.body.jobId;
@@ -82,7 +55,7 @@ describe('a builder scaled in mid-build (SIGTERM)', { timeout: 5 * 60_000 }, () 
     // series KEDA's default query wakes the builders on.
     await eventually(
       async () => {
-        const metrics = await (await fetch(`${gateway!.url}/metrics`)).text();
+        const metrics = await (await fetch(`${gateway.url}/metrics`)).text();
         return /^bible_queue_depth\{queue="package-build",state="waiting"[^}]*\} 1$/m.test(metrics)
           ? true
           : undefined;
@@ -91,12 +64,10 @@ describe('a builder scaled in mid-build (SIGTERM)', { timeout: 5 * 60_000 }, () 
       200,
     );
 
-    const first = await startService('package-builder', {
-      ...env,
+    const first = await stack.startBuilder({
       S3_ENDPOINT: proxy.url,
       SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS),
     });
-    builders.push(first);
 
     // The second builder starts once the first holds the job, so it cannot have taken it.
     await eventually(
@@ -104,16 +75,8 @@ describe('a builder scaled in mid-build (SIGTERM)', { timeout: 5 * 60_000 }, () 
       60_000,
       50,
     );
-    const second = await startService('package-builder', { ...env });
-    builders.push(second);
-    const uploading = await eventually(
-      async () => {
-        const members = await redis.zrange(`${env.QUEUE_PREFIX}:uploads-in-flight`, 0, -1);
-        return members.map((m) => parseMember(m, 0)).find((t) => t.uploadId);
-      },
-      120_000,
-      50,
-    );
+    const second = await stack.startBuilder();
+    const uploading = await stack.uploadInFlight();
 
     const signalled = Date.now();
     first.process.kill('SIGTERM');
@@ -126,12 +89,7 @@ describe('a builder scaled in mid-build (SIGTERM)', { timeout: 5 * 60_000 }, () 
 
     // What the first builder's attempt uploaded is gone already (the sweeper only aborts
     // uploads hours old, so this is the builder's own clean-up), and nothing was published.
-    const incomplete =
-      (
-        await s3.send(
-          new ListMultipartUploadsCommand({ Bucket: env.S3_BUCKET, Prefix: uploading.key }),
-        )
-      ).Uploads ?? [];
+    const incomplete = await stack.incompleteUploads(uploading.key);
     assert.deepEqual(
       incomplete.filter((u) => u.UploadId === uploading.uploadId),
       [],
@@ -177,17 +135,12 @@ describe('a builder scaled in mid-build (SIGTERM)', { timeout: 5 * 60_000 }, () 
       new HeadObjectCommand({ Bucket: env.S3_BUCKET, Key: row.object_key }),
     );
     assert.equal(head.ContentLength, Number(row.size_bytes));
-    await eventually(
-      async () =>
-        (await redis.zcard(`${env.QUEUE_PREFIX}:uploads-in-flight`)) === 0 ? true : undefined,
-      30_000,
-      250,
-    );
+    await stack.noUploadsInFlight(250);
 
     const keys = await api.get<{ keys: { keyId: string; publicKeyPem: string }[] }>(
       '/v1/packages/keys',
     );
-    const download = await fetch(`${gateway!.url}/v1/packages/${row.package_id}/download`, {
+    const download = await fetch(`${gateway.url}/v1/packages/${row.package_id}/download`, {
       headers: { authorization: `Bearer ${token}` },
     });
     assert.equal(download.status, 200);

@@ -6,87 +6,40 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
-import { ListMultipartUploadsCommand, type S3Client } from '@aws-sdk/client-s3';
-import { type S3Config, createS3Client, parseMember } from '@bible/storage';
-import {
-  type RunningService,
-  type TcpProxy,
-  apiClient,
-  eventually,
-  startService,
-  startTcpProxy,
-  tokenFor,
-} from '@bible/testing';
-import { seededTestDatabase } from '../support/seeded-database';
+import { apiClient, eventually, tokenFor } from '@bible/testing';
+import { BuilderCrashStack } from '../support/builder-crash';
 
 const AUDIO = { packageType: 'audio', languageEntityId: 'eng', audioVersionId: 'web-audio-john' };
 
 describe('a builder killed during its upload', { timeout: 5 * 60_000 }, () => {
-  let env: Record<string, string>;
-  let gateway: RunningService | undefined;
-  const builders: RunningService[] = [];
-  let proxy: TcpProxy;
-  let s3: S3Client;
-  let redis: Redis;
+  let stack: BuilderCrashStack;
   const buildTmp = mkdtempSync(join(tmpdir(), 'builder-tmp-'));
 
   before(async () => {
-    env = { ...(await seededTestDatabase()), BUILDER_LOCK_DURATION_MS: '4000' };
-    s3 = createS3Client({ ...env, S3_FORCE_PATH_STYLE: true } as unknown as S3Config);
-    redis = new Redis(env.REDIS_URL);
-    await redis.del(`${env.QUEUE_PREFIX}:uploads-in-flight`);
-    proxy = await startTcpProxy(Number(new URL(env.S3_ENDPOINT).port));
-    gateway = await startService('api-gateway', {
-      ...env,
-      // Build rate-limit windows live in the shared Redis for an hour: a second run of the
-      // suites within the hour must not be refused.
-      RATE_LIMIT_BUILDS_PER_USER_HOUR: '1000',
-      RATE_LIMIT_BUILDS_PER_IP_HOUR: '1000',
-    });
+    stack = await BuilderCrashStack.start({ BUILDER_LOCK_DURATION_MS: '4000' });
   });
 
   after(async () => {
-    await Promise.all([gateway?.stop('SIGKILL'), ...builders.map((b) => b.stop('SIGKILL'))]);
-    await proxy?.close();
-    redis?.disconnect();
-    s3?.destroy();
+    await stack?.stop();
     rmSync(buildTmp, { recursive: true, force: true });
   });
 
   it('leaves no incomplete upload and no temp folder once the next builder has swept', async () => {
     // The first builder's object-store traffic goes through a throttled proxy, so its upload
     // takes seconds and the kill lands in the middle of it.
+    const { env, gateway, proxy, builders } = stack;
     proxy.throttleUpstream(2 * 1024 * 1024);
-    builders.push(
-      await startService('package-builder', {
-        ...env,
-        S3_ENDPOINT: proxy.url,
-        BUILD_TMP_DIR: buildTmp,
-      }),
-    );
-    const api = apiClient(gateway!.url, await tokenFor(env.JWT_SECRET, 'crash-user'));
+    await stack.startBuilder({ S3_ENDPOINT: proxy.url, BUILD_TMP_DIR: buildTmp });
+    const api = apiClient(gateway.url, await tokenFor(env.JWT_SECRET, 'crash-user'));
     const res = await api.post<{ jobId: string }>('/v1/packages', AUDIO);
     assert.equal(res.status, 202, res.text);
 
-    const uploading = await eventually(
-      async () => {
-        const members = await redis.zrange(`${env.QUEUE_PREFIX}:uploads-in-flight`, 0, -1);
-        return members.map((m) => parseMember(m, 0)).find((t) => t.uploadId);
-      },
-      120_000,
-      50,
-    );
+    const uploading = await stack.uploadInFlight();
     const killed = builders[0];
     killed.process.kill('SIGKILL');
     await killed.exited;
 
-    const incomplete = async () =>
-      (
-        await s3.send(
-          new ListMultipartUploadsCommand({ Bucket: env.S3_BUCKET, Prefix: uploading.key }),
-        )
-      ).Uploads ?? [];
+    const incomplete = () => stack.incompleteUploads(uploading.key);
     assert.ok(
       (await incomplete()).some((u) => u.UploadId === uploading.uploadId),
       'the killed builder left its multipart upload',
@@ -97,14 +50,11 @@ describe('a builder killed during its upload', { timeout: 5 * 60_000 }, () => {
 
     // The next builder (direct to the object store) cleans at start, retries the stalled job
     // (same object key: a second attempt) and sweeps the first attempt's upload.
-    builders.push(
-      await startService('package-builder', {
-        ...env,
-        BUILD_TMP_DIR: buildTmp,
-        MULTIPART_SWEEP_AGE_MS: '3000',
-        MAINTENANCE_INTERVAL_MS: '1000',
-      }),
-    );
+    await stack.startBuilder({
+      BUILD_TMP_DIR: buildTmp,
+      MULTIPART_SWEEP_AGE_MS: '3000',
+      MAINTENANCE_INTERVAL_MS: '1000',
+    });
     assert.equal(existsSync(folder), false, 'the temp folder was removed at start');
 
     const job = await eventually(
@@ -117,12 +67,7 @@ describe('a builder killed during its upload', { timeout: 5 * 60_000 }, () => {
     );
     assert.equal(job.status, 'completed', JSON.stringify(job));
     await eventually(async () => (await incomplete()).length === 0, 30_000, 500);
-    await eventually(
-      async () =>
-        (await redis.zcard(`${env.QUEUE_PREFIX}:uploads-in-flight`)) === 0 ? true : undefined,
-      30_000,
-      500,
-    );
+    await stack.noUploadsInFlight(500);
     // Only the live builder's (empty) workspace remains.
     assert.deepEqual(readdirSync(buildTmp), [`bible-builder-${builders[1].process.pid}`]);
     assert.deepEqual(readdirSync(join(buildTmp, readdirSync(buildTmp)[0])), []);
