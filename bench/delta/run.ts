@@ -28,8 +28,8 @@ import {
   type PackageRow,
   type PackageWriteInput,
 } from '@bible/package-format';
+import { benchArg, best, measureInChild, runChild } from '@bible/testing';
 import Database from 'better-sqlite3';
-import { execFileSync } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -39,16 +39,6 @@ const MIB = 1024 * 1024;
 const FILE_SIZE = 4 * MIB;
 const VERSES = 31_102;
 const T = '2024-01-01T00:00:00.000Z';
-
-interface ChildResult {
-  ms: number;
-  maxRssMiB: number;
-}
-
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : fallback;
-}
 
 /** Inputs of one revision: `dir` holds package.sqlite and the .mp3 files. */
 function writeInput(dir: string, revision: string): PackageWriteInput {
@@ -98,32 +88,22 @@ function writeInput(dir: string, revision: string): PackageWriteInput {
 // ---------------------------------------------------------------- child side
 
 async function child(mode: string, args: string[]): Promise<void> {
-  const start = process.hrtime.bigint();
-  if (mode === 'full') {
-    await writePackageToFile(writeInput(args[0], args[1]), args[2]);
-  } else if (mode === 'delta') {
-    await createDeltaPackage({ basePath: args[0], targetPath: args[1], outputPath: args[2] });
-  } else if (mode === 'verify') {
-    await verifyPackage(args[0]);
-  } else if (mode === 'apply') {
-    await applyDelta({ basePath: args[0], deltaPath: args[1], outputPath: args[2] });
-  } else {
-    throw new Error(`unknown child mode ${mode}`);
-  }
-  const ms = Number(process.hrtime.bigint() - start) / 1e6;
-  const result: ChildResult = { ms, maxRssMiB: process.resourceUsage().maxRSS / 1024 };
-  process.stdout.write(JSON.stringify(result));
+  await measureInChild(async () => {
+    if (mode === 'full') {
+      await writePackageToFile(writeInput(args[0], args[1]), args[2]);
+    } else if (mode === 'delta') {
+      await createDeltaPackage({ basePath: args[0], targetPath: args[1], outputPath: args[2] });
+    } else if (mode === 'verify') {
+      await verifyPackage(args[0]);
+    } else if (mode === 'apply') {
+      await applyDelta({ basePath: args[0], deltaPath: args[1], outputPath: args[2] });
+    } else {
+      throw new Error(`unknown child mode ${mode}`);
+    }
+  });
 }
 
 // ---------------------------------------------------------------- parent side
-
-function runChild(...args: string[]): ChildResult {
-  const out = execFileSync(process.execPath, [__filename, '--child', ...args], {
-    encoding: 'utf8',
-    maxBuffer: 1 << 20,
-  });
-  return JSON.parse(out) as ChildResult;
-}
 
 function buildDatabase(file: string, revision: string): void {
   const db = createPackageDatabase(file, { overwrite: true });
@@ -192,33 +172,26 @@ function generateInputs(root: string, sizeMiB: number): number {
   return count;
 }
 
-function best<T extends { ms: number }>(n: number, fn: () => T): T & { runs: number[] } {
-  const runs: T[] = [];
-  for (let i = 0; i < n; i++) runs.push(fn());
-  const min = runs.reduce((a, b) => (b.ms < a.ms ? b : a));
-  return { ...min, runs: runs.map((r) => Math.round(r.ms)) };
-}
-
 async function main(): Promise<void> {
-  const sizeMiB = Number(arg('size', '1024'));
-  const repeat = Number(arg('repeat', '3'));
-  const root = fs.mkdtempSync(path.join(arg('dir', os.tmpdir()), 'bible-delta-bench-'));
+  const sizeMiB = Number(benchArg('size', '1024'));
+  const repeat = Number(benchArg('repeat', '3'));
+  const root = fs.mkdtempSync(path.join(benchArg('dir', os.tmpdir()), 'bible-delta-bench-'));
   try {
     const files = generateInputs(root, sizeMiB);
     const p = (name: string) => path.join(root, name);
     await writePackageToFile(writeInput(p('base'), 'r1'), p('base.bible'));
     const full = best(repeat, () => {
       fs.rmSync(p('target.bible'), { force: true });
-      return runChild('full', p('target'), 'r2', p('target.bible'));
+      return runChild(__filename, 'full', p('target'), 'r2', p('target.bible'));
     });
     const delta = best(repeat, () => {
       fs.rmSync(p('delta.bible'), { force: true });
-      return runChild('delta', p('base.bible'), p('target.bible'), p('delta.bible'));
+      return runChild(__filename, 'delta', p('base.bible'), p('target.bible'), p('delta.bible'));
     });
-    const verify = best(repeat, () => runChild('verify', p('target.bible')));
+    const verify = best(repeat, () => runChild(__filename, 'verify', p('target.bible')));
     const apply = best(repeat, () => {
       fs.rmSync(p('applied.bible'), { force: true });
-      return runChild('apply', p('base.bible'), p('delta.bible'), p('applied.bible'));
+      return runChild(__filename, 'apply', p('base.bible'), p('delta.bible'), p('applied.bible'));
     });
     const diff = await diffPackages(p('applied.bible'), p('target.bible'));
     if (!diff.identical) throw new Error(`applied package differs: ${JSON.stringify(diff)}`);

@@ -29,38 +29,22 @@ import { Pool } from 'pg';
 import { recordEvents } from '@bible/common';
 import { freshTestDataSource } from '@bible/common/database/testing';
 import { encryptSecret, generateWebhookSecret } from '@bible/common/webhooks/secrets';
-import { type RunningService, startService, testEnv } from '@bible/testing';
+import {
+  type RunningService,
+  benchNumber,
+  latencySummary,
+  startService,
+  testEnv,
+} from '@bible/testing';
 import { notifierNodeOptions, rssMiB } from './process';
 
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
-}
-
-const ENDPOINTS = arg('endpoints', 10);
-const EVENTS = arg('events', 10_000);
-const RATE = arg('rate', 200);
-const SECONDS = arg('seconds', 30);
-const BASELINE = arg('baseline', 20_000);
+const ENDPOINTS = benchNumber('endpoints', 10);
+const EVENTS = benchNumber('events', 10_000);
+const RATE = benchNumber('rate', 200);
+const SECONDS = benchNumber('seconds', 30);
+const BASELINE = benchNumber('baseline', 20_000);
 
 const log = (msg: string) => process.stderr.write(`[notifier-bench] ${msg}\n`);
-
-function quantile(sorted: number[], q: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
-}
-
-function summary(values: number[]) {
-  const s = [...values].sort((a, b) => a - b);
-  const round = (n: number) => Math.round(n * 10) / 10;
-  return {
-    n: s.length,
-    p50: round(quantile(s, 0.5)),
-    p95: round(quantile(s, 0.95)),
-    p99: round(quantile(s, 0.99)),
-    max: round(s[s.length - 1] ?? NaN),
-  };
-}
 
 /** Receivers on `n` ports: count deliveries and record created → delivered (ms) per delivery. */
 async function receivers(n: number) {
@@ -304,7 +288,7 @@ async function main(): Promise<void> {
     results.latency = {
       events: count,
       achievedRate: Math.round(achieved),
-      createdToDeliveredMs: summary(rx.state.latencies),
+      createdToDeliveredMs: latencySummary(rx.state.latencies),
     };
     log(`latency: ${JSON.stringify(results.latency)}`);
     const metrics = await (await fetch(`${notifier.url}/metrics`)).text();

@@ -24,7 +24,8 @@ import {
   type PackageRow,
   type PackageWriteInput,
 } from '@bible/package-format';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { benchArg, best, measureInChild, runChild } from '@bible/testing';
+import { spawnSync } from 'node:child_process';
 import { createHash, randomFillSync } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -34,16 +35,6 @@ import { pipeline } from 'node:stream/promises';
 const MIB = 1024 * 1024;
 const FILE_SIZE = 4 * MIB;
 const T = '2024-01-01T00:00:00.000Z';
-
-interface ChildResult {
-  ms: number;
-  maxRssMiB: number;
-}
-
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : fallback;
-}
 
 // ---------------------------------------------------------------- child side
 
@@ -97,38 +88,28 @@ function writeInput(dir: string): PackageWriteInput {
 }
 
 async function child(mode: string, a: string, b: string): Promise<void> {
-  const start = process.hrtime.bigint();
-  if (mode === 'write') {
-    await writePackageToFile(writeInput(a), b);
-  } else if (mode === 'stream') {
-    const prepared = await preparePackage(writeInput(a));
-    await pipeline(prepared.createReadStream(), fs.createWriteStream(b));
-  } else if (mode === 'verify') {
-    await verifyPackage(a);
-  } else if (mode === 'sha256') {
-    // One node:crypto SHA-256 pass over the file: the unit of work the format needs 4 of.
-    const hash = createHash('sha256');
-    for await (const chunk of fs.createReadStream(a, { highWaterMark: 8 * MIB })) {
-      hash.update(chunk as Buffer);
+  await measureInChild(async () => {
+    if (mode === 'write') {
+      await writePackageToFile(writeInput(a), b);
+    } else if (mode === 'stream') {
+      const prepared = await preparePackage(writeInput(a));
+      await pipeline(prepared.createReadStream(), fs.createWriteStream(b));
+    } else if (mode === 'verify') {
+      await verifyPackage(a);
+    } else if (mode === 'sha256') {
+      // One node:crypto SHA-256 pass over the file: the unit of work the format needs 4 of.
+      const hash = createHash('sha256');
+      for await (const chunk of fs.createReadStream(a, { highWaterMark: 8 * MIB })) {
+        hash.update(chunk as Buffer);
+      }
+      hash.digest();
+    } else {
+      throw new Error(`unknown child mode ${mode}`);
     }
-    hash.digest();
-  } else {
-    throw new Error(`unknown child mode ${mode}`);
-  }
-  const ms = Number(process.hrtime.bigint() - start) / 1e6;
-  const result: ChildResult = { ms, maxRssMiB: process.resourceUsage().maxRSS / 1024 };
-  process.stdout.write(JSON.stringify(result));
+  });
 }
 
 // ---------------------------------------------------------------- parent side
-
-function runChild(...args: string[]): ChildResult {
-  const out = execFileSync(process.execPath, [__filename, '--child', ...args], {
-    encoding: 'utf8',
-    maxBuffer: 1 << 20,
-  });
-  return JSON.parse(out) as ChildResult;
-}
 
 function timeShell(cmd: string): number {
   const start = process.hrtime.bigint();
@@ -186,17 +167,10 @@ function generateInputs(dir: string, sizeMiB: number): number {
   return count;
 }
 
-function best<T extends { ms: number }>(n: number, fn: () => T): T & { runs: number[] } {
-  const runs: T[] = [];
-  for (let i = 0; i < n; i++) runs.push(fn());
-  const min = runs.reduce((a, b) => (b.ms < a.ms ? b : a));
-  return { ...min, runs: runs.map((r) => Math.round(r.ms)) };
-}
-
 function main(): void {
-  const sizes = arg('sizes', '100,1024').split(',').map(Number);
-  const root = fs.mkdtempSync(path.join(arg('dir', os.tmpdir()), 'bible-bench-'));
-  const repeat = Number(arg('repeat', '3'));
+  const sizes = benchArg('sizes', '100,1024').split(',').map(Number);
+  const root = fs.mkdtempSync(path.join(benchArg('dir', os.tmpdir()), 'bible-bench-'));
+  const repeat = Number(benchArg('repeat', '3'));
   const results: Record<string, unknown>[] = [];
   try {
     for (const sizeMiB of sizes) {
@@ -222,17 +196,17 @@ function main(): void {
       });
       const write = best(repeat, () => {
         fs.rmSync(pkg, { force: true });
-        return runChild('write', inputs, pkg);
+        return runChild(__filename, 'write', inputs, pkg);
       });
       const stream = best(1, () => {
-        const r = runChild('stream', inputs, scratch);
+        const r = runChild(__filename, 'stream', inputs, scratch);
         fs.rmSync(scratch);
         return r;
       });
       const bytes = fs.statSync(pkg).size;
       const sha = best(repeat, () => ({ ms: timeShell(`sha256sum ${pkg} > /dev/null`) }));
-      const verify = best(repeat, () => runChild('verify', pkg));
-      const nodeSha = best(repeat, () => runChild('sha256', pkg));
+      const verify = best(repeat, () => runChild(__filename, 'verify', pkg));
+      const nodeSha = best(repeat, () => runChild(__filename, 'sha256', pkg));
       const mibps = (ms: number) => Math.round(bytes / MIB / (ms / 1000));
       const row = {
         sizeMiB,

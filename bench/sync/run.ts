@@ -26,37 +26,22 @@ import type { ResponseBody } from '@bible/client';
 import { FEED_START, comparePositions, decodeCursor, encodeCursor } from '@bible/common';
 import { freshTestDataSource } from '@bible/common/database/testing';
 import { RELAY_NAME, RELAY_PASSED_SQL } from '@bible/sync';
-import { apiClient, startService, testEnv, tokenFor } from '@bible/testing';
+import {
+  apiClient,
+  benchNumber,
+  latencySummary,
+  startService,
+  testEnv,
+  tokenFor,
+} from '@bible/testing';
 
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
-}
-
-const VERSES = arg('verses', 31_102);
-const CHANGES = arg('changes', 100_000);
-const LIMIT = arg('limit', 5_000);
-const CLIENTS = arg('clients', 16);
-const BATCH = arg('batch', 100);
-const MUTATIONS = arg('mutations', 60_000);
+const VERSES = benchNumber('verses', 31_102);
+const CHANGES = benchNumber('changes', 100_000);
+const LIMIT = benchNumber('limit', 5_000);
+const CLIENTS = benchNumber('clients', 16);
+const BATCH = benchNumber('batch', 100);
+const MUTATIONS = benchNumber('mutations', 60_000);
 const TV = 'bench-web';
-
-function quantile(sorted: number[], q: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
-}
-
-function summary(values: number[]) {
-  const s = [...values].sort((a, b) => a - b);
-  const round = (n: number) => Math.round(n * 10) / 10;
-  return {
-    n: s.length,
-    p50: round(quantile(s, 0.5)),
-    p95: round(quantile(s, 0.95)),
-    p99: round(quantile(s, 0.99)),
-    max: round(s[s.length - 1] ?? NaN),
-  };
-}
 
 const log = (msg: string) => process.stderr.write(`[sync-bench] ${msg}\n`);
 
@@ -357,11 +342,15 @@ async function main(): Promise<void> {
       notApplied: other,
       ms: Math.round(pushMs),
       mutationsPerSecond: Math.round(applied / (pushMs / 1000)),
-      requestLatencyMs: summary(latencies),
+      requestLatencyMs: latencySummary(latencies),
       /** Write (transaction start) -> relayed (content.changed recorded): includes the push transaction. */
-      feedLagMs: { ...summary(lags), relayedChanges: lags.length, loggedChanges: changes.length },
+      feedLagMs: {
+        ...latencySummary(lags),
+        relayedChanges: lags.length,
+        loggedChanges: changes.length,
+      },
       /** Push answered (committed) -> published (0 when the relay was faster than the answer). */
-      feedLagAfterCommitMs: summary(afterAck),
+      feedLagAfterCommitMs: latencySummary(afterAck),
     };
     log(`push: ${JSON.stringify(results.push)}`);
 

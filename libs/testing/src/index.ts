@@ -7,3 +7,4 @@ export * from './tcp-proxy';
 export * from './webhook-receiver';
 export * from './tls';
 export * from './push-fakes';
+export * from './bench';
