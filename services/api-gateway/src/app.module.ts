@@ -21,10 +21,7 @@ import { WebhooksModule } from './webhooks/webhooks.module';
 @Module({})
 export class AppModule {
   static register(config: GatewayConfig): DynamicModule {
-    return serviceModule(AppModule, {
-      serviceName: 'api-gateway',
-      config,
-      token: GATEWAY_CONFIG,
+    return serviceModule(AppModule, 'api-gateway', GATEWAY_CONFIG, config, {
       // Request paths answer 503 at once during a Redis outage; nothing waits to run later.
       redisFailFast: true,
       probes: [S3_PROBE],

@@ -10,10 +10,7 @@ import { WebhooksModule } from './webhooks/webhooks.module';
 @Module({})
 export class AppModule {
   static register(config: NotifierConfig): DynamicModule {
-    return serviceModule(AppModule, {
-      serviceName: 'notifier',
-      config,
-      token: NOTIFIER_CONFIG,
+    return serviceModule(AppModule, 'notifier', NOTIFIER_CONFIG, config, {
       imports: [WebhooksModule, DispatchModule, RetentionModule, MaintenanceModule, PushModule],
     });
   }

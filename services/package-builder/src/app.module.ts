@@ -9,10 +9,7 @@ import { SigningModule } from './signing/signing.module';
 @Module({})
 export class AppModule {
   static register(config: BuilderConfig): DynamicModule {
-    return serviceModule(AppModule, {
-      serviceName: 'package-builder',
-      config,
-      token: BUILDER_CONFIG,
+    return serviceModule(AppModule, 'package-builder', BUILDER_CONFIG, config, {
       probes: [S3_PROBE],
       imports: [StorageModule.forRoot(config), SigningModule, BuildModule, MaintenanceModule],
     });

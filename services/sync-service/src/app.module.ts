@@ -11,10 +11,7 @@ import { SyncStats } from './stats/sync-stats.service';
 @Module({})
 export class AppModule {
   static register(config: SyncConfig): DynamicModule {
-    return serviceModule(AppModule, {
-      serviceName: 'sync-service',
-      config,
-      token: SYNC_CONFIG,
+    return serviceModule(AppModule, 'sync-service', SYNC_CONFIG, config, {
       providers: [
         {
           provide: SyncHealthRepository,

@@ -10,11 +10,7 @@ export interface ServiceInfraConfig {
   REDIS_URL: string;
 }
 
-export interface ServiceModuleOptions<C extends ServiceInfraConfig> {
-  serviceName: string;
-  /** The service's validated config, provided (and exported) under `token`. */
-  config: C;
-  token: symbol;
+export interface ServiceModuleOptions {
   /** Commands fail at once while Redis is down (request paths; see InfraOptions). */
   redisFailFast?: boolean;
   /** Readiness probes besides Postgres and Redis (e.g. the object store's). */
@@ -26,20 +22,22 @@ export interface ServiceModuleOptions<C extends ServiceInfraConfig> {
 
 /**
  * A service's global root module: Postgres and Redis from its config (InfraModule), health and
- * metrics endpoints with their readiness probes, its config under its token, then its own
- * modules and providers.
+ * metrics endpoints with their readiness probes, its validated config provided (and exported)
+ * under `token`, then its own modules and providers.
  */
-export function serviceModule<C extends ServiceInfraConfig>(
+export function serviceModule(
   module: Type,
-  options: ServiceModuleOptions<C>,
+  serviceName: string,
+  token: symbol,
+  config: ServiceInfraConfig,
+  options: ServiceModuleOptions = {},
 ): DynamicModule {
-  const { config } = options;
   return {
     module,
     global: true,
     imports: [
       InfraModule.forRoot({
-        serviceName: options.serviceName,
+        serviceName,
         database: {
           url: config.DATABASE_URL,
           poolMax: config.DATABASE_POOL_MAX,
@@ -53,7 +51,7 @@ export function serviceModule<C extends ServiceInfraConfig>(
       }),
       ...(options.imports ?? []),
     ],
-    providers: [{ provide: options.token, useValue: config }, ...(options.providers ?? [])],
-    exports: [options.token],
+    providers: [{ provide: token, useValue: config }, ...(options.providers ?? [])],
+    exports: [token],
   };
 }
