@@ -8,7 +8,7 @@
 // The database at BENCH_DATABASE_URL is RESET and migrated; queues get a fresh prefix. The fake
 // FCM (libs/testing push-fakes: OAuth2 JWT-bearer token endpoint, messages:send validating each
 // body) runs in this process on loopback and only counts.
-//   baseline:   the fake's raw capacity: `--baseline` messages:send POSTs from a plain fetch client
+//   baseline:   the fake's raw capacity: `--baseline` messages:send POSTs from a plain undici Pool
 //               (same body, same bearer token, `--concurrency` in flight), in this process.
 //   fan-out:    `--devices` android tokens of one user; one package.ready event for that user;
 //               one notifier claims it and fans it out in pages (sends throttled to 20/s so the
@@ -25,6 +25,7 @@ import { performance } from 'node:perf_hooks';
 import { SignJWT, importPKCS8 } from 'jose';
 import { Redis } from 'ioredis';
 import { Pool } from 'pg';
+import { Pool as UndiciPool } from 'undici';
 import { recordEvents } from '@bible/common';
 import { freshTestDataSource } from '@bible/common/database/testing';
 import { type RunningService, startFakeFcm, startService, testEnv } from '@bible/testing';
@@ -92,22 +93,28 @@ async function main(): Promise<void> {
         android: { priority: 'high', ttl: '86400s', collapse_key: 'package:k' },
       },
     });
+  // The notifier's own HTTP client (an undici Pool, one request per connection) without the queue,
+  // the database or the notifier process.
+  const client = new UndiciPool(fcm.url, { connections: CONCURRENCY, pipelining: 1 });
+  const sendPath = new URL(sendUrl).pathname;
   let next = 0;
   const started = performance.now();
   await Promise.all(
     Array.from({ length: CONCURRENCY }, async () => {
       while (next < BASELINE) {
         const i = next++;
-        const res = await fetch(sendUrl, {
+        const res = await client.request({
+          path: sendPath,
           method: 'POST',
           headers: { authorization: `Bearer ${access_token}`, 'content-type': 'application/json' },
           body: body(i),
         });
-        await res.arrayBuffer();
-        if (res.status !== 200) throw new Error(`baseline send answered ${res.status}`);
+        await res.body.arrayBuffer();
+        if (res.statusCode !== 200) throw new Error(`baseline send answered ${res.statusCode}`);
       }
     }),
   );
+  await client.close();
   const baselinePerSecond = BASELINE / ((performance.now() - started) / 1000);
   log(`baseline: ${Math.round(baselinePerSecond)} messages/s from a plain client`);
 
