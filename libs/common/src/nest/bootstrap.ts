@@ -20,6 +20,36 @@ export interface RunServiceOptions {
   configure?: (app: INestApplication) => void | Promise<void>;
 }
 
+/**
+ * What a service's main.ts states: its name, config loader, root module and port. The config is
+ * loaded (and validated, failing fast) before anything else starts.
+ */
+export interface ServiceMain<C extends { SHUTDOWN_TIMEOUT_MS: number }> {
+  name: string;
+  loadConfig: () => C;
+  module: { register(config: C): DynamicModule };
+  port: (config: C) => number;
+  bodyParser?: boolean;
+  configure?: (app: INestApplication, config: C) => void | Promise<void>;
+}
+
+/** Loads the config, then runs the service (see runService); a config error ends the process. */
+export function serviceMain<C extends { SHUTDOWN_TIMEOUT_MS: number }>(
+  options: ServiceMain<C>,
+): void {
+  const { loadConfig, module, port, configure, ...rest } = options;
+  void (async () => {
+    const config = loadConfig();
+    await runService({
+      ...rest,
+      module: module.register(config),
+      port: port(config),
+      shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+      configure: configure && ((app) => configure(app, config)),
+    });
+  })();
+}
+
 function httpMetrics(req: Request, res: Response, next: NextFunction): void {
   const end = httpRequestDuration.startTimer();
   res.on('finish', () => {
