@@ -2,12 +2,7 @@ import { Module } from '@nestjs/common';
 import { WebhooksModule } from '../webhooks/webhooks.module';
 import { BacklogGauges } from './backlog.gauges';
 import { Dispatcher } from './dispatcher.service';
-import { RecoveryService } from './recovery.service';
 
-/** Events → webhook deliveries: the dispatcher, the recovery pass and the backlog gauges. */
-@Module({
-  imports: [WebhooksModule],
-  providers: [Dispatcher, RecoveryService, BacklogGauges],
-  exports: [RecoveryService],
-})
+/** Events → webhook deliveries: the dispatcher and the backlog gauges (recovery: maintenance/). */
+@Module({ imports: [WebhooksModule], providers: [Dispatcher, BacklogGauges] })
 export class DispatchModule {}

@@ -27,7 +27,7 @@ interface ClaimedRow {
  * dispatched. The delivery jobs are added right after the commit, with ids derived from the
  * delivery and attempt: Redis is not part of the transaction, and a job added before the commit
  * could run before its row is visible. A crash between commit and add leaves pending deliveries
- * without jobs, which the recovery pass (RecoveryService) adds again.
+ * without jobs, which the recovery pass (recovery.service.ts) adds again.
  */
 @Injectable()
 export class Dispatcher implements OnApplicationBootstrap, OnModuleDestroy {

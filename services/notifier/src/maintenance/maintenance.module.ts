@@ -1,10 +1,11 @@
 import { Module } from '@nestjs/common';
-import { QueueName, maintenanceScheduleProvider } from '@bible/common';
+import type { DataSource } from 'typeorm';
+import { DATA_SOURCE, QueueName, maintenanceScheduleProvider, pgPool } from '@bible/common';
 import { NOTIFIER_CONFIG, type NotifierConfig } from '../config';
-import { DispatchModule } from '../dispatch/dispatch.module';
-import { RecoveryService } from '../dispatch/recovery.service';
-import { RetentionModule } from '../retention/retention.module';
-import { EventRetention } from '../retention/event-retention';
+import { recoverWebhookJobs, recoveryInterval } from '../dispatch/recovery.service';
+import { pruneExpiredEvents } from '../retention/event-retention';
+import { WebhookQueue } from '../webhooks/webhook-queue';
+import { WebhooksModule } from '../webhooks/webhooks.module';
 
 /**
  * The notifier's periodic work as job schedulers on the notifier-maintenance queue (each
@@ -12,18 +13,21 @@ import { EventRetention } from '../retention/event-retention';
  */
 const notifierSchedules = maintenanceScheduleProvider(
   QueueName.NotifierMaintenance,
-  [NOTIFIER_CONFIG, EventRetention, RecoveryService],
-  (config: NotifierConfig, retention: EventRetention, recovery: RecoveryService) => ({
-    'prune-events': {
-      every: config.EVENTS_PRUNE_INTERVAL_MS,
-      run: async () => ({ removed: await retention.prune() }),
-    },
-    'recover-webhook-jobs': {
-      every: RecoveryService.interval(config),
-      run: async () => ({ deliveries: await recovery.recoverOnce() }),
-    },
-  }),
+  [NOTIFIER_CONFIG, DATA_SOURCE, WebhookQueue],
+  (config: NotifierConfig, dataSource: DataSource, queue: WebhookQueue) => {
+    const pool = pgPool(dataSource);
+    return {
+      'prune-events': {
+        every: config.EVENTS_PRUNE_INTERVAL_MS,
+        run: async () => ({ removed: await pruneExpiredEvents(pool, config) }),
+      },
+      'recover-webhook-jobs': {
+        every: recoveryInterval(config),
+        run: async () => ({ deliveries: await recoverWebhookJobs(pool, queue, config) }),
+      },
+    };
+  },
 );
 
-@Module({ imports: [DispatchModule, RetentionModule], providers: [notifierSchedules] })
+@Module({ imports: [WebhooksModule], providers: [notifierSchedules] })
 export class MaintenanceModule {}
