@@ -3,7 +3,6 @@ import type { DataSource } from 'typeorm';
 import { DATA_SOURCE, pgPool, serviceModule } from '@bible/common';
 import { SyncHealthRepository } from '@bible/sync';
 import { SYNC_CONFIG, type SyncConfig } from './config';
-import { SyncMaintenance } from './maintenance/sync-maintenance.service';
 import { syncSchedules } from './maintenance/sync-schedules';
 import { ChangeRelay } from './relay/change-relay.service';
 import { SyncStats } from './stats/sync-stats.service';
@@ -19,7 +18,6 @@ export class AppModule {
           useFactory: (dataSource: DataSource) => new SyncHealthRepository(pgPool(dataSource)),
         },
         ChangeRelay,
-        SyncMaintenance,
         SyncStats,
         syncSchedules,
       ],

@@ -1,8 +1,6 @@
-import { Inject, Injectable } from '@nestjs/common';
 import type { Pool } from 'pg';
-import type { DataSource } from 'typeorm';
-import { DATA_SOURCE, getLogger, pgPool } from '@bible/common';
-import { SYNC_CONFIG, type SyncConfig } from '../config';
+import { getLogger } from '@bible/common';
+import type { SyncConfig } from '../config';
 import { compactedChangesTotal } from '../metrics';
 import {
   COMPACT_SQL,
@@ -25,17 +23,13 @@ const MAX_BATCHES_PER_RUN = 50;
  *  - sessions still active after SYNC_SESSION_TTL_HOURS become `expired`;
  *  - mutations left `pending` by an interrupted push become `failed` (a retry applies them);
  *  - processed sync_queue rows older than SYNC_QUEUE_RETENTION_DAYS are removed.
+ * Built by the schedules over the service's pg pool.
  */
-@Injectable()
 export class SyncMaintenance {
-  private readonly pool: Pool;
-
   constructor(
-    @Inject(DATA_SOURCE) dataSource: DataSource,
-    @Inject(SYNC_CONFIG) private readonly config: SyncConfig,
-  ) {
-    this.pool = pgPool(dataSource);
-  }
+    private readonly pool: Pool,
+    private readonly config: SyncConfig,
+  ) {}
 
   /** Deletes old, relayed change_log rows in batches; returns how many were removed. */
   async compactChangeLog(): Promise<number> {

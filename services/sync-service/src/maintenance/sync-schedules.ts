@@ -1,4 +1,5 @@
-import { QueueName, maintenanceScheduleProvider } from '@bible/common';
+import type { DataSource } from 'typeorm';
+import { DATA_SOURCE, QueueName, maintenanceScheduleProvider, pgPool } from '@bible/common';
 import { SYNC_CONFIG, type SyncConfig } from '../config';
 import { SyncStats } from '../stats/sync-stats.service';
 import { SyncMaintenance } from './sync-maintenance.service';
@@ -10,8 +11,9 @@ import { SyncMaintenance } from './sync-maintenance.service';
  */
 export const syncSchedules = maintenanceScheduleProvider(
   QueueName.SyncMaintenance,
-  [SYNC_CONFIG, SyncMaintenance, SyncStats],
-  (config: SyncConfig, maintenance: SyncMaintenance, stats: SyncStats) => {
+  [SYNC_CONFIG, DATA_SOURCE, SyncStats],
+  (config: SyncConfig, dataSource: DataSource, stats: SyncStats) => {
+    const maintenance = new SyncMaintenance(pgPool(dataSource), config);
     const every = config.SYNC_MAINTENANCE_INTERVAL_MS;
     const count = (run: () => Promise<number>) => async () => ({ rows: await run() });
     return {
