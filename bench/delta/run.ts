@@ -14,21 +14,23 @@
 // and checks that the applied package equals the target (diffPackages). Delta size goal:
 // < 1 % of the full package. Results go to bench/results/delta-<timestamp>.json.
 import {
-  PackageType,
   applyDelta,
   createDeltaPackage,
-  createPackageDatabase,
   diffPackages,
-  finalizePackageDatabase,
-  insertRows,
   verifyPackage,
-  writePackageMetadata,
   writePackageToFile,
-  type AudioSource,
-  type PackageRow,
   type PackageWriteInput,
 } from '@bible/package-format';
-import { benchArg, best, measureInChild, runChild } from '@bible/testing';
+import {
+  SYNTHETIC_VERSES,
+  type SyntheticRevision,
+  benchArg,
+  best,
+  measureInChild,
+  runChild,
+  syntheticPackageInput,
+  writeSyntheticDatabase,
+} from '@bible/testing';
 import Database from 'better-sqlite3';
 import { randomFillSync } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -37,51 +39,31 @@ import * as path from 'node:path';
 
 const MIB = 1024 * 1024;
 const FILE_SIZE = 4 * MIB;
-const VERSES = 31_102;
-const T = '2024-01-01T00:00:00.000Z';
 
 /** Inputs of one revision: `dir` holds package.sqlite and the .mp3 files. */
 function writeInput(dir: string, revision: string): PackageWriteInput {
-  const names = fs
-    .readdirSync(dir)
-    .filter((f) => f.endsWith('.mp3'))
-    .sort();
-  const audio: AudioSource[] = names.map((fileName, i) => ({
-    entry: {
-      fileName,
-      mediaFileId: `mf-${i}`,
-      startVerseId: `gen-1-1`,
-      endVerseId: `gen-1-30`,
-      duration: 240,
-      format: 'mp3',
-      hasVerseTimings: false,
-      verseCount: 30,
-    },
-    source: path.join(dir, fileName),
-  }));
-  return {
-    manifest: {
-      packageId: `bench-${revision}`,
-      packageVersion: '1.0.0',
-      packageType: PackageType.Combined,
-      createdAt: T,
-      createdBy: 'system',
-      languageEntityId: 'lang',
-      bibleVersionId: 'bv',
-      audioVersionId: 'av',
-      textVersionId: 'tv',
-      contentRevision: revision,
-      syncCursor: `cursor-${revision}`,
-      audioFormat: 'mp3',
+  return syntheticPackageInput(
+    dir,
+    {
+      ...revisionOf(revision),
       includesVerseTimings: false,
-      includesTotalVerses: VERSES,
-      includesBooks: ['Gen'],
-      minAppVersion: '1.0.0',
-      conflictsWith: [],
-      bibleStructure: { totalBooks: 1, totalChapters: 1, totalVerses: VERSES, testament: 'OT' },
+      includesTotalVerses: SYNTHETIC_VERSES,
+      bibleStructure: {
+        totalBooks: 1,
+        totalChapters: 1,
+        totalVerses: SYNTHETIC_VERSES,
+        testament: 'OT',
+      },
     },
-    databasePath: path.join(dir, 'package.sqlite'),
-    audio,
+    () => ({ startVerseId: 'gen-1-1', endVerseId: 'gen-1-30', hasVerseTimings: false }),
+  );
+}
+
+function revisionOf(revision: string): SyntheticRevision {
+  return {
+    packageId: `bench-${revision}`,
+    contentRevision: revision,
+    syncCursor: `cursor-${revision}`,
   };
 }
 
@@ -105,50 +87,13 @@ async function child(mode: string, args: string[]): Promise<void> {
 
 // ---------------------------------------------------------------- parent side
 
-function buildDatabase(file: string, revision: string): void {
-  const db = createPackageDatabase(file, { overwrite: true });
-  writePackageMetadata(db, {
-    packageId: `bench-${revision}`,
-    contentRevision: revision,
-    syncCursor: `cursor-${revision}`,
-    createdAt: T,
-  });
-  const s = { created_at: T, updated_at: T };
-  insertRows(db, 'package_language_entities', [{ id: 'lang', name: 'L', ...s }]);
-  insertRows(db, 'package_bible_versions', [{ id: 'bv', name: 'B', ...s }]);
-  insertRows(db, 'package_books', [
-    { id: 'gen', name: 'Genesis', book_number: 1, bible_version_id: 'bv', ...s },
-  ]);
-  insertRows(db, 'package_chapters', [
-    { id: 'gen-1', chapter_number: 1, book_id: 'gen', total_verses: VERSES, ...s },
-  ]);
-  insertRows(db, 'package_text_versions', [
-    { id: 'tv', language_entity_id: 'lang', bible_version_id: 'bv', name: 'T', ...s },
-  ]);
-  const verses: PackageRow<'package_verses'>[] = [];
-  const texts: PackageRow<'package_verse_texts'>[] = [];
-  for (let i = 1; i <= VERSES; i++) {
-    verses.push({ id: `gen-1-${i}`, chapter_id: 'gen-1', verse_number: i, ...s });
-    texts.push({
-      id: `vt-${i}`,
-      verse_id: `gen-1-${i}`,
-      text_version_id: 'tv',
-      verse_text: `In the beginning ${i} `.repeat(6),
-      ...s,
-    });
-  }
-  insertRows(db, 'package_verses', verses);
-  insertRows(db, 'package_verse_texts', texts);
-  finalizePackageDatabase(db);
-}
-
 /** Base inputs in `base/`, the target (one file re-recorded, 20 texts edited) in `target/`. */
 function generateInputs(root: string, sizeMiB: number): number {
   const base = path.join(root, 'base');
   const target = path.join(root, 'target');
   fs.mkdirSync(base, { recursive: true });
   fs.mkdirSync(target, { recursive: true });
-  buildDatabase(path.join(base, 'package.sqlite'), 'r1');
+  writeSyntheticDatabase(path.join(base, 'package.sqlite'), revisionOf('r1'));
   const buf = Buffer.allocUnsafe(FILE_SIZE);
   const count = Math.max(2, Math.round((sizeMiB * MIB) / FILE_SIZE));
   for (let i = 0; i < count; i++) {

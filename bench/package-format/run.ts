@@ -12,19 +12,21 @@
 // Each timing is the best of --repeat runs (the machine may be shared). Results go to
 // bench/results/package-format-<timestamp>.json (git-ignored).
 import {
-  PackageType,
-  createPackageDatabase,
-  finalizePackageDatabase,
-  insertRows,
   preparePackage,
   verifyPackage,
-  writePackageMetadata,
   writePackageToFile,
-  type AudioSource,
-  type PackageRow,
   type PackageWriteInput,
 } from '@bible/package-format';
-import { benchArg, best, measureInChild, runChild } from '@bible/testing';
+import {
+  SYNTHETIC_VERSES,
+  type SyntheticRevision,
+  benchArg,
+  best,
+  measureInChild,
+  runChild,
+  syntheticPackageInput,
+  writeSyntheticDatabase,
+} from '@bible/testing';
 import { spawnSync } from 'node:child_process';
 import { createHash, randomFillSync } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -34,57 +36,31 @@ import { pipeline } from 'node:stream/promises';
 
 const MIB = 1024 * 1024;
 const FILE_SIZE = 4 * MIB;
-const T = '2024-01-01T00:00:00.000Z';
 
 // ---------------------------------------------------------------- child side
 
+const REVISION: SyntheticRevision = {
+  packageId: 'bench-combined-r1',
+  contentRevision: 'rev-1',
+  syncCursor: 'cursor-1',
+};
+
 function writeInput(dir: string): PackageWriteInput {
-  const names = fs
-    .readdirSync(dir)
-    .filter((f) => f.endsWith('.mp3'))
-    .sort();
-  const audio: AudioSource[] = names.map((fileName, i) => ({
-    entry: {
-      fileName,
-      mediaFileId: `mf-${i}`,
-      startVerseId: `v-${i}-1`,
-      endVerseId: `v-${i}-30`,
-      duration: 240,
-      format: 'mp3',
-      hasVerseTimings: true,
-      verseCount: 30,
-    },
-    source: path.join(dir, fileName),
-  }));
-  return {
-    manifest: {
-      packageId: 'bench-combined-r1',
-      packageVersion: '1.0.0',
-      packageType: PackageType.Combined,
-      createdAt: T,
-      createdBy: 'system',
-      languageEntityId: 'lang',
-      bibleVersionId: 'bv',
-      audioVersionId: 'av',
-      textVersionId: 'tv',
-      contentRevision: 'rev-1',
-      syncCursor: 'cursor-1',
-      audioFormat: 'mp3',
+  return syntheticPackageInput(
+    dir,
+    {
+      ...REVISION,
       includesVerseTimings: true,
-      includesTotalVerses: 31102,
-      includesBooks: ['Gen'],
-      minAppVersion: '1.0.0',
-      conflictsWith: [],
+      includesTotalVerses: SYNTHETIC_VERSES,
       bibleStructure: {
         totalBooks: 66,
         totalChapters: 1189,
-        totalVerses: 31102,
+        totalVerses: SYNTHETIC_VERSES,
         testament: 'both',
       },
     },
-    databasePath: path.join(dir, 'package.sqlite'),
-    audio,
-  };
+    (i) => ({ startVerseId: `v-${i}-1`, endVerseId: `v-${i}-30`, hasVerseTimings: true }),
+  );
 }
 
 async function child(mode: string, a: string, b: string): Promise<void> {
@@ -118,46 +94,9 @@ function timeShell(cmd: string): number {
   return Number(process.hrtime.bigint() - start) / 1e6;
 }
 
-function buildDatabase(file: string): void {
-  const db = createPackageDatabase(file, { overwrite: true });
-  writePackageMetadata(db, {
-    packageId: 'bench-combined-r1',
-    contentRevision: 'rev-1',
-    syncCursor: 'cursor-1',
-    createdAt: T,
-  });
-  const s = { created_at: T, updated_at: T };
-  insertRows(db, 'package_language_entities', [{ id: 'lang', name: 'L', ...s }]);
-  insertRows(db, 'package_bible_versions', [{ id: 'bv', name: 'B', ...s }]);
-  insertRows(db, 'package_books', [
-    { id: 'gen', name: 'Genesis', book_number: 1, bible_version_id: 'bv', ...s },
-  ]);
-  insertRows(db, 'package_chapters', [
-    { id: 'gen-1', chapter_number: 1, book_id: 'gen', total_verses: 31102, ...s },
-  ]);
-  insertRows(db, 'package_text_versions', [
-    { id: 'tv', language_entity_id: 'lang', bible_version_id: 'bv', name: 'T', ...s },
-  ]);
-  const verses: PackageRow<'package_verses'>[] = [];
-  const texts: PackageRow<'package_verse_texts'>[] = [];
-  for (let i = 1; i <= 31102; i++) {
-    verses.push({ id: `gen-1-${i}`, chapter_id: 'gen-1', verse_number: i, ...s });
-    texts.push({
-      id: `vt-${i}`,
-      verse_id: `gen-1-${i}`,
-      text_version_id: 'tv',
-      verse_text: `In the beginning ${i} `.repeat(6),
-      ...s,
-    });
-  }
-  insertRows(db, 'package_verses', verses);
-  insertRows(db, 'package_verse_texts', texts);
-  finalizePackageDatabase(db);
-}
-
 function generateInputs(dir: string, sizeMiB: number): number {
   fs.mkdirSync(dir, { recursive: true });
-  buildDatabase(path.join(dir, 'package.sqlite'));
+  writeSyntheticDatabase(path.join(dir, 'package.sqlite'), REVISION);
   const buf = Buffer.allocUnsafe(FILE_SIZE);
   const count = Math.max(1, Math.round((sizeMiB * MIB) / FILE_SIZE));
   for (let i = 0; i < count; i++) {

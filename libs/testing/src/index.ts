@@ -8,3 +8,4 @@ export * from './webhook-receiver';
 export * from './tls';
 export * from './push-fakes';
 export * from './bench';
+export * from './synthetic-package';
