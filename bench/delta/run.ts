@@ -22,6 +22,7 @@ import {
   type PackageWriteInput,
 } from '@bible/package-format';
 import {
+  SYNTHETIC_AUDIO_FILE_BYTES,
   SYNTHETIC_VERSES,
   type SyntheticRevision,
   benchArg,
@@ -29,6 +30,7 @@ import {
   measureInChild,
   runChild,
   syntheticPackageInput,
+  writeSyntheticAudio,
   writeSyntheticDatabase,
 } from '@bible/testing';
 import Database from 'better-sqlite3';
@@ -36,9 +38,6 @@ import { randomFillSync } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-
-const MIB = 1024 * 1024;
-const FILE_SIZE = 4 * MIB;
 
 /** Inputs of one revision: `dir` holds package.sqlite and the .mp3 files. */
 function writeInput(dir: string, revision: string): PackageWriteInput {
@@ -94,17 +93,14 @@ function generateInputs(root: string, sizeMiB: number): number {
   fs.mkdirSync(base, { recursive: true });
   fs.mkdirSync(target, { recursive: true });
   writeSyntheticDatabase(path.join(base, 'package.sqlite'), revisionOf('r1'));
-  const buf = Buffer.allocUnsafe(FILE_SIZE);
-  const count = Math.max(2, Math.round((sizeMiB * MIB) / FILE_SIZE));
-  for (let i = 0; i < count; i++) {
-    randomFillSync(buf);
-    const name = `chapter-${String(i).padStart(4, '0')}.mp3`;
-    fs.writeFileSync(path.join(base, name), buf);
-    // Hard links: the target shares the unchanged files (no second GiB on disk).
-    if (i !== 1) fs.linkSync(path.join(base, name), path.join(target, name));
-  }
-  randomFillSync(buf);
-  fs.writeFileSync(path.join(target, 'chapter-0001.mp3'), buf);
+  const names = writeSyntheticAudio(base, sizeMiB, 2);
+  // Hard links: the target shares the unchanged files (no second GiB on disk).
+  for (const name of names.filter((_, i) => i !== 1))
+    fs.linkSync(path.join(base, name), path.join(target, name));
+  fs.writeFileSync(
+    path.join(target, names[1]),
+    randomFillSync(Buffer.allocUnsafe(SYNTHETIC_AUDIO_FILE_BYTES)),
+  );
   fs.copyFileSync(path.join(base, 'package.sqlite'), path.join(target, 'package.sqlite'));
   const db = new Database(path.join(target, 'package.sqlite'));
   db.prepare(
@@ -114,7 +110,7 @@ function generateInputs(root: string, sizeMiB: number): number {
     "UPDATE package_verse_texts SET verse_text = verse_text || ' (revised)', updated_at = '2024-02-01T00:00:00.000Z' WHERE rowid % 1500 = 0",
   ).run();
   db.close();
-  return count;
+  return names.length;
 }
 
 async function main(): Promise<void> {

@@ -25,17 +25,17 @@ import {
   measureInChild,
   runChild,
   syntheticPackageInput,
+  writeSyntheticAudio,
   writeSyntheticDatabase,
 } from '@bible/testing';
 import { spawnSync } from 'node:child_process';
-import { createHash, randomFillSync } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 
 const MIB = 1024 * 1024;
-const FILE_SIZE = 4 * MIB;
 
 // ---------------------------------------------------------------- child side
 
@@ -97,13 +97,7 @@ function timeShell(cmd: string): number {
 function generateInputs(dir: string, sizeMiB: number): number {
   fs.mkdirSync(dir, { recursive: true });
   writeSyntheticDatabase(path.join(dir, 'package.sqlite'), REVISION);
-  const buf = Buffer.allocUnsafe(FILE_SIZE);
-  const count = Math.max(1, Math.round((sizeMiB * MIB) / FILE_SIZE));
-  for (let i = 0; i < count; i++) {
-    randomFillSync(buf);
-    fs.writeFileSync(path.join(dir, `chapter-${String(i).padStart(4, '0')}.mp3`), buf);
-  }
-  return count;
+  return writeSyntheticAudio(dir, sizeMiB).length;
 }
 
 function main(): void {

@@ -1,4 +1,5 @@
-import { readdirSync } from 'node:fs';
+import { randomFillSync } from 'node:crypto';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   type AudioFileEntryInput,
@@ -15,6 +16,24 @@ import {
 /** Verses of the synthetic package: as many as a whole Bible's. */
 export const SYNTHETIC_VERSES = 31_102;
 const T = '2024-01-01T00:00:00.000Z';
+/** Size of each synthetic audio file (a chapter's recording). */
+export const SYNTHETIC_AUDIO_FILE_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Random "audio" files of SYNTHETIC_AUDIO_FILE_BYTES in `dir`, about `sizeMiB` in all and at
+ * least `minFiles`, named chapter-NNNN.mp3; returns their names in order.
+ */
+export function writeSyntheticAudio(dir: string, sizeMiB: number, minFiles = 1): string[] {
+  const buf = Buffer.allocUnsafe(SYNTHETIC_AUDIO_FILE_BYTES);
+  const count = Math.max(minFiles, Math.round((sizeMiB * 1024 * 1024) / buf.length));
+  const names: string[] = [];
+  for (let i = 0; i < count; i++) {
+    randomFillSync(buf);
+    names.push(`chapter-${String(i).padStart(4, '0')}.mp3`);
+    writeFileSync(join(dir, names[i]), buf);
+  }
+  return names;
+}
 
 export interface SyntheticRevision {
   packageId: string;
