@@ -4,6 +4,7 @@ import {
   AppError,
   ErrorCode,
   type ErrorDetail,
+  type FeedPosition,
   keysetPage,
   metricsRegistry,
   parseCursorParam,
@@ -38,6 +39,22 @@ export type RequestOutcome =
 
 export const downloadUrl = (packageId: string) => `/v1/packages/${packageId}/download`;
 export const statusUrl = (jobId: string) => `/v1/packages/jobs/${jobId}`;
+
+/** The id a build of `params` at `position` publishes under (a series names its parts in the build). */
+function plannedPackageId(
+  params: PackageParams,
+  languageCode: string,
+  key: string,
+  position: FeedPosition,
+): string {
+  return packageIdFor({
+    languageCode,
+    versionSlug: versionSlug(params),
+    params,
+    revisionId: position.id.toString(),
+    key,
+  });
+}
 
 @Injectable()
 export class PackagesService {
@@ -199,15 +216,7 @@ export class PackagesService {
     const jobId = `${buildJobId(key, revision)}-from-${base.content_revision.replace(/[^0-9a-z]/gi, '_')}${part ? `-p${part}` : ''}`;
     const queued = await this.enqueue(key, params, userId, jobId, basePackageId);
     // A part's id names the series' part count, which only the build's plan knows.
-    const targetId = part
-      ? undefined
-      : packageIdFor({
-          languageCode,
-          versionSlug: versionSlug(params),
-          params,
-          revisionId: position.id.toString(),
-          key,
-        });
+    const targetId = part ? undefined : plannedPackageId(params, languageCode, key, position);
     return {
       kind: 'queued',
       ...queued,
@@ -258,13 +267,7 @@ export class PackagesService {
     const { jobId, status } = await this.enqueue(key, params, userId, buildJobId(key, revision));
     const packageId = isSeries(params)
       ? undefined
-      : packageIdFor({
-          languageCode,
-          versionSlug: versionSlug(params),
-          params,
-          revisionId: position.id.toString(),
-          key,
-        });
+      : plannedPackageId(params, languageCode, key, position);
     return { kind: 'queued', jobId, status, packageId };
   }
 
