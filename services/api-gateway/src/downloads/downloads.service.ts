@@ -10,6 +10,7 @@ import {
   metricsRegistry,
   withSpan,
 } from '@bible/common';
+import type { PublishedGenerationRow } from '@bible/packages';
 import {
   ClientStalledError,
   ObjectStoreHttpError,
@@ -21,7 +22,6 @@ import {
   presignGet,
 } from '@bible/storage';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config';
-import type { GenerationRow } from '../packages/packages.repository';
 import { decideRange, etagMatches, ifRangeAllowsPartial } from './http-range';
 
 const downloadsTotal = new Counter({
@@ -64,7 +64,7 @@ export class DownloadsService {
   ) {}
 
   async serve(
-    generation: GenerationRow,
+    generation: PublishedGenerationRow,
     req: Request,
     res: Response,
     options: DownloadOptions,

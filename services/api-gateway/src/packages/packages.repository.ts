@@ -1,7 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
-import { DATA_SOURCE, type FeedPosition, FEED_START } from '@bible/common';
-import { type PackageParams } from '@bible/packages';
+import { DATA_SOURCE, type FeedPosition } from '@bible/common';
+import {
+  APPLIED_DELTA_FROM,
+  type PackageParams,
+  type PackageRequestRow,
+  type PublishedGenerationRow,
+  scopeRevision,
+} from '@bible/packages';
 import type { BookRow, LanguageRow, VersionRow } from '@bible/content';
 
 export type PackageVersion = Pick<
@@ -13,41 +19,11 @@ export type PackageLanguage = Pick<LanguageRow, 'id' | 'name' | 'iso_639_3'>;
 
 export type PackageBook = Pick<BookRow, 'id' | 'osis' | 'testament'>;
 
-export interface GenerationRow {
-  id: string;
-  package_id: string;
-  package_key: string;
-  package_type: 'audio' | 'text' | 'combined';
-  language_entity_id: string;
-  audio_version_id: string | null;
-  text_version_id: string | null;
-  content_revision: string;
-  status: string;
-  object_key: string;
-  size_bytes: string;
-  content_sha256: string;
-  manifest: Record<string, unknown>;
-  series_id: string | null;
-  part_number: number | null;
-  total_parts: number | null;
-  books: string[] | null;
-  base_package_id: string | null;
-  base_revision: string | null;
-  download_count: string;
-  cache_hits: number;
-  created_at: Date;
-}
-
-export interface RequestRow {
-  id: string;
-  job_id: string;
-  status: 'queued' | 'active' | 'completed' | 'failed';
-  progress: number;
-  stage: string | null;
-  error: string | null;
-  result: { packageIds?: string[] } | null;
-  attempts?: number;
-}
+/** A request's progress as the job status endpoint shows it. */
+export type RequestProgress = Pick<
+  PackageRequestRow,
+  'id' | 'job_id' | 'status' | 'progress' | 'stage' | 'error' | 'result'
+> & { attempts?: number };
 
 /** SQL behind the packages API; set-based and index-backed. */
 @Injectable()
@@ -97,29 +73,10 @@ export class PackagesRepository {
   async revision(
     params: Pick<PackageParams, 'audioVersionId' | 'textVersionId' | 'packageType'>,
   ): Promise<FeedPosition> {
-    const scopes: [string, string][] = [];
-    if (params.packageType !== 'audio' && params.textVersionId)
-      scopes.push(['text_version_id', params.textVersionId]);
-    if (params.packageType !== 'text' && params.audioVersionId)
-      scopes.push(['audio_version_id', params.audioVersionId]);
-    let best = FEED_START;
-    for (const [column, value] of scopes) {
-      const rows: { txid_text: string; id_text: string }[] = await this.db.query(
-        `SELECT txid::text AS txid_text, id::text AS id_text FROM change_log
-          WHERE ${column} = $1 AND txid < change_log_safe_xmin()
-          ORDER BY txid DESC, id DESC LIMIT 1`,
-        [value],
-      );
-      if (rows[0]) {
-        const position = { txid: BigInt(rows[0].txid_text), id: BigInt(rows[0].id_text) };
-        if (position.txid > best.txid || (position.txid === best.txid && position.id > best.id))
-          best = position;
-      }
-    }
-    return best;
+    return scopeRevision((sql, args) => this.db.query(sql, args), params);
   }
 
-  async readyGenerations(packageKey: string, revision: string): Promise<GenerationRow[]> {
+  async readyGenerations(packageKey: string, revision: string): Promise<PublishedGenerationRow[]> {
     return this.db.query(
       `SELECT * FROM package_generations
         WHERE package_key = $1 AND content_revision = $2 AND status = 'ready' AND base_revision IS NULL
@@ -129,8 +86,8 @@ export class PackagesRepository {
   }
 
   /** Any generation by id, whatever its status (an update request names what a client holds). */
-  async generation(packageId: string): Promise<GenerationRow | null> {
-    const rows: GenerationRow[] = await this.db.query(
+  async generation(packageId: string): Promise<PublishedGenerationRow | null> {
+    const rows: PublishedGenerationRow[] = await this.db.query(
       `SELECT * FROM package_generations WHERE package_id = $1`,
       [packageId],
     );
@@ -141,15 +98,10 @@ export class PackagesRepository {
    * A package a client applied from a downloadable delta (whose base is still downloadable),
    * seen as the full package it is: the delta's row with the target's id, audio index and size.
    */
-  async appliedFromDelta(packageId: string): Promise<GenerationRow | null> {
-    const rows: GenerationRow[] = await this.db.query(
-      `SELECT d.* FROM package_generations d
-         JOIN package_generations b ON b.package_id = d.base_package_id
-        WHERE d.manifest->'delta'->>'targetPackageId' = $1 AND d.status IN ('ready', 'stale')
-          AND b.status IN ('ready', 'stale') AND b.base_revision IS NULL
-        ORDER BY d.created_at DESC LIMIT 1`,
-      [packageId],
-    );
+  async appliedFromDelta(packageId: string): Promise<PublishedGenerationRow | null> {
+    const rows: PublishedGenerationRow[] = await this.db.query(`SELECT d.* ${APPLIED_DELTA_FROM}`, [
+      packageId,
+    ]);
     const d = rows[0];
     const index = (d?.manifest.delta as { targetAudioFileIndex?: { size: number }[] } | undefined)
       ?.targetAudioFileIndex;
@@ -170,8 +122,8 @@ export class PackagesRepository {
     revision: string,
     baseRevision: string,
     partNumber: number | null,
-  ): Promise<GenerationRow | null> {
-    const rows: GenerationRow[] = await this.db.query(
+  ): Promise<PublishedGenerationRow | null> {
+    const rows: PublishedGenerationRow[] = await this.db.query(
       `SELECT * FROM package_generations
         WHERE package_key = $1 AND content_revision = $2 AND base_revision = $3 AND status = 'ready'
           AND part_number IS NOT DISTINCT FROM $4`,
@@ -217,15 +169,15 @@ export class PackagesRepository {
   }
 
   /** A downloadable generation: ready, or stale (superseded but kept until retention removes it). */
-  async downloadable(packageId: string): Promise<GenerationRow | null> {
-    const rows: GenerationRow[] = await this.db.query(
+  async downloadable(packageId: string): Promise<PublishedGenerationRow | null> {
+    const rows: PublishedGenerationRow[] = await this.db.query(
       `SELECT * FROM package_generations WHERE package_id = $1 AND status IN ('ready', 'stale')`,
       [packageId],
     );
     return rows[0] ?? null;
   }
 
-  async generationsByIds(packageIds: string[]): Promise<GenerationRow[]> {
+  async generationsByIds(packageIds: string[]): Promise<PublishedGenerationRow[]> {
     return this.db.query(
       `SELECT * FROM package_generations WHERE package_id = ANY($1::text[]) ORDER BY part_number NULLS FIRST`,
       [packageIds],
@@ -237,7 +189,7 @@ export class PackagesRepository {
     packageType?: string;
     limit: number;
     after?: { createdAt: string; id: string };
-  }): Promise<{ rows: GenerationRow[]; total: number }> {
+  }): Promise<{ rows: PublishedGenerationRow[]; total: number }> {
     // Deltas are answers to update requests, not catalog entries.
     const where = [`status IN ('ready', 'stale')`, 'base_revision IS NULL'];
     const args: unknown[] = [];
@@ -256,7 +208,7 @@ export class PackagesRepository {
       where.push(`(created_at, id) < ($${args.length - 1}::timestamptz, $${args.length}::uuid)`);
     }
     args.push(filter.limit + 1);
-    const rows: GenerationRow[] = await this.db.query(
+    const rows: PublishedGenerationRow[] = await this.db.query(
       `SELECT * FROM package_generations WHERE ${where.join(' AND ')}
         ORDER BY created_at DESC, id DESC LIMIT $${args.length}`,
       args,
@@ -294,8 +246,8 @@ export class PackagesRepository {
     await this.db.query(`DELETE FROM package_requests WHERE id = $1`, [id]);
   }
 
-  async requestByJob(jobId: string): Promise<RequestRow | null> {
-    const rows: RequestRow[] = await this.db.query(
+  async requestByJob(jobId: string): Promise<RequestProgress | null> {
+    const rows: RequestProgress[] = await this.db.query(
       `SELECT id, job_id, status, progress, stage, error, result FROM package_requests
         WHERE job_id = $1 ORDER BY (status IN ('completed', 'failed')) DESC, updated_at DESC LIMIT 1`,
       [jobId],

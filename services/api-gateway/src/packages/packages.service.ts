@@ -10,14 +10,20 @@ import {
   parseCursorParam,
   revisionOf,
 } from '@bible/common';
-import { type PackageParams, buildJobId, packageIdFor, packageKey } from '@bible/packages';
+import {
+  type PackageParams,
+  type PublishedGenerationRow,
+  buildJobId,
+  packageIdFor,
+  packageKey,
+} from '@bible/packages';
 import { deltaPackageId } from '@bible/package-format';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config';
 import { BuildQueue, type JobState } from './build-queue';
 import { isSeries, resolveBooks, versionSlug } from './package-rules';
 import type { PackageRequestBody, UpdateReason } from './packages.schemas';
 import { deltaObstacle, deltaTooLarge } from './update-rules';
-import { type GenerationRow, PackagesRepository } from './packages.repository';
+import { PackagesRepository } from './packages.repository';
 
 const cacheRequests = new Counter({
   name: 'bible_package_cache_requests_total',
@@ -33,7 +39,7 @@ export interface UpdateInfo {
 }
 
 export type RequestOutcome =
-  | { kind: 'ready'; generations: GenerationRow[]; update?: UpdateInfo }
+  | { kind: 'ready'; generations: PublishedGenerationRow[]; update?: UpdateInfo }
   | { kind: 'queued'; jobId: string; status: JobState; packageId?: string; update?: UpdateInfo }
   | { kind: 'upToDate'; packageId: string };
 
@@ -288,7 +294,7 @@ export class PackagesService {
   }
 
   /** A package that can be downloaded, or 404. */
-  async downloadable(packageId: string): Promise<GenerationRow> {
+  async downloadable(packageId: string): Promise<PublishedGenerationRow> {
     const generation = await this.repo.downloadable(packageId);
     if (!generation) throw new AppError(404, ErrorCode.NotFound, `Package ${packageId} not found`);
     return generation;
@@ -332,7 +338,7 @@ export class PackagesService {
   }
 }
 
-export function partView(g: GenerationRow) {
+export function partView(g: PublishedGenerationRow) {
   const range = (
     g.manifest.seriesInfo as { contentRange?: { startBook: string; endBook: string } } | undefined
   )?.contentRange;
@@ -346,7 +352,7 @@ export function partView(g: GenerationRow) {
   };
 }
 
-export function summaryView(g: GenerationRow) {
+export function summaryView(g: PublishedGenerationRow) {
   return {
     packageId: g.package_id,
     packageType: g.package_type,
@@ -365,7 +371,7 @@ export function summaryView(g: GenerationRow) {
   };
 }
 
-export function readyView(generations: GenerationRow[]) {
+export function readyView(generations: PublishedGenerationRow[]) {
   const first = generations[0];
   return {
     packageId: first.package_id,

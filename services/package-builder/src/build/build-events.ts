@@ -1,11 +1,9 @@
 import type { NewEventOf, PackageType } from '@bible/common';
+import type { PackageRequestRow } from '@bible/packages';
 import { AudioSourceError } from './audio-fetcher';
 
 /** A package_requests row completed or failed by a build. */
-export interface RequestRow {
-  id: string;
-  requested_by: string | null;
-}
+export type BuildRequest = Pick<PackageRequestRow, 'id' | 'requested_by'>;
 
 /** What `package.ready` needs of a published part. */
 export interface PublishedPart {
@@ -44,7 +42,7 @@ export function isPermanent(error: unknown): boolean {
   return ['CONTENT_UNAVAILABLE', 'NO_BOOKS', 'DELTA_NOT_POSSIBLE'].includes(failureCode(error));
 }
 
-function requesters(requests: readonly RequestRow[]): {
+function requesters(requests: readonly BuildRequest[]): {
   requestIds: string[];
   requestedBy: string[];
   userId: string | null;
@@ -63,7 +61,7 @@ function requesters(requests: readonly RequestRow[]): {
 /** One `package.ready` per published package, every part of a chunked series included. */
 export function packageReadyEvents(
   parts: readonly PublishedPart[],
-  requests: readonly RequestRow[],
+  requests: readonly BuildRequest[],
 ): NewEventOf<'package.ready'>[] {
   const { requestIds, requestedBy, userId } = requesters(requests);
   return parts.map((p) => ({
@@ -88,7 +86,7 @@ export function packageReadyEvents(
 export function packageFailedEvents(
   jobId: string,
   failure: BuildFailure,
-  requests: readonly (RequestRow & { package_key: string })[],
+  requests: readonly (BuildRequest & { package_key: string })[],
 ): NewEventOf<'package.failed'>[] {
   if (requests.length === 0) return [];
   const { requestIds, requestedBy, userId } = requesters(requests);

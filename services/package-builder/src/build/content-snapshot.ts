@@ -1,6 +1,6 @@
 import type { DataSource, QueryRunner } from 'typeorm';
-import { type AudioFormat, type FeedPosition, FEED_START } from '@bible/common';
-import { type PackageParams } from '@bible/packages';
+import type { AudioFormat, FeedPosition } from '@bible/common';
+import { type PackageParams, scopeRevision } from '@bible/packages';
 import type { BookRow, MediaFileRow } from '@bible/content';
 
 type Row = Record<string, unknown>;
@@ -63,25 +63,7 @@ export class ContentSnapshot {
   }
 
   async revision(params: PackageParams): Promise<FeedPosition> {
-    let best = FEED_START;
-    const scopes: [string, string | undefined][] = [
-      ['text_version_id', params.packageType === 'audio' ? undefined : params.textVersionId],
-      ['audio_version_id', params.packageType === 'text' ? undefined : params.audioVersionId],
-    ];
-    for (const [column, value] of scopes) {
-      if (!value) continue;
-      const rows = await this.q<{ txid_text: string; id_text: string }>(
-        `SELECT txid::text AS txid_text, id::text AS id_text FROM change_log
-          WHERE ${column} = $1 AND txid < change_log_safe_xmin()
-          ORDER BY txid DESC, id DESC LIMIT 1`,
-        [value],
-      );
-      if (rows[0]) {
-        const p = { txid: BigInt(rows[0].txid_text), id: BigInt(rows[0].id_text) };
-        if (p.txid > best.txid || (p.txid === best.txid && p.id > best.id)) best = p;
-      }
-    }
-    return best;
+    return scopeRevision((sql, args) => this.q(sql, args), params);
   }
 
   async one(sql: string, args: unknown[]): Promise<Row | null> {

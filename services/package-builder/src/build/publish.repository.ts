@@ -2,12 +2,17 @@ import { Inject, Injectable } from '@nestjs/common';
 import { DeleteObjectsCommand } from '@aws-sdk/client-s3';
 import type { DataSource } from 'typeorm';
 import { DATA_SOURCE, getLogger, recordEvents } from '@bible/common';
-import { type PackageParams } from '@bible/packages';
+import {
+  APPLIED_DELTA_FROM,
+  type PackageParams,
+  type PackageRequestRow,
+  type PublishedGenerationRow,
+} from '@bible/packages';
 import { S3, type S3Handle } from '@bible/storage';
 import type { Manifest } from '@bible/package-format';
 import {
   type BuildFailure,
-  type RequestRow,
+  type BuildRequest,
   packageFailedEvents,
   packageReadyEvents,
 } from './build-events';
@@ -58,18 +63,23 @@ export interface BaseGeneration {
   via?: { base: StoredPackage; delta: StoredPackage };
 }
 
-interface GenerationRow {
-  package_id: string;
-  package_key: string;
-  part_number: number | null;
-  books: string[] | null;
-  content_revision: string;
-  content_sha256: string;
-  object_key: string;
-  manifest: Manifest;
-}
+/** What a build reads of its request. */
+type LoadedRequest = Pick<PackageRequestRow, 'params' | 'requested_by' | 'base_package_id'>;
 
-const stored = (r: GenerationRow): StoredPackage => ({
+/** The columns a base generation is read with. */
+type StoredColumns = Pick<
+  PublishedGenerationRow<Manifest>,
+  | 'package_id'
+  | 'package_key'
+  | 'part_number'
+  | 'books'
+  | 'content_revision'
+  | 'content_sha256'
+  | 'object_key'
+  | 'manifest'
+>;
+
+const stored = (r: StoredColumns): StoredPackage => ({
   packageId: r.package_id,
   objectKey: r.object_key,
   contentSha256: r.content_sha256,
@@ -84,16 +94,8 @@ export class PublishRepository {
     @Inject(S3) private readonly s3: S3Handle,
   ) {}
 
-  async loadRequest(requestId: string): Promise<{
-    params: PackageParams;
-    requested_by: string | null;
-    base_package_id: string | null;
-  } | null> {
-    const rows: {
-      params: PackageParams;
-      requested_by: string | null;
-      base_package_id: string | null;
-    }[] = await this.db.query(
+  async loadRequest(requestId: string): Promise<LoadedRequest | null> {
+    const rows: LoadedRequest[] = await this.db.query(
       `SELECT params, requested_by, base_package_id FROM package_requests WHERE id = $1`,
       [requestId],
     );
@@ -107,7 +109,7 @@ export class PublishRepository {
   async baseGeneration(packageId: string): Promise<BaseGeneration | null> {
     const columns =
       'package_id, package_key, part_number, books, content_revision, content_sha256, object_key, manifest';
-    const full: GenerationRow[] = await this.db.query(
+    const full: StoredColumns[] = await this.db.query(
       `SELECT ${columns} FROM package_generations
         WHERE package_id = $1 AND status IN ('ready', 'stale') AND base_revision IS NULL`,
       [packageId],
@@ -124,14 +126,10 @@ export class PublishRepository {
         stored: stored(r),
       };
     }
-    const pairs: (GenerationRow & { base: GenerationRow })[] = await this.db.query(
+    const pairs: (StoredColumns & { base: StoredColumns })[] = await this.db.query(
       `SELECT d.package_id, d.package_key, d.part_number, d.books, d.content_revision, d.content_sha256,
               d.object_key, d.manifest, to_jsonb(b) AS base
-         FROM package_generations d
-         JOIN package_generations b ON b.package_id = d.base_package_id
-        WHERE d.manifest->'delta'->>'targetPackageId' = $1 AND d.status IN ('ready', 'stale')
-          AND b.status IN ('ready', 'stale') AND b.base_revision IS NULL
-        ORDER BY d.created_at DESC LIMIT 1`,
+         ${APPLIED_DELTA_FROM}`,
       [packageId],
     );
     const d = pairs[0];
@@ -248,7 +246,7 @@ export class PublishRepository {
         [drafts[0].packageId],
       );
       // A CTE so TypeORM answers the RETURNING rows (a bare UPDATE answers [rows, count]).
-      const requests: RequestRow[] = await tx.query(
+      const requests: BuildRequest[] = await tx.query(
         `WITH done AS (
            UPDATE package_requests SET status = 'completed', progress = 100, stage = 'done', error = NULL,
                package_generation_id = $2, result = $3, completed_at = now()
@@ -305,7 +303,7 @@ export class PublishRepository {
    */
   async fail(jobId: string, failure: BuildFailure, final: boolean): Promise<void> {
     await this.db.transaction(async (tx) => {
-      const failed: (RequestRow & { package_key: string })[] = await tx.query(
+      const failed: (BuildRequest & { package_key: string })[] = await tx.query(
         `WITH f AS (
            UPDATE package_requests SET status = $3, error = $2,
                   completed_at = CASE WHEN $3 = 'failed' THEN now() END
