@@ -31,6 +31,7 @@ import {
   runChild,
   syntheticPackageInput,
   writeSyntheticAudio,
+  writeBenchResults,
   writeSyntheticDatabase,
 } from '@bible/testing';
 import Database from 'better-sqlite3';
@@ -169,11 +170,7 @@ async function main(): Promise<void> {
       command: 'node bench/delta/dist/run.js ' + process.argv.slice(2).join(' '),
       results: [row],
     };
-    const outDir = path.resolve(__dirname, '..', '..', 'results');
-    fs.mkdirSync(outDir, { recursive: true });
-    const file = path.join(outDir, `delta-${report.date.replace(/[:.]/g, '-')}.json`);
-    fs.writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
-    console.log(`wrote ${file}`);
+    console.log(`wrote ${writeBenchResults('delta', report, report.date)}`);
   } finally {
     fs.rmSync(root, { recursive: true, force: true });
   }

@@ -18,11 +18,10 @@
 //   latency:    one endpoint, events recorded one per transaction at `--rate` per second for
 //               `--seconds`; event created → delivered percentiles at the receiver.
 // Results go to bench/results/notifier-<timestamp>.json (git-ignored).
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createServer, Agent, request, type Server } from 'node:http';
 import { once } from 'node:events';
 import { cpus, totalmem } from 'node:os';
-import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
 import { Pool } from 'pg';
@@ -35,6 +34,7 @@ import {
   latencySummary,
   startService,
   testEnv,
+  writeBenchResults,
 } from '@bible/testing';
 import { notifierNodeOptions, rssMiB } from './process';
 
@@ -305,10 +305,7 @@ async function main(): Promise<void> {
     redis.disconnect();
     await db.end();
   }
-  const outDir = resolve(__dirname, '..', '..', 'results');
-  mkdirSync(outDir, { recursive: true });
-  const file = join(outDir, `notifier-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  writeFileSync(file, JSON.stringify(results, null, 2));
+  const file = writeBenchResults('notifier', results);
   process.stdout.write(`${JSON.stringify(results, null, 2)}\nwritten to ${file}\n`);
 }
 

@@ -26,6 +26,7 @@ import {
   runChild,
   syntheticPackageInput,
   writeSyntheticAudio,
+  writeBenchResults,
   writeSyntheticDatabase,
 } from '@bible/testing';
 import { spawnSync } from 'node:child_process';
@@ -183,11 +184,7 @@ function main(): void {
     command: 'node bench/package-format/dist/run.js ' + process.argv.slice(2).join(' '),
     results,
   };
-  const outDir = path.resolve(__dirname, '..', '..', 'results');
-  fs.mkdirSync(outDir, { recursive: true });
-  const file = path.join(outDir, `package-format-${report.date.replace(/[:.]/g, '-')}.json`);
-  fs.writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
-  console.log(`wrote ${file}`);
+  console.log(`wrote ${writeBenchResults('package-format', report, report.date)}`);
 }
 
 if (process.argv[2] === '--child') {

@@ -16,9 +16,7 @@
 //          content.changed event covering it) minus its write time (change_log.changed_at, the transaction start), and
 //          minus the time the client received the push's answer (the commit, seen from outside).
 // Results go to bench/results/sync-<timestamp>.json (git-ignored).
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
-import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
 import { Pool } from 'pg';
@@ -33,6 +31,7 @@ import {
   startService,
   testEnv,
   tokenFor,
+  writeBenchResults,
 } from '@bible/testing';
 
 const VERSES = benchNumber('verses', 31_102);
@@ -369,10 +368,7 @@ async function main(): Promise<void> {
     await db.end();
   }
 
-  const outDir = resolve(__dirname, '..', '..', 'results');
-  mkdirSync(outDir, { recursive: true });
-  const file = join(outDir, `sync-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  writeFileSync(file, JSON.stringify(results, null, 2));
+  const file = writeBenchResults('sync', results);
   process.stdout.write(`${JSON.stringify(results, null, 2)}\nwritten to ${file}\n`);
 }
 

@@ -1,4 +1,7 @@
 import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { repoRoot } from './stack';
 
 /** A benchmark's command-line option `--name value`, or its default. */
 export function benchArg(name: string, fallback: string): string {
@@ -63,4 +66,20 @@ export function best<T extends { ms: number }>(n: number, fn: () => T): T & { ru
   for (let i = 0; i < n; i++) runs.push(fn());
   const min = runs.reduce((a, b) => (b.ms < a.ms ? b : a));
   return { ...min, runs: runs.map((r) => Math.round(r.ms)) };
+}
+
+/**
+ * Writes a benchmark's report to bench/results/<name>-<ISO time>.json (git-ignored; figures worth
+ * keeping go to docs/benchmarks.md) and returns the file's path.
+ */
+export function writeBenchResults(
+  name: string,
+  report: unknown,
+  at = new Date().toISOString(),
+): string {
+  const dir = join(repoRoot, 'bench', 'results');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `${name}-${at.replace(/[:.]/g, '-')}.json`);
+  writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+  return file;
 }
