@@ -8,7 +8,12 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
+import {
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+} from '@aws-sdk/client-s3';
 import { Test, type TestingModule } from '@nestjs/testing';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -138,6 +143,23 @@ describe('PackageBuildService (in process, real Postgres and object store)', () 
     await queue?.close();
     // A connection handed to BullMQ stays the caller's to close.
     queueConnection?.disconnect();
+    // The bucket is shared with the other suites: this run's objects go.
+    if (s3) {
+      for (const prefix of [
+        `packages/eng-${TEXT}-`,
+        `packages/eng-${AUDIO}-`,
+        `test/package-build/${run}/`,
+      ]) {
+        const listed = await s3.client.send(
+          new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: prefix }),
+        );
+        const objects = (listed.Contents ?? []).map((o) => ({ Key: o.Key }));
+        if (objects.length > 0)
+          await s3.client.send(
+            new DeleteObjectsCommand({ Bucket: s3.bucket, Delete: { Objects: objects } }),
+          );
+      }
+    }
     await app?.close();
     if (buildDir) await rm(buildDir, { recursive: true, force: true });
   });
