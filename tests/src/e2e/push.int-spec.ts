@@ -580,5 +580,12 @@ describe('device push', { timeout: 10 * 60_000 }, () => {
       [user],
     );
     assert.equal(Number(claims[0].n), 0, 'settled sends hold no claim');
+    // The backlog KEDA scales the notifier on: every push queue and the webhooks queue.
+    const metrics = await (await fetch(`${notifier.url}/metrics`)).text();
+    for (const queue of ['push-fanout', 'push-fcm', 'push-apns', 'push-webpush', 'webhooks'])
+      assert.match(
+        metrics,
+        new RegExp(`^bible_queue_depth\\{queue="${queue}",state="waiting"[^}]*\\} \\d+$`, 'm'),
+      );
   });
 });

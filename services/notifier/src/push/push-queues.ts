@@ -1,7 +1,6 @@
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { Gauge } from 'prom-client';
 import {
   type PushFanoutJob,
   type PushSendItem,
@@ -9,11 +8,12 @@ import {
   QueueName,
   REDIS,
   type TraceCarrier,
-  metricsRegistry,
   pushFanoutJobId,
   pushSendJobId,
   queueDefaults,
   queuePrefix,
+  reportQueueDepth,
+  stopReportingQueueDepth,
 } from '@bible/common';
 import { NOTIFIER_CONFIG, type NotifierConfig } from '../config';
 import type { ProviderName } from './providers/provider';
@@ -63,30 +63,7 @@ export class PushQueues implements OnModuleDestroy {
       apns: make<PushSendJob>(QueueName.PushApns),
       webpush: make<PushSendJob>(QueueName.PushWeb),
     };
-    const all = [this.fanout, ...Object.values(this.send)];
-    new Gauge({
-      name: 'bible_push_queue_jobs',
-      help: 'Jobs in the push queues by state (waiting includes prioritized; delayed: retries and quiet hours).',
-      labelNames: ['queue', 'state'] as const,
-      registers: [metricsRegistry],
-      async collect() {
-        const counts = await Promise.all(
-          all.map((q) =>
-            q
-              .getJobCounts('waiting', 'prioritized', 'active', 'delayed', 'failed')
-              .catch(() => null),
-          ),
-        );
-        this.reset();
-        counts.forEach((c, i) => {
-          if (!c) return;
-          const queue = all[i].name;
-          this.set({ queue, state: 'waiting' }, (c.waiting ?? 0) + (c.prioritized ?? 0));
-          for (const state of ['active', 'delayed', 'failed'] as const)
-            this.set({ queue, state }, c[state] ?? 0);
-        });
-      },
-    });
+    for (const q of this.all()) reportQueueDepth(q);
   }
 
   /** Fan-out pages; a page already added (deterministic id) is left as it is. */
@@ -155,9 +132,12 @@ export class PushQueues implements OnModuleDestroy {
     );
   }
 
+  private all(): Queue[] {
+    return [this.fanout, ...Object.values(this.send)];
+  }
+
   async onModuleDestroy(): Promise<void> {
-    await Promise.all(
-      [this.fanout, ...Object.values(this.send)].map((q) => q.close().catch(() => undefined)),
-    );
+    for (const q of this.all()) stopReportingQueueDepth(q);
+    await Promise.all(this.all().map((q) => q.close().catch(() => undefined)));
   }
 }

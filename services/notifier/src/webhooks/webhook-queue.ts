@@ -8,6 +8,8 @@ import {
   type WebhookDeliveryJob,
   queueDefaults,
   queuePrefix,
+  reportQueueDepth,
+  stopReportingQueueDepth,
   webhookAttemptJob,
 } from '@bible/common';
 
@@ -23,6 +25,7 @@ export class WebhookQueue implements OnModuleDestroy {
       defaultJobOptions: queueDefaults[QueueName.Webhooks],
     });
     this.queue.on('error', () => undefined);
+    reportQueueDepth(this.queue);
   }
 
   /** Adds attempts; an attempt whose job already exists is left as it is (deterministic ids). */
@@ -38,6 +41,7 @@ export class WebhookQueue implements OnModuleDestroy {
   }
 
   async onModuleDestroy(): Promise<void> {
+    stopReportingQueueDepth(this.queue);
     await this.queue.close().catch(() => undefined);
   }
 }
