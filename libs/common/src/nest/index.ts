@@ -6,3 +6,4 @@ export * from './infra.module';
 export * from './bootstrap';
 export * from './logging';
 export * from './service-module';
+export * from './polling.service';

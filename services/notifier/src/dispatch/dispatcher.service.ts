@@ -1,13 +1,7 @@
-import {
-  Inject,
-  Injectable,
-  type OnApplicationBootstrap,
-  type OnModuleDestroy,
-} from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import type { Pool } from 'pg';
 import type { DataSource } from 'typeorm';
-import { DATA_SOURCE, type TraceCarrier, pgPool } from '@bible/common';
-import { PollLoop } from './poll-loop';
+import { DATA_SOURCE, PollingService, type TraceCarrier, pgPool } from '@bible/common';
 import { NOTIFIER_CONFIG, type NotifierConfig } from '../config';
 import { eventsTotal } from '../metrics';
 import { WebhookQueue } from '../webhooks/webhook-queue';
@@ -30,29 +24,19 @@ interface ClaimedRow {
  * without jobs, which the recovery pass (recovery.service.ts) adds again.
  */
 @Injectable()
-export class Dispatcher implements OnApplicationBootstrap, OnModuleDestroy {
+export class Dispatcher extends PollingService {
   private readonly pool: Pool;
-  private readonly loop: PollLoop;
 
   constructor(
     @Inject(DATA_SOURCE) dataSource: DataSource,
     @Inject(NOTIFIER_CONFIG) private readonly config: NotifierConfig,
     private readonly queue: WebhookQueue,
   ) {
+    super('webhook dispatch');
     this.pool = pgPool(dataSource);
-    this.loop = new PollLoop('webhook dispatch', () => this.pass());
   }
 
-  onApplicationBootstrap(): void {
-    this.loop.start();
-  }
-
-  async onModuleDestroy(): Promise<void> {
-    await this.loop.stop();
-  }
-
-  /** One pass; returns how long to wait before the next. */
-  private async pass(): Promise<number> {
+  protected async pass(): Promise<number> {
     const interval = this.config.WEBHOOK_DISPATCH_INTERVAL_MS;
     // Back-pressure: events wait in Postgres rather than as jobs in Redis.
     if ((await this.queue.queued()) >= this.config.WEBHOOK_MAX_QUEUED) return interval * 5;

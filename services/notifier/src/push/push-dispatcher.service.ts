@@ -1,13 +1,7 @@
-import {
-  Inject,
-  Injectable,
-  type OnApplicationBootstrap,
-  type OnModuleDestroy,
-} from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import type { Pool } from 'pg';
 import type { DataSource } from 'typeorm';
-import { DATA_SOURCE, type TraceCarrier, pgPool } from '@bible/common';
-import { PollLoop } from '../dispatch/poll-loop';
+import { DATA_SOURCE, PollingService, type TraceCarrier, pgPool } from '@bible/common';
 import { NOTIFIER_CONFIG, type NotifierConfig } from '../config';
 import { PushQueues } from './push-queues';
 
@@ -20,29 +14,19 @@ import { PushQueues } from './push-queues';
  * commit could lose the job.
  */
 @Injectable()
-export class PushDispatcher implements OnApplicationBootstrap, OnModuleDestroy {
+export class PushDispatcher extends PollingService {
   private readonly pool: Pool;
-  private readonly loop: PollLoop;
 
   constructor(
     @Inject(DATA_SOURCE) dataSource: DataSource,
     @Inject(NOTIFIER_CONFIG) private readonly config: NotifierConfig,
     private readonly queues: PushQueues,
   ) {
+    super('push dispatch');
     this.pool = pgPool(dataSource);
-    this.loop = new PollLoop('push dispatch', () => this.pass());
   }
 
-  onApplicationBootstrap(): void {
-    this.loop.start();
-  }
-
-  async onModuleDestroy(): Promise<void> {
-    await this.loop.stop();
-  }
-
-  /** One pass; returns how long to wait before the next. */
-  private async pass(): Promise<number> {
+  protected async pass(): Promise<number> {
     const batch = this.config.PUSH_DISPATCH_BATCH_SIZE;
     return (await this.dispatchOnce(batch)) < batch ? this.config.PUSH_DISPATCH_INTERVAL_MS : 0;
   }
