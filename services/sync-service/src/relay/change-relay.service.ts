@@ -1,9 +1,4 @@
-import {
-  Inject,
-  Injectable,
-  type OnApplicationBootstrap,
-  type OnModuleDestroy,
-} from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { Client, type Pool } from 'pg';
@@ -11,6 +6,7 @@ import type { DataSource } from 'typeorm';
 import {
   DATA_SOURCE,
   type FeedPosition,
+  PollingService,
   advisoryLocks,
   REDIS,
   getLogger,
@@ -38,7 +34,7 @@ import {
   RELAY_BATCH_SQL,
   RELAY_NAME,
   RELAY_POSITION_SQL,
-  backoffMs,
+  backoffMs as relayBackoffMs,
   contentChangedEvents,
   invalidationTargets,
   lagSeconds,
@@ -65,19 +61,15 @@ const RETIRED_QUEUE = 'change-events';
  * readable without a new notification.
  */
 @Injectable()
-export class ChangeRelay implements OnApplicationBootstrap, OnModuleDestroy {
+export class ChangeRelay extends PollingService {
   private readonly pool: Pool;
   private retiredQueueRemoved = false;
   private retiredQueueRetryAt = 0;
   private listener?: Client;
   private leader = false;
-  private stopping = false;
-  private loop?: Promise<void>;
-  private wake?: () => void;
-  /** A NOTIFY arrived while the loop was busy: the next sleep returns at once. */
+  /** A NOTIFY arrived during the pass. */
   private woken = false;
   private position?: FeedPosition;
-  private failures = 0;
   private lastErrorLog = 0;
 
   constructor(
@@ -85,52 +77,42 @@ export class ChangeRelay implements OnApplicationBootstrap, OnModuleDestroy {
     @Inject(REDIS) private readonly redis: Redis,
     @Inject(SYNC_CONFIG) private readonly config: SyncConfig,
   ) {
+    super('change relay');
     this.pool = pgPool(dataSource);
   }
 
-  onApplicationBootstrap(): void {
-    this.loop = this.run();
-  }
-
-  async onModuleDestroy(): Promise<void> {
-    this.stopping = true;
-    this.wake?.();
-    await this.loop;
+  override async onModuleDestroy(): Promise<void> {
+    await super.onModuleDestroy();
     await this.dropLeadership();
   }
 
-  private async run(): Promise<void> {
-    while (!this.stopping) {
-      try {
-        if (!(await this.ensureLeader())) {
-          await this.sleep(LEADER_RETRY_MS);
-          continue;
-        }
-        if (!this.retiredQueueRemoved && Date.now() >= this.retiredQueueRetryAt) {
-          await this.removeRetiredQueue();
-        }
-        this.woken = false;
-        const relayed = await this.relayOnce();
-        this.failures = 0;
-        if (relayed === 0 && this.woken) {
-          // Commits are arriving but are held back by an older open transaction: coalesce wake-ups.
-          await new Promise((r) => setTimeout(r, MIN_IDLE_MS));
-        }
-        if (relayed < this.config.SYNC_RELAY_BATCH_SIZE)
-          await this.sleep(this.config.SYNC_RELAY_INTERVAL_MS);
-      } catch (error) {
-        this.failures++;
-        relayErrorsTotal.inc();
-        this.position = undefined;
-        if (Date.now() - this.lastErrorLog > 30_000) {
-          this.lastErrorLog = Date.now();
-          getLogger().warn(
-            { err: (error as Error).message, failures: this.failures },
-            'change relay iteration failed; retrying',
-          );
-        }
-        await this.sleep(backoffMs(this.failures));
-      }
+  protected async pass(): Promise<number> {
+    if (!(await this.ensureLeader())) return LEADER_RETRY_MS;
+    if (!this.retiredQueueRemoved && Date.now() >= this.retiredQueueRetryAt) {
+      await this.removeRetiredQueue();
+    }
+    this.woken = false;
+    const relayed = await this.relayOnce();
+    if (relayed === 0 && this.woken) {
+      // Commits are arriving but are held back by an older open transaction: coalesce wake-ups.
+      await new Promise((r) => setTimeout(r, MIN_IDLE_MS));
+    }
+    return relayed < this.config.SYNC_RELAY_BATCH_SIZE ? this.config.SYNC_RELAY_INTERVAL_MS : 0;
+  }
+
+  protected override backoffMs(failures: number): number {
+    return relayBackoffMs(failures);
+  }
+
+  protected override passFailed(error: unknown, failures: number): void {
+    relayErrorsTotal.inc();
+    this.position = undefined;
+    if (Date.now() - this.lastErrorLog > 30_000) {
+      this.lastErrorLog = Date.now();
+      getLogger().warn(
+        { err: (error as Error).message, failures },
+        'change relay iteration failed; retrying',
+      );
     }
   }
 
@@ -280,7 +262,7 @@ export class ChangeRelay implements OnApplicationBootstrap, OnModuleDestroy {
       }
       client.on('notification', () => {
         this.woken = true;
-        this.wake?.();
+        this.wake();
       });
       await client.query('LISTEN change_log');
       this.listener = client;
@@ -301,20 +283,5 @@ export class ChangeRelay implements OnApplicationBootstrap, OnModuleDestroy {
     this.leader = false;
     relayLeader.set(0);
     if (client) await client.end().catch(() => undefined);
-  }
-
-  private sleep(ms: number): Promise<void> {
-    if (this.stopping || this.woken) {
-      this.woken = false;
-      return Promise.resolve();
-    }
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.wake = done;
-    });
   }
 }
