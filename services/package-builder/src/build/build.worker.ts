@@ -6,14 +6,12 @@ import {
 } from '@nestjs/common';
 import { type Job, Queue, UnrecoverableError, WaitingError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { Histogram } from 'prom-client';
 import {
   type PackageBuildJob,
   QueueName,
   REDIS,
   getLogger,
   inCarrierContext,
-  metricsRegistry,
   queueDefaults,
   withSpanFromCarrier,
   workerDefaults,
@@ -24,17 +22,9 @@ import {
 } from '@bible/common';
 import { BUILDER_CONFIG, type BuilderConfig } from '../config';
 import { failureCode, isPermanent } from './build-events';
-import { buildsTotal } from './metrics';
+import { buildsTotal, queueWait } from './metrics';
 import { PackageBuildService, type BuildResult } from './package-build.service';
 import { PublishRepository } from './publish.repository';
-
-const queueWait = new Histogram({
-  name: 'bible_queue_wait_seconds',
-  help: 'Time jobs waited in the queue before a worker took them.',
-  labelNames: ['queue'] as const,
-  buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900],
-  registers: [metricsRegistry],
-});
 
 /** Abort reason of a build stopped because its builder is shutting down. */
 class ReleasedForShutdown extends Error {

@@ -34,3 +34,11 @@ export const databaseWriteSeconds = new Counter({
   help: 'Time spent writing rows into package databases (SQLite inserts only).',
   registers: [metricsRegistry],
 });
+
+export const queueWait = new Histogram({
+  name: 'bible_queue_wait_seconds',
+  help: 'Time jobs waited in the queue before a worker took them.',
+  labelNames: ['queue'] as const,
+  buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900],
+  registers: [metricsRegistry],
+});
