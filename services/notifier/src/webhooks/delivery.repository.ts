@@ -5,7 +5,7 @@ import { DATA_SOURCE, type TraceCarrier, pgPool } from '@bible/common';
 import { Batcher } from './batcher';
 
 /** What the worker needs to make one attempt (reloaded per job: payloads carry ids only). */
-export interface DeliveryRow {
+export interface DeliveryContext {
   id: string;
   subscription_id: string;
   event_id: string | null;
@@ -47,12 +47,12 @@ export class DeliveryRepository {
   }
 
   /** One delivery with what its attempt needs; concurrent loads share one query. */
-  load(deliveryId: string): Promise<DeliveryRow | undefined> {
+  load(deliveryId: string): Promise<DeliveryContext | undefined> {
     return this.loads.add(deliveryId);
   }
 
-  private readonly loads = new Batcher<string, DeliveryRow | undefined>(async (ids) => {
-    const { rows } = await this.pool.query<DeliveryRow>(
+  private readonly loads = new Batcher<string, DeliveryContext | undefined>(async (ids) => {
+    const { rows } = await this.pool.query<DeliveryContext>(
       `SELECT d.id, d.subscription_id, d.event_id, d.event_type, d.status, d.attempts, d.payload,
               s.url, s.active, s.secret_encrypted, s.previous_secret_encrypted, s.previous_secret_expires_at,
               s.failing_since, e.data AS event_data, e.created_at AS event_created_at, e.trace AS event_trace

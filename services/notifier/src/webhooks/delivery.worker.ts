@@ -25,7 +25,7 @@ import {
   webhookDeliveryLatency,
   webhookEndpointsDisabledTotal,
 } from '../metrics';
-import { type DeliveryRow, DeliveryRepository } from './delivery.repository';
+import { type DeliveryContext, DeliveryRepository } from './delivery.repository';
 import { EndpointLimiter } from './endpoint-limiter';
 import { WebhookSender } from './http-sender';
 import { decideNext } from './schedule';
@@ -198,7 +198,7 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   /** The current secret, then the previous one while it is still valid after a rotation. */
-  private keys(d: DeliveryRow): Buffer[] {
+  private keys(d: DeliveryContext): Buffer[] {
     const key = this.config.WEBHOOK_SECRET_KEY;
     const keys = [webhookSecretKey(decryptSecret(d.secret_encrypted, key))];
     if (
@@ -219,7 +219,7 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
 }
 
 /** The message id (`webhook-id`) and body of a delivery. */
-export function message(d: DeliveryRow): { id: string; body: string } {
+export function message(d: DeliveryContext): { id: string; body: string } {
   if (d.event_id && d.event_data && d.event_created_at)
     return {
       id: d.event_id,
