@@ -15,7 +15,8 @@ import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { PACKAGE_TABLE_NAMES } from '@bible/package-format';
 import { OfflineClient, type Status, createApiClient, ok } from '@bible/client';
-import { type RunningService, eventually, repoRoot, startService, tokenFor } from '@bible/testing';
+import { type RunningService, repoRoot, startService, tokenFor } from '@bible/testing';
+import { feedSettled } from '../support/feed-settled';
 import { type SyncStack, seedTextVersion, startSyncStack } from './sync-harness';
 
 const run = promisify(execFile);
@@ -120,18 +121,7 @@ describe('reference offline clients converge', { timeout: 10 * 60_000 }, () => {
     return stdout;
   };
 
-  /** Until the feed's horizon (the oldest transaction running anywhere in the cluster) has
-   * passed the last write, so revisions and pulls include everything written so far. */
-  const feedSettled = () =>
-    eventually(
-      async () =>
-        (
-          await stack.db.query<{ ok: boolean }>(
-            'SELECT change_log_safe_xmin() > (SELECT max(txid) FROM change_log) AS ok',
-          )
-        ).rows[0].ok,
-      120_000,
-    );
+  const settled = () => feedSettled(stack.db);
 
   /** A curator's edit straight in Postgres (another tool writing content). */
   const serverEdit = async (n: number): Promise<void> => {
@@ -142,7 +132,7 @@ describe('reference offline clients converge', { timeout: 10 * 60_000 }, () => {
   };
 
   it(`seed ${SEED}: edits, pulls, pushes and updates (server delta, delta file, CLI) end equal to a fresh full build`, async (t) => {
-    await feedSettled(); // the first package's revision covers the fixture
+    await settled(); // the first package's revision covers the fixture
     const p1 = await currentPackage();
     const [a, b, c] = await Promise.all(['a', 'b', 'c'].map(newClient));
 
@@ -244,7 +234,7 @@ describe('reference offline clients converge', { timeout: 10 * 60_000 }, () => {
     for (const client of [a, b, c]) await client.push();
     await cli(cliStore, 'push');
     await serverEdit(11);
-    await feedSettled();
+    await settled();
     // a updates again, by a delta from the package it rebuilt from the first one (unsigned, laid
     // out differently from the server's file: the delta names it by its rows).
     const second = await a.update();

@@ -21,6 +21,7 @@ import {
   startService,
   tokenFor,
 } from '@bible/testing';
+import { feedSettled } from '../support/feed-settled';
 import { seededTestDatabase } from '../support/seeded-database';
 
 const TEXT = { packageType: 'text', languageEntityId: 'eng', textVersionId: 'web' };
@@ -582,6 +583,9 @@ describe('package pipeline', { timeout: 15 * 60_000 }, () => {
     await db.query(
       `UPDATE verse_texts SET verse_text = verse_text || ' (rev)' WHERE id = 'web-ruth-1-1'`,
     );
+    // A background transaction (a build, the relay) may still be open: the change enters the
+    // revision once none older can commit.
+    await feedSettled(db);
     const res = await api.post<{ jobId: string; packageId: string }>('/v1/packages', {
       ...TEXT,
       books: ['Ruth'],
