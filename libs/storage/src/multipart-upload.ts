@@ -3,6 +3,7 @@ import {
   CompleteMultipartUploadCommand,
   type CompletedPart,
   CreateMultipartUploadCommand,
+  HeadObjectCommand,
   PutObjectCommand,
   type S3Client,
   UploadPartCommand,
@@ -43,6 +44,7 @@ const MAX_PARTS = 10_000;
  * 1 GiB of short-lived ones (which kept V8 in back-to-back full GCs: docs/benchmarks.md).
  * Any failure aborts the multipart upload, so no parts are left behind; the object appears only
  * when CompleteMultipartUpload succeeds. Objects of one part or less are a single PutObject.
+ * Resolves only once the store reports the object with the source's size and metadata.
  */
 export async function uploadMultipart(options: MultipartUploadOptions): Promise<void> {
   const { client, bucket, key, source, signal } = options;
@@ -63,6 +65,7 @@ export async function uploadMultipart(options: MultipartUploadOptions): Promise<
       abortSignal: signal,
     });
     options.onProgress?.(n);
+    await verifyStored(options, source.size);
     return;
   }
 
@@ -110,6 +113,36 @@ export async function uploadMultipart(options: MultipartUploadOptions): Promise<
     await abortUpload(target);
     throw error;
   }
+  await verifyStored(options, source.size);
+}
+
+/** The object the store holds under a key is not the one just uploaded there. */
+export class StoredObjectMismatchError extends Error {
+  constructor(key: string, detail: string) {
+    super(`object store holds a different ${key}: ${detail}`);
+    this.name = 'StoredObjectMismatchError';
+  }
+}
+
+/**
+ * Reads back the object's size and metadata (one HeadObject), so a caller records or publishes
+ * only what the store reports holding: a concurrent writer to the key or a faulty store fails
+ * the upload instead of being served.
+ */
+async function verifyStored(
+  o: Pick<MultipartUploadOptions, 'client' | 'bucket' | 'key' | 'metadata' | 'signal'>,
+  size: number,
+): Promise<void> {
+  const head = await o.client.send(new HeadObjectCommand({ Bucket: o.bucket, Key: o.key }), {
+    abortSignal: o.signal,
+  });
+  if (head.ContentLength !== size)
+    throw new StoredObjectMismatchError(o.key, `${head.ContentLength} bytes, expected ${size}`);
+  for (const [name, value] of Object.entries(o.metadata ?? {})) {
+    const stored = head.Metadata?.[name.toLowerCase()];
+    if (stored !== value)
+      throw new StoredObjectMismatchError(o.key, `metadata ${name} is ${stored ?? 'missing'}`);
+  }
 }
 
 export interface StreamUploadOptions {
@@ -131,7 +164,7 @@ export interface StreamUploadOptions {
  * part buffers, and reading pauses while `queueSize` parts are in flight and the next is full.
  * Same guarantees as `uploadMultipart`: a failing stream or part aborts the multipart upload (no
  * parts left behind), the object appears only on completion, and a body of at most one part is a
- * single PutObject. Resolves with the number of bytes stored.
+ * single PutObject. Resolves with the number of bytes stored, once the store reports that size.
  */
 export async function uploadStream(options: StreamUploadOptions): Promise<number> {
   const { client, bucket, key, partSize, signal } = options;
@@ -196,19 +229,21 @@ export async function uploadStream(options: StreamUploadOptions): Promise<number
         }),
         { abortSignal: signal },
       );
+      await verifyStored(options, total);
       return total;
     }
     if (filled > 0) await dispatch();
     await Promise.all(inFlight);
     if (failure) throw failure.error;
     await completeUpload(target, parts, signal);
-    return total;
   } catch (error) {
     // Settle every part before aborting: one still in flight could land after the abort.
     await Promise.all(inFlight);
     if (target) await abortUpload(target);
     throw error;
   }
+  await verifyStored(options, total);
+  return total;
 }
 
 interface PartTarget {

@@ -140,6 +140,65 @@ describe('uploadMultipart (real object store)', () => {
     assert.doesNotMatch(head.ETag ?? '', /-\d+"$/, 'not a multipart ETag');
   });
 
+  it('an object replaced as the upload completes fails the upload (read back: size, metadata)', async () => {
+    // Another writer (or a faulty store) puts other bytes under the key the moment the upload
+    // completes: the upload must not resolve as if its own object were stored.
+    const key = `${prefix}/replaced.bin`;
+    created.push(key);
+    const racing = createS3Client({
+      S3_ENDPOINT: env.S3_ENDPOINT,
+      S3_REGION: env.S3_REGION ?? 'us-east-1',
+      S3_ACCESS_KEY_ID: env.S3_ACCESS_KEY_ID as string,
+      S3_SECRET_ACCESS_KEY: env.S3_SECRET_ACCESS_KEY as string,
+      S3_BUCKET: bucket,
+      S3_FORCE_PATH_STYLE: true,
+    });
+    let replacement = randomBytes(MIB);
+    racing.middlewareStack.add(
+      (next, context) => async (args) => {
+        const result = await next(args);
+        if (
+          context.commandName === 'CompleteMultipartUploadCommand' ||
+          context.commandName === 'PutObjectCommand'
+        )
+          await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: replacement }));
+        return result;
+      },
+      { step: 'initialize', name: 'replaceAfterWrite' },
+    );
+    try {
+      await assert.rejects(
+        uploadMultipart({
+          client: racing,
+          bucket,
+          key,
+          source: bufferSource(randomBytes(11 * MIB)),
+          partSize: 5 * MIB,
+          queueSize: 2,
+        }),
+        (error: Error) =>
+          error.name === 'StoredObjectMismatchError' &&
+          /1048576 bytes, expected 11534336/.test(error.message),
+      );
+      // Same size, other metadata: a single-part upload whose object is replaced.
+      replacement = randomBytes(2 * MIB);
+      await assert.rejects(
+        uploadMultipart({
+          client: racing,
+          bucket,
+          key,
+          source: bufferSource(randomBytes(2 * MIB)),
+          partSize: 5 * MIB,
+          queueSize: 2,
+          metadata: { 'content-sha256': 'mine' },
+        }),
+        /metadata content-sha256 is missing/,
+      );
+    } finally {
+      racing.destroy();
+    }
+  });
+
   it('a failing source aborts the upload: no object, no parts left behind', async () => {
     const key = `${prefix}/failing.bin`;
     let uploadId = '';
