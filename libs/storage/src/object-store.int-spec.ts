@@ -30,14 +30,15 @@ function requireS3(): { bucket: string } {
 }
 
 const { bucket } = requireS3();
-const client = createS3Client({
+const s3Config = {
   S3_ENDPOINT: env.S3_ENDPOINT,
   S3_REGION: env.S3_REGION ?? 'us-east-1',
   S3_ACCESS_KEY_ID: env.S3_ACCESS_KEY_ID as string,
   S3_SECRET_ACCESS_KEY: env.S3_SECRET_ACCESS_KEY as string,
   S3_BUCKET: bucket,
   S3_FORCE_PATH_STYLE: true,
-});
+};
+const client = createS3Client(s3Config);
 
 /** An in-memory source that counts concurrent reads and can fail at a chosen position. */
 function bufferSource(
@@ -145,14 +146,7 @@ describe('uploadMultipart (real object store)', () => {
     // completes: the upload must not resolve as if its own object were stored.
     const key = `${prefix}/replaced.bin`;
     created.push(key);
-    const racing = createS3Client({
-      S3_ENDPOINT: env.S3_ENDPOINT,
-      S3_REGION: env.S3_REGION ?? 'us-east-1',
-      S3_ACCESS_KEY_ID: env.S3_ACCESS_KEY_ID as string,
-      S3_SECRET_ACCESS_KEY: env.S3_SECRET_ACCESS_KEY as string,
-      S3_BUCKET: bucket,
-      S3_FORCE_PATH_STYLE: true,
-    });
+    const racing = createS3Client(s3Config);
     let replacement = randomBytes(MIB);
     racing.middlewareStack.add(
       (next, context) => async (args) => {
