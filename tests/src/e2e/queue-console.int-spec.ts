@@ -98,6 +98,27 @@ describe('queue console (Bull Board)', { timeout: 5 * 60_000 }, () => {
     assert.equal(retry.status, 405, 'read-only: retry refused');
   });
 
+  it('shows the maintenance schedulers of the running services (their next occurrence)', async () => {
+    const expected: [string, string[]][] = [
+      [QueueName.Maintenance, ['sweep-multipart-uploads', 'prune-packages']],
+      [QueueName.GatewayMaintenance, ['sweep-media']],
+    ];
+    for (const [queue, tasks] of expected) {
+      const names = await eventually(async () => {
+        const res = await board(`/api/queues?activeQueue=${queue}&status=delayed`);
+        assert.equal(res.status, 200);
+        const { queues } = (await res.json()) as { queues: BoardQueue[] };
+        const jobs = (queues.find((q) => q.name === queue)?.jobs ?? []) as {
+          id: string;
+          name?: string;
+        }[];
+        const listed = new Set(jobs.map((j) => j.name));
+        return tasks.every((t) => listed.has(t)) ? [...listed] : undefined;
+      }, 30_000);
+      for (const task of tasks) assert.ok(names.includes(task), `${queue}: ${task} is listed`);
+    }
+  });
+
   it('renders the queues and the failed job in headless Chromium', () => {
     const page = `${consoleUrl.replace('://', `://${USER}:${PASSWORD}@`)}/queue/${QueueName.PackageBuild}?status=failed`;
     const chromium = spawnSync(
