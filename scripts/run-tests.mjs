@@ -6,6 +6,7 @@
 // Unit tests are `*.spec.js`; integration tests (real Postgres, Redis, object store, service processes) are `*.int-spec.js`.
 // Prints node's spec output and ends with `N passed, N failed` (read by CI).
 import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { readdirSync, statSync, readFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { tmpdir } from 'node:os';
@@ -53,6 +54,36 @@ if (wanted.length === 0) {
   console.log('0 passed, 1 failed');
   process.exit(1);
 }
+
+/**
+ * Integration runs start from empty queues and rate-limit windows: what an earlier run left under
+ * the test database's Redis prefix (waiting jobs, an hour of downloads from 127.0.0.1) would
+ * change what the suites see. Only this database's prefix and the ones derived from it.
+ */
+async function clearTestPrefix() {
+  const require = createRequire(import.meta.url);
+  let env;
+  try {
+    env = require(join(root, 'libs/testing/dist/index.js')).testEnv();
+  } catch {
+    return; // no stack settings: the suites report what is missing
+  }
+  const { Redis } = require('ioredis');
+  const redis = new Redis(env.REDIS_URL, { maxRetriesPerRequest: 1, lazyConnect: true });
+  try {
+    await redis.connect();
+    let removed = 0;
+    for (const match of [`${env.QUEUE_PREFIX}:*`, `${env.QUEUE_PREFIX}-*`])
+      for await (const keys of redis.scanStream({ match, count: 1000 }))
+        if (keys.length > 0) removed += await redis.unlink(...keys);
+    if (removed > 0) console.log(`cleared ${removed} Redis keys left under ${env.QUEUE_PREFIX}`);
+  } catch (error) {
+    console.error(`could not clear ${env.QUEUE_PREFIX} in Redis: ${error.message}`);
+  } finally {
+    redis.disconnect();
+  }
+}
+if (kind === 'integration') await clearTestPrefix();
 
 const tapFile = join(mkdtempSync(join(tmpdir(), 'bible-tests-')), 'results.tap');
 const args = [
