@@ -160,16 +160,19 @@ describe('uploadMultipart (real object store)', () => {
       },
       { step: 'initialize', name: 'replaceAfterWrite' },
     );
+    const multipart = (size: number, metadata?: Record<string, string>) =>
+      uploadMultipart({
+        client: racing,
+        bucket,
+        key,
+        source: bufferSource(randomBytes(size)),
+        partSize: 5 * MIB,
+        queueSize: 2,
+        metadata,
+      });
     try {
       await assert.rejects(
-        uploadMultipart({
-          client: racing,
-          bucket,
-          key,
-          source: bufferSource(randomBytes(11 * MIB)),
-          partSize: 5 * MIB,
-          queueSize: 2,
-        }),
+        multipart(11 * MIB),
         (error: Error) =>
           error.name === 'StoredObjectMismatchError' &&
           /1048576 bytes, expected 11534336/.test(error.message),
@@ -177,16 +180,20 @@ describe('uploadMultipart (real object store)', () => {
       // Same size, other metadata: a single-part upload whose object is replaced.
       replacement = randomBytes(2 * MIB);
       await assert.rejects(
-        uploadMultipart({
+        multipart(2 * MIB, { 'content-sha256': 'mine' }),
+        /metadata content-sha256 is missing/,
+      );
+      // A stream of unknown length, in parts, checked by size.
+      await assert.rejects(
+        uploadStream({
           client: racing,
           bucket,
           key,
-          source: bufferSource(randomBytes(2 * MIB)),
+          body: chunked(randomBytes(7 * MIB)),
           partSize: 5 * MIB,
           queueSize: 2,
-          metadata: { 'content-sha256': 'mine' },
         }),
-        /metadata content-sha256 is missing/,
+        /2097152 bytes, expected 7340032/,
       );
     } finally {
       racing.destroy();
