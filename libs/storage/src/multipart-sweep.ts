@@ -25,15 +25,17 @@ export async function abortMultipartUpload(
 /**
  * Aborts the incomplete multipart uploads under `prefix` started before `cutoff` (epoch ms),
  * listing them page by page; younger ones may belong to an upload still in flight. Resolves with
- * the number aborted. MinIO lists only the uploads of one exact key, S3 those under a prefix.
+ * the number aborted and the number left because they are younger (a caller keeps tracking those).
+ * MinIO lists only the uploads of one exact key, S3 those under a prefix.
  */
 export async function abortMultipartUploadsBefore(
   client: S3Client,
   bucket: string,
   prefix: string,
   cutoff: number,
-): Promise<number> {
+): Promise<{ aborted: number; younger: number }> {
   let aborted = 0;
+  let younger = 0;
   let keyMarker: string | undefined;
   let uploadIdMarker: string | undefined;
   do {
@@ -47,11 +49,14 @@ export async function abortMultipartUploadsBefore(
     );
     for (const upload of page.Uploads ?? []) {
       if (!upload.Key || !upload.UploadId || !upload.Initiated) continue;
-      if (upload.Initiated.getTime() >= cutoff) continue;
+      if (upload.Initiated.getTime() >= cutoff) {
+        younger++;
+        continue;
+      }
       if (await abortMultipartUpload(client, bucket, upload.Key, upload.UploadId)) aborted++;
     }
     keyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;
     uploadIdMarker = page.IsTruncated ? page.NextUploadIdMarker : undefined;
   } while (keyMarker);
-  return aborted;
+  return { aborted, younger };
 }

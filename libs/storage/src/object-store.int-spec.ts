@@ -383,10 +383,16 @@ describe('abortMultipartUploadsBefore (real object store)', () => {
     );
     // MinIO lists the uploads of one exact key, so the prefix is the key itself.
     const anHourAgo = Date.now() - 3_600_000;
-    assert.equal(await abortMultipartUploadsBefore(client, bucket, key, anHourAgo), 0);
+    assert.deepEqual(await abortMultipartUploadsBefore(client, bucket, key, anHourAgo), {
+      aborted: 0,
+      younger: 1,
+    });
     assert.equal(await pendingUploads(key), 1, 'a young upload may still be in flight');
 
-    assert.equal(await abortMultipartUploadsBefore(client, bucket, key, Date.now() + 60_000), 1);
+    assert.deepEqual(await abortMultipartUploadsBefore(client, bucket, key, Date.now() + 60_000), {
+      aborted: 1,
+      younger: 0,
+    });
     assert.equal(await pendingUploads(key), 0);
     // Gone already: not an error (S3 answers NoSuchUpload, counted as false; MinIO succeeds).
     await assert.doesNotReject(abortMultipartUpload(client, bucket, key, UploadId as string));

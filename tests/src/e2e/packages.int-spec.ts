@@ -611,6 +611,7 @@ describe('package pipeline', { timeout: 15 * 60_000 }, () => {
   it('abandoned multipart uploads are aborted by the sweeper', async () => {
     const s3 = createS3Client({ ...env, S3_FORCE_PATH_STYLE: true } as unknown as S3Config);
     const key = `packages/abandoned-${Date.now()}.bible`;
+    const createdAt = Date.now();
     const created = await s3.send(
       new CreateMultipartUploadCommand({ Bucket: env.S3_BUCKET, Key: key }),
     );
@@ -618,22 +619,30 @@ describe('package pipeline', { timeout: 15 * 60_000 }, () => {
       (await s3.send(new ListMultipartUploadsCommand({ Bucket: env.S3_BUCKET, Prefix: key })))
         .Uploads ?? [];
     assert.equal((await listed()).length, 1);
-    // What a builder records before its multipart upload; a crash leaves the entry behind.
+    // What a builder records before its multipart upload; a crash leaves the entry behind. The
+    // entry is dated a minute back but the store dates the upload now (clocks differ): sweeps
+    // before the upload is 4 s old leave it, and must keep the entry for a later sweep.
     const prefix = `${env.QUEUE_PREFIX}-sweep`.slice(0, 40);
     const redis = new Redis(env.REDIS_URL);
     await redis.zadd(`${prefix}:uploads-in-flight`, Date.now() - 60_000, key);
-    await redis.quit();
     const sweeper = await startService('package-builder', {
       ...env,
       QUEUE_PREFIX: prefix,
-      MULTIPART_SWEEP_AGE_MS: '1000',
+      MULTIPART_SWEEP_AGE_MS: '4000',
       MAINTENANCE_INTERVAL_MS: '1000',
     });
     try {
-      await eventually(async () => (await listed()).length === 0, 30_000, 500);
+      await eventually(async () => (await listed()).length === 0, 30_000, 200);
+      const age = Date.now() - createdAt;
+      assert.ok(age >= 3_500, `aborted ${age} ms after it started, before the sweep age`);
       assert.ok(created.UploadId);
+      await eventually(
+        async () => ((await redis.zcard(`${prefix}:uploads-in-flight`)) === 0 ? true : undefined),
+        5_000,
+      );
     } finally {
       await sweeper.stop('SIGKILL');
+      await redis.quit();
       s3.destroy();
     }
   });

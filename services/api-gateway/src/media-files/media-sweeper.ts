@@ -72,7 +72,7 @@ export class MediaSweeper {
       }
     } while (token);
 
-    const uploads = await abortMultipartUploadsBefore(client, bucket, prefix, cutoff);
+    const { aborted: uploads } = await abortMultipartUploadsBefore(client, bucket, prefix, cutoff);
 
     swept.inc({ kind: 'object' }, objects);
     swept.inc({ kind: 'multipart-upload' }, uploads);

@@ -34,25 +34,33 @@ export class MaintenanceWorker {
    * Aborts incomplete multipart uploads started before the sweep age: each attempt builders
    * recorded and never cleared (by its upload id, or by listing its exact key when the builder
    * died before learning the id; MinIO only lists the uploads of one exact key), plus every
-   * upload a listing of `packages/` shows (S3).
+   * upload a listing of `packages/` shows (S3). A key-only attempt whose upload the store still
+   * dates after the cutoff (clocks differ between builder and store) stays recorded for the next
+   * sweep: forgetting it would leave that upload behind for good on MinIO.
    */
   async sweepMultipartUploads(): Promise<number> {
     const cutoff = Date.now() - this.config.MULTIPART_SWEEP_AGE_MS;
     const tracked = await this.uploads.startedBefore(cutoff);
     let removed = 0;
-    const listed = ['packages/'];
     const { client, bucket } = this.s3;
+    const settled: string[] = [];
+    const byKey = new Map<string, string[]>();
     for (const attempt of tracked) {
       if (!attempt.uploadId) {
-        listed.push(attempt.key);
+        byKey.set(attempt.key, [...(byKey.get(attempt.key) ?? []), attempt.member]);
         continue;
       }
       if (await abortMultipartUpload(client, bucket, attempt.key, attempt.uploadId)) removed++;
+      settled.push(attempt.member);
     }
-    for (const prefix of new Set(listed)) {
-      removed += await abortMultipartUploadsBefore(client, bucket, prefix, cutoff);
+    for (const [key, members] of byKey) {
+      const { aborted, younger } = await abortMultipartUploadsBefore(client, bucket, key, cutoff);
+      removed += aborted;
+      if (younger === 0) settled.push(...members);
     }
-    await this.uploads.forget(tracked.map((t) => t.member));
+    if (!byKey.has('packages/'))
+      removed += (await abortMultipartUploadsBefore(client, bucket, 'packages/', cutoff)).aborted;
+    await this.uploads.forget(settled);
     if (removed > 0) getLogger().info({ removed }, 'aborted abandoned multipart uploads');
     return removed;
   }
