@@ -8,6 +8,8 @@ export interface TcpProxy {
   url: string;
   /** Caps client→server bytes per second (0: unlimited), e.g. to make an upload take seconds. */
   throttleUpstream(bytesPerSecond: number): void;
+  /** Holds each client→server chunk this long (0: none), e.g. to slow every database query. */
+  delayUpstream(ms: number): void;
   /** An outage: open connections are cut and new ones refused until `restore`. */
   cut(): Promise<void>;
   restore(): Promise<void>;
@@ -26,20 +28,27 @@ export async function startTcpProxy(
   const port = await freePort();
   const sockets = new Set<Socket>();
   let rate = 0;
+  let delay = 0;
   let server: Server | undefined;
 
   const pipeThrottled = (from: Socket, to: Socket) => {
     from.on('data', (chunk: Buffer) => {
-      if (rate <= 0) {
+      if (rate <= 0 && delay <= 0) {
         if (!to.write(chunk)) from.pause();
         return;
       }
-      // Hold the reader for as long as the chunk takes at the configured rate.
+      // Hold the reader for the delay, then for as long as the chunk takes at the configured
+      // rate: chunks keep their order.
       from.pause();
-      to.write(chunk);
-      setTimeout(() => from.resume(), Math.ceil((chunk.length / rate) * 1000));
+      const hold = rate > 0 ? Math.ceil((chunk.length / rate) * 1000) : 0;
+      const send = () => {
+        to.write(chunk);
+        setTimeout(() => from.resume(), hold);
+      };
+      if (delay > 0) setTimeout(send, delay);
+      else send();
     });
-    to.on('drain', () => rate <= 0 && from.resume());
+    to.on('drain', () => rate <= 0 && delay <= 0 && from.resume());
     from.on('end', () => to.end());
   };
 
@@ -80,6 +89,9 @@ export async function startTcpProxy(
     url: `http://127.0.0.1:${port}`,
     throttleUpstream(bytesPerSecond) {
       rate = bytesPerSecond;
+    },
+    delayUpstream(ms) {
+      delay = ms;
     },
     cut: stopListening,
     async restore() {

@@ -26,6 +26,7 @@ import {
   startFakeFcm,
   startFakeWebPush,
   startService,
+  startTcpProxy,
   tokenFor,
 } from '@bible/testing';
 import { seededTestDatabase } from '../support/seeded-database';
@@ -487,8 +488,19 @@ describe('device push', { timeout: 10 * 60_000 }, () => {
       [user, devices],
     );
     await notifier.stop('SIGTERM');
-    const slowEnv = { ...pushEnv, PUSH_FANOUT_PAGE_SIZE: '20', PUSH_RATE_FCM: '2' };
+    // The victim reaches Postgres through a proxy that holds each query 30 ms: its 150 fan-out
+    // pages take seconds whatever the machine's speed, so the kill lands mid-fan-out.
+    const dbUrl = new URL(env.DATABASE_URL);
+    const proxy = await startTcpProxy(Number(dbUrl.port || 5432), dbUrl.hostname);
+    dbUrl.host = `127.0.0.1:${proxy.port}`;
+    const slowEnv = {
+      ...pushEnv,
+      DATABASE_URL: dbUrl.toString(),
+      PUSH_FANOUT_PAGE_SIZE: '20',
+      PUSH_RATE_FCM: '2',
+    };
     const victim = await startService('notifier', slowEnv);
+    proxy.delayUpstream(30);
     const [eventId] = await recordEvents(db, [readyEvent(user)]);
     const count = async () =>
       Number(
@@ -500,14 +512,16 @@ describe('device push', { timeout: 10 * 60_000 }, () => {
         ).rows[0].n,
       );
     await eventually(async () => ((await count()) > 100 ? true : undefined), 30_000, 10);
-    // Between two sends (2/s): the last accepted one is recorded in the database by now.
+    // Between two send jobs (one a second at 2/s): the last accepted sends are recorded in the
+    // database by now, even through the slow proxy.
     const before = fcm.requests.length;
     await eventually(() => Promise.resolve(fcm.requests.length > before), 5_000, 5);
-    await new Promise((r) => setTimeout(r, 150));
+    await new Promise((r) => setTimeout(r, 400));
     await victim.stop('SIGKILL');
+    await proxy.close();
     const made = await count();
-    assert.ok(made < devices, `killed mid-fan-out (${made} of ${devices} notifications made)`);
     notifier = await startService('notifier', { ...pushEnv, PUSH_FANOUT_PAGE_SIZE: '20' });
+    assert.ok(made < devices, `killed mid-fan-out (${made} of ${devices} notifications made)`);
     await eventually(
       async () => {
         const { rows } = await db.query<{ n: string }>(
