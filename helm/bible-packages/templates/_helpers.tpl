@@ -325,6 +325,7 @@ apiGateway:
   presignExpirySeconds: PRESIGN_EXPIRY_SECONDS
   downloadMaxUpstreamStreams: DOWNLOAD_MAX_UPSTREAM_STREAMS
   downloadClientStallTimeoutSeconds: DOWNLOAD_CLIENT_STALL_TIMEOUT_SECONDS
+  sseMaxStreamSeconds: SSE_MAX_STREAM_SECONDS
   contentCacheTtlSeconds: CONTENT_CACHE_TTL_SECONDS
   mediaMaxBytes: MEDIA_MAX_BYTES
   mediaObjectPrefix: MEDIA_OBJECT_PREFIX

@@ -49,6 +49,11 @@ export const gatewayEnv = {
    * 120 s keeps clients down to about 9 KB/s.
    */
   DOWNLOAD_CLIENT_STALL_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(3600).default(120),
+  /**
+   * A build-status SSE stream is ended after this long; the client reconnects with Last-Event-ID
+   * and misses nothing. Bounded lifetimes let load balancers spread streams over new replicas.
+   */
+  SSE_MAX_STREAM_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
   /** Catalog responses cached in Redis for this long (entries are also versioned on writes). */
   CONTENT_CACHE_TTL_SECONDS: z.coerce.number().int().min(0).max(86_400).default(60),
   /** Largest audio file POST /v1/media-files accepts (bytes). */

@@ -6,6 +6,7 @@ import { type RunningService, apiClient, startService, tokenFor } from '@bible/t
 import { seededTestDatabase } from '../support/seeded-database';
 
 const TEXT = { packageType: 'text', languageEntityId: 'eng', textVersionId: 'web' };
+const AUDIO = { packageType: 'audio', languageEntityId: 'eng', audioVersionId: 'web-audio-john' };
 
 interface SseEvent {
   id?: string;
@@ -119,5 +120,46 @@ describe('build status as Server-Sent Events', { timeout: 5 * 60_000 }, () => {
       resumed.map((e) => e.event),
       ['completed'],
     );
+  });
+  it('ends a stream after SSE_MAX_STREAM_SECONDS; the reconnect loses nothing', async () => {
+    // A gateway of its own on a queue no builder reads: the job stays queued.
+    const short = await startService('api-gateway', {
+      ...env,
+      QUEUE_PREFIX: `${env.QUEUE_PREFIX}-sse`.slice(0, 40),
+      SSE_MAX_STREAM_SECONDS: '1',
+      RATE_LIMIT_BUILDS_PER_USER_HOUR: '1000',
+      RATE_LIMIT_BUILDS_PER_IP_HOUR: '1000',
+    });
+    try {
+      const accepted = await apiClient(short.url, token).post<{ jobId: string }>(
+        '/v1/packages',
+        AUDIO,
+      );
+      assert.equal(accepted.status, 202, accepted.text);
+      const follow = async (lastEventId?: string) => {
+        const started = Date.now();
+        const res = await fetch(`${short.url}/v1/packages/jobs/${accepted.body.jobId}/events`, {
+          headers: {
+            authorization: `Bearer ${token}`,
+            ...(lastEventId && { 'last-event-id': lastEventId }),
+          },
+        });
+        assert.equal(res.status, 200);
+        const events = await readEvents(res);
+        return { events, ms: Date.now() - started };
+      };
+      const first = await follow();
+      assert.deepEqual(
+        first.events.map((e) => e.event),
+        ['progress'],
+      );
+      assert.ok(first.ms >= 900 && first.ms < 10_000, `ended after ${first.ms} ms`);
+      // Nothing changed since: the reconnect shows nothing and ends again.
+      const again = await follow(first.events[0].id);
+      assert.deepEqual(again.events, []);
+      assert.ok(again.ms >= 900, `ended after ${again.ms} ms`);
+    } finally {
+      await short.stop('SIGKILL');
+    }
   });
 });

@@ -10,6 +10,7 @@ import type { Redis } from 'ioredis';
 import { Observable } from 'rxjs';
 import { Gauge } from 'prom-client';
 import { QueueName, REDIS, getLogger, metricsRegistry, queuePrefix } from '@bible/common';
+import { GATEWAY_CONFIG, type GatewayConfig } from '../config';
 import { PackagesService } from './packages.service';
 
 export type JobStatusView = Awaited<ReturnType<PackagesService['jobStatus']>>;
@@ -31,7 +32,8 @@ const openStreams = new Gauge({
  *
  * Event ids are the status itself (`status.progress.stage.attempts`), so a client reconnecting
  * with Last-Event-ID is sent the current status only if it changed since, and a client that saw
- * the terminal event gets an empty, closed stream.
+ * the terminal event gets an empty, closed stream. That is also why a stream may end after
+ * SSE_MAX_STREAM_SECONDS: the client's reconnect loses nothing.
  */
 @Injectable()
 export class JobEvents implements OnModuleInit, OnModuleDestroy {
@@ -45,6 +47,7 @@ export class JobEvents implements OnModuleInit, OnModuleDestroy {
   constructor(
     @Inject(REDIS) private readonly redis: Redis,
     private readonly packages: PackagesService,
+    @Inject(GATEWAY_CONFIG) private readonly config: Pick<GatewayConfig, 'SSE_MAX_STREAM_SECONDS'>,
   ) {}
 
   onModuleInit(): void {
@@ -115,7 +118,13 @@ export class JobEvents implements OnModuleInit, OnModuleDestroy {
       this.beats.add(beat);
       openStreams.inc();
       push(initial);
+      const lifetime = setTimeout(
+        () => subscriber.complete(),
+        this.config.SSE_MAX_STREAM_SECONDS * 1000,
+      );
+      lifetime.unref();
       return () => {
+        clearTimeout(lifetime);
         watchers.delete(push);
         if (watchers.size === 0) this.watchers.delete(jobId);
         this.beats.delete(beat);
