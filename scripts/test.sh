@@ -97,6 +97,11 @@ tools_log="$logs/tools.log"
 bash scripts/stack/install-tools.sh helm jaeger >"$tools_log" 2>&1 &
 tools_pid=$!
 wait_tools() { wait "$tools_pid"; local rc=$?; cat "$tools_log"; return $rc; }
+# promtool (the deploy checks, the last step) too, at the lowest CPU priority: it compiles on the
+# cores the stack-backed suites leave idle instead of taking minutes of its own at the end.
+promtool_log="$logs/promtool.log"
+nice -n 19 bash scripts/stack/install-tools.sh promtool >"$promtool_log" 2>&1 &
+promtool_pid=$!
 gate "build (tsc -b)" npm run build || finish
 fast_lane
 gate "format (prettier --check)" npm run format:check
@@ -126,6 +131,7 @@ if [[ ${IMAGES_SMOKE_SKIP:-0} != 1 ]]; then
 fi
 # A report, never a failure: what has a newer release (docs/dependencies.md says what is held back).
 step "dependency report (npm outdated)" bash -c 'npm outdated; true'
+wait "$promtool_pid" || cat "$promtool_log" # deploy-checks builds it again if this failed
 if [[ -f scripts/deploy-checks.sh ]]; then
   gate "deploy manifests (helm lint, kubeconform)" bash scripts/deploy-checks.sh
 fi

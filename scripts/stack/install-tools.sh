@@ -4,6 +4,8 @@
 #   kubeconform  github.com/yannh/kubeconform (validates rendered manifests)
 #   jaeger       github.com/jaegertracing/jaeger (v2, the local stack's trace backend;
 #                not built unless named: `install-tools.sh jaeger`, or stack:up --with-tracing)
+#   promtool     github.com/prometheus/prometheus (checks and unit-tests the chart's alert rules
+#                in scripts/deploy-checks.sh; not built unless named)
 # Versions are pinned below; a binary already built from the pinned version is left alone.
 # Usage: scripts/stack/install-tools.sh [--print-path] [helm|kubeconform ...]
 #   --print-path  only print the bin directory (for `export PATH="$(... --print-path):$PATH"`)
@@ -27,6 +29,10 @@ done
 KUBECONFORM_LDFLAGS="-X main.version=$KUBECONFORM_VERSION"
 JAEGER_MODULE=github.com/jaegertracing/jaeger
 JAEGER_VERSION=v1.76.0
+PROMETHEUS_MODULE=github.com/prometheus/prometheus
+# Prometheus v3.9.1. (Newer tags carry replace/exclude directives that `go install pkg@version`
+# refuses, so promtool is built from a small wrapper module, like Jaeger.)
+PROMETHEUS_VERSION=v0.309.1
 
 usage() { print_header "${BASH_SOURCE[0]}"; }
 
@@ -35,7 +41,7 @@ for arg in "$@"; do
   case "$arg" in
     --print-path) printf '%s\n' "$STACK_BIN"; exit 0 ;;
     -h | --help) usage; exit 0 ;;
-    helm | kubeconform | jaeger) tools+=("$arg") ;;
+    helm | kubeconform | jaeger | promtool) tools+=("$arg") ;;
     *) usage >&2; die "unknown argument: $arg" ;;
   esac
 done
@@ -48,6 +54,7 @@ for tool in "${tools[@]}"; do
     helm) go_install helm "$HELM_MODULE/cmd/helm@$HELM_VERSION" "$HELM_MODULE" "$HELM_VERSION" "$HELM_LDFLAGS" ;;
     kubeconform) go_install kubeconform "$KUBECONFORM_MODULE/cmd/kubeconform@$KUBECONFORM_VERSION" "$KUBECONFORM_MODULE" "$KUBECONFORM_VERSION" "$KUBECONFORM_LDFLAGS" ;;
     jaeger) go_build_wrapped jaeger "$JAEGER_MODULE/cmd/jaeger" "$JAEGER_MODULE" "$JAEGER_VERSION" ;;
+    promtool) go_build_wrapped promtool "$PROMETHEUS_MODULE/cmd/promtool" "$PROMETHEUS_MODULE" "$PROMETHEUS_VERSION" ;;
   esac
 done
 
@@ -57,6 +64,7 @@ for tool in "${tools[@]}"; do
     helm) v="$("$STACK_BIN/helm" version --short 2>/dev/null)" || die "helm does not run" ;;
     kubeconform) v="$("$STACK_BIN/kubeconform" -v 2>/dev/null)" || die "kubeconform does not run" ;;
     jaeger) "$STACK_BIN/jaeger" version >/dev/null 2>&1 && v="$JAEGER_VERSION" || die "jaeger does not run" ;;
+    promtool) "$STACK_BIN/promtool" --version >/dev/null 2>&1 && v="$PROMETHEUS_VERSION" || die "promtool does not run" ;;
   esac
   ok "$tool $v ($STACK_BIN/$tool)"
 done
