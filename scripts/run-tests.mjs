@@ -5,9 +5,27 @@
 //   --allow-empty  no matching file is a pass with 0 tests (a project without unit tests)
 // Unit tests are `*.spec.js`; integration tests (real Postgres, Redis, object store, service processes) are `*.int-spec.js`.
 // Prints node's spec output and ends with `N passed, N failed` (read by CI).
+//
+// Integration files run in INTEGRATION_LANES lanes at once (default 2; 1 runs them one by one):
+// the suites mostly wait on processes and timers, so two lanes nearly halve the wall time on two
+// cores. Each lane has a stack of its own: lane 0 the test database and the stack's bucket, lane N
+// the Postgres cluster `up.sh --test-lanes` started (TEST_LANE<N>_DATABASE_URL) and the bucket
+// `<bucket>-lane<N>` (created here), and with them its own Redis prefix (libs/testing derives it
+// from the database name). Files go longest first
+// (durations of the last run on this machine, else tests/integration-durations.json) to the next
+// free lane; each file's output is printed whole when it ends.
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { readdirSync, statSync, readFileSync, mkdtempSync, rmSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join, relative } from 'node:path';
 import { tmpdir } from 'node:os';
 
@@ -55,19 +73,23 @@ if (wanted.length === 0) {
   process.exit(1);
 }
 
+const require = createRequire(import.meta.url);
+
+/** The stack settings of the test database (libs/testing), or undefined without a stack. */
+function stackEnv(overrides = {}) {
+  try {
+    return require(join(root, 'libs/testing/dist/index.js')).testEnv(overrides);
+  } catch {
+    return undefined; // no stack settings: the suites report what is missing
+  }
+}
+
 /**
  * Integration runs start from empty queues and rate-limit windows: what an earlier run left under
  * the test database's Redis prefix (waiting jobs, an hour of downloads from 127.0.0.1) would
  * change what the suites see. Only this database's prefix and the ones derived from it.
  */
-async function clearTestPrefix() {
-  const require = createRequire(import.meta.url);
-  let env;
-  try {
-    env = require(join(root, 'libs/testing/dist/index.js')).testEnv();
-  } catch {
-    return; // no stack settings: the suites report what is missing
-  }
+async function clearTestPrefix(env) {
   const { Redis } = require('ioredis');
   const redis = new Redis(env.REDIS_URL, { maxRetriesPerRequest: 1, lazyConnect: true });
   try {
@@ -83,7 +105,139 @@ async function clearTestPrefix() {
     redis.disconnect();
   }
 }
-if (kind === 'integration') await clearTestPrefix();
+
+/**
+ * Lane N's stack: its Postgres cluster (scripts/stack/up.sh --test-lanes; a cluster, not only a
+ * database, so one lane's long transactions never hold back the other's feeds) and its bucket,
+ * created here. Undefined when the stack was started without that lane.
+ */
+async function prepareLane(base, lane) {
+  const databaseUrl = base[`TEST_LANE${lane}_DATABASE_URL`];
+  if (!databaseUrl) return undefined;
+  const overrides = { TEST_DATABASE_URL: databaseUrl, S3_BUCKET: `${base.S3_BUCKET}-lane${lane}` };
+  const { createS3Client } = require(join(root, 'libs/storage/dist/index.js'));
+  const { ensureBucket } = require(join(root, 'scripts/dist/seed/object-store.js'));
+  const s3 = createS3Client({ ...base, S3_FORCE_PATH_STYLE: true }, 2);
+  try {
+    await ensureBucket(s3, overrides.S3_BUCKET);
+  } finally {
+    s3.destroy();
+  }
+  return overrides;
+}
+
+const durationsFile = join(root, '.stack', 'test-logs', 'integration-durations.json');
+function knownDurations() {
+  for (const file of [durationsFile, join(root, 'tests', 'integration-durations.json')])
+    if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8'));
+  return {};
+}
+
+function tapCounts(tapFile) {
+  const tap = readFileSync(tapFile, 'utf8');
+  const count = (name) => Number(new RegExp(`^# ${name} (\\d+)`, 'm').exec(tap)?.[1] ?? 0);
+  return { passed: count('pass'), failed: count('fail') + count('cancelled') };
+}
+
+/** Runs the files over `lanes` lanes; resolves with the totals and whether every file exited 0. */
+async function runLanes(files, laneEnvs) {
+  const known = knownDurations();
+  const queue = [...files].sort(
+    (a, b) => (known[b] ?? Infinity) - (known[a] ?? Infinity) || a.localeCompare(b),
+  );
+  const scratch = mkdtempSync(join(tmpdir(), 'bible-lanes-'));
+  const children = new Set();
+  const stop = () => {
+    queue.length = 0;
+    for (const child of children) child.kill('SIGTERM');
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  const totals = { passed: 0, failed: 0, ok: true };
+  const measured = {};
+  const started = Date.now();
+  const lane = async (n) => {
+    for (let file = queue.shift(); file; file = queue.shift()) {
+      const name = relative(root, file);
+      const tap = join(scratch, `${name.replaceAll('/', '_')}.tap`);
+      const t0 = Date.now();
+      console.log(`▷ lane ${n}: ${name}`);
+      const child = spawn(
+        process.execPath,
+        [
+          '--test',
+          '--test-reporter=spec',
+          '--test-reporter-destination=stdout',
+          '--test-reporter=tap',
+          `--test-reporter-destination=${tap}`,
+          name,
+        ],
+        { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...laneEnvs[n] } },
+      );
+      children.add(child);
+      const output = [];
+      child.stdout.on('data', (d) => output.push(d));
+      child.stderr.on('data', (d) => output.push(d));
+      const code = await new Promise((resolve) => child.on('close', (c) => resolve(c ?? 1)));
+      children.delete(child);
+      const seconds = (Date.now() - t0) / 1000;
+      measured[name] = Math.round(seconds * 10) / 10;
+      let counts = { passed: 0, failed: 1 };
+      try {
+        counts = tapCounts(tap);
+      } catch {
+        // no TAP file: the process died before reporting; counted as one failure
+      }
+      if (code !== 0 && counts.failed === 0) counts.failed = 1;
+      totals.passed += counts.passed;
+      totals.failed += counts.failed;
+      totals.ok &&= code === 0;
+      process.stdout.write(Buffer.concat(output));
+      console.log(
+        `◁ lane ${n}: ${name} ${code === 0 ? 'ok' : 'FAILED'} in ${seconds.toFixed(1)} s (${counts.passed} passed, ${counts.failed} failed)\n`,
+      );
+    }
+  };
+  await Promise.all(laneEnvs.map((_, n) => lane(n)));
+  rmSync(scratch, { recursive: true, force: true });
+  console.log(
+    `integration files ran in ${laneEnvs.length} lanes in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+  );
+  mkdirSync(join(root, '.stack', 'test-logs'), { recursive: true });
+  const all = { ...knownDurations(), ...measured };
+  const sorted = Object.fromEntries(
+    Object.keys(all)
+      .sort()
+      .map((k) => [k, all[k]]),
+  );
+  writeFileSync(durationsFile, `${JSON.stringify(sorted, null, 2)}\n`);
+  return totals;
+}
+
+if (kind === 'integration') {
+  const base = stackEnv();
+  const lanes = Math.max(
+    1,
+    Math.min(Number(process.env.INTEGRATION_LANES ?? 2) || 1, wanted.length),
+  );
+  const laneEnvs = [{}];
+  if (base) {
+    for (let n = 1; n < lanes; n++) {
+      const overrides = await prepareLane(base, n);
+      if (!overrides) {
+        console.log(`lane ${n}: no TEST_LANE${n}_DATABASE_URL (up.sh --test-lanes); fewer lanes`);
+        break;
+      }
+      laneEnvs.push(overrides);
+    }
+    for (const overrides of laneEnvs) await clearTestPrefix(stackEnv(overrides));
+  }
+  if (laneEnvs.length > 1) {
+    const totals = await runLanes(wanted, laneEnvs);
+    console.log(`${kind}: ${totals.passed} passed, ${totals.failed} failed`);
+    process.exit(totals.ok && totals.failed === 0 ? 0 : 1);
+  }
+}
 
 const tapFile = join(mkdtempSync(join(tmpdir(), 'bible-tests-')), 'results.tap');
 const args = [

@@ -105,7 +105,7 @@ promtool_pid=$!
 gate "build (tsc -b)" npm run build || finish
 fast_lane
 gate "format (prettier --check)" npm run format:check
-gate "stack dependencies (postgres, redis, minio)" bash scripts/stack/up.sh --deps-only || finish
+gate "stack dependencies (postgres, redis, minio)" bash scripts/stack/up.sh --deps-only --test-lanes 2 || finish
 
 set -a
 # shellcheck disable=SC1091

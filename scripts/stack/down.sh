@@ -49,13 +49,13 @@ stop_component() {
   rm -f "$(pid_file "$name")"
 }
 
-stop_postgres() {
-  local pid
-  if [[ -s "$PG_DATA/postmaster.pid" ]]; then
-    pid="$(head -n 1 "$PG_DATA/postmaster.pid" | tr -dc '0-9')"
+stop_postgres() { # [data dir] [name]
+  local pid data="${1:-$PG_DATA}" name="${2:-postgres}"
+  if [[ -s "$data/postmaster.pid" ]]; then
+    pid="$(head -n 1 "$data/postmaster.pid" | tr -dc '0-9')"
     if is_running "$pid" postgres; then
-      log "postgres: stopping (pid $pid, pg_ctl stop -m fast)"
-      local -a cmd=("$PG_BIN/pg_ctl" stop -D "$PG_DATA" -m fast -w -t 60 -s)
+      log "$name: stopping (pid $pid, pg_ctl stop -m fast)"
+      local -a cmd=("$PG_BIN/pg_ctl" stop -D "$data" -m fast -w -t 60 -s)
       if [[ "$(id -u)" == 0 ]]; then
         (cd / && runuser -u "$PG_OS_USER" -- "${cmd[@]}") || true
       else
@@ -66,11 +66,11 @@ stop_postgres() {
         kill -QUIT "$pid" 2>/dev/null || true
         sleep 2
       fi
-      if is_running "$pid"; then err "postgres (pid $pid) is still running"; FAILED=1; return 0; fi
-      ok "postgres stopped"
+      if is_running "$pid"; then err "$name (pid $pid) is still running"; FAILED=1; return 0; fi
+      ok "$name stopped"
     fi
   fi
-  rm -f "$(pid_file postgres)"
+  rm -f "$(pid_file "$name")"
 }
 
 # Processes this stack started whose pid file was lost: those carrying the stack's marker in
@@ -118,6 +118,10 @@ if ((SERVICES_ONLY == 0)); then
   stop_component minio "$STACK_BIN/minio" 15
   stop_component redis redis-server 30
   stop_postgres
+  # The clusters of the integration lanes (up.sh --test-lanes).
+  for lane in "$PG_DIR"/lane*; do
+    if [[ -d $lane ]]; then stop_postgres "$lane" "postgres-${lane##*/}"; fi
+  done
   sweep_leftovers
 fi
 

@@ -10,6 +10,9 @@
 #   --skip-seed        do not run `npm run seed`
 #   --restart          restart services that are already running
 #   --timeout <sec>    readiness wait per service (default 60)
+#   --test-lanes <n>   n-1 more Postgres clusters for the parallel integration lanes of
+#                      scripts/run-tests.mjs (lane N: port PGPORT+N, database bible_test_laneN,
+#                      TEST_LANE<N>_DATABASE_URL in stack.env); default 1 (none)
 #   --with-tracing     also start Jaeger v2 (built once with Go into .stack/bin) and restart the
 #                      services exporting their traces to it (OTEL_EXPORTER_OTLP_ENDPOINT); the UI
 #                      is on JAEGER_UI_PORT (default 16686). Once Jaeger runs, later stack:up runs
@@ -39,6 +42,7 @@ SEED=1
 RESTART=0
 READY_TIMEOUT=60
 TRACING=0
+TEST_LANES=1
 while (($#)); do
   case "$1" in
     --deps-only) DEPS_ONLY=1 ;;
@@ -51,6 +55,11 @@ while (($#)); do
     --timeout)
       [[ "${2:-}" =~ ^[0-9]+$ ]] || die "--timeout needs a number of seconds"
       READY_TIMEOUT="$2"
+      shift
+      ;;
+    --test-lanes)
+      [[ "${2:-}" =~ ^[1-9]$ ]] || die "--test-lanes needs a number from 1 to 9"
+      TEST_LANES="$2"
       shift
       ;;
     -h | --help) usage; exit 0 ;;
@@ -208,11 +217,11 @@ pg_running_pid() {
 }
 
 start_postgres() {
-  local pid
+  local pid name="${PG_NAME:-postgres}"
   mkdir -p "$PG_DIR" "$PG_SOCKET_DIR"
-  touch "$STACK_LOGS/postgres.log"
+  touch "$STACK_LOGS/$name.log"
   if ((IS_ROOT)); then
-    chown "$PG_OS_USER:$PG_OS_USER" "$PG_DIR" "$PG_SOCKET_DIR" "$STACK_LOGS/postgres.log"
+    chown "$PG_OS_USER:$PG_OS_USER" "$PG_DIR" "$PG_SOCKET_DIR" "$STACK_LOGS/$name.log"
     if [[ -d "$PG_DATA" && "$(stat -c %U "$PG_DATA")" != "$PG_OS_USER" ]]; then
       chown -R "$PG_OS_USER:$PG_OS_USER" "$PG_DATA"
     fi
@@ -229,8 +238,8 @@ start_postgres() {
     fi
     log "postgres: initdb $PG_DATA"
     as_pg "$PG_BIN/initdb" -D "$PG_DATA" -U "$(pg_superuser)" -E UTF8 --locale=C.UTF-8 \
-      --auth-local=peer --auth-host=scram-sha-256 >>"$STACK_LOGS/postgres-initdb.log" 2>&1 ||
-      { tail -n 20 "$STACK_LOGS/postgres-initdb.log" >&2; die "initdb failed (see $STACK_LOGS/postgres-initdb.log)"; }
+      --auth-local=peer --auth-host=scram-sha-256 >>"$STACK_LOGS/$name-initdb.log" 2>&1 ||
+      { tail -n 20 "$STACK_LOGS/$name-initdb.log" >&2; die "initdb failed (see $STACK_LOGS/$name-initdb.log)"; }
     echo "include_if_exists = 'stack.conf'  # settings managed by scripts/stack/up.sh" >>"$PG_DATA/postgresql.conf"
   fi
   # Rewritten on every run; takes effect on the next (re)start.
@@ -253,16 +262,16 @@ log_line_prefix = '%m [%p] %q%u@%d '
 EOF
 
   if pid="$(pg_running_pid)"; then
-    ok "postgres already running (pid $pid, port $PGPORT)"
+    ok "$name already running (pid $pid, port $PGPORT)"
   else
-    port_open "$PGPORT" && die_port_taken postgres "$PGPORT" PGPORT
-    log "postgres: starting on 127.0.0.1:$PGPORT"
-    as_pg "$PG_BIN/pg_ctl" start -D "$PG_DATA" -l "$STACK_LOGS/postgres.log" -w -t 60 -s ||
-      { tail -n 30 "$STACK_LOGS/postgres.log" >&2; die "postgres did not start (see $STACK_LOGS/postgres.log)"; }
-    pid="$(pg_running_pid)" || die "postgres started but postmaster.pid is missing"
-    ok "postgres started (pid $pid)"
+    port_open "$PGPORT" && die_port_taken "$name" "$PGPORT" PGPORT
+    log "$name: starting on 127.0.0.1:$PGPORT"
+    as_pg "$PG_BIN/pg_ctl" start -D "$PG_DATA" -l "$STACK_LOGS/$name.log" -w -t 60 -s ||
+      { tail -n 30 "$STACK_LOGS/$name.log" >&2; die "$name did not start (see $STACK_LOGS/$name.log)"; }
+    pid="$(pg_running_pid)" || die "$name started but postmaster.pid is missing"
+    ok "$name started (pid $pid)"
   fi
-  printf '%s\n' "$pid" >"$(pid_file postgres)"
+  printf '%s\n' "$pid" >"$(pid_file "$name")"
   local i
   for ((i = 0; i < 60; i++)); do
     "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$PGPORT" && break
@@ -292,6 +301,24 @@ SQL
     done
   done
   ok "postgres ready: role $DB_USER, databases $DB_NAME + $DB_TEST_NAME + $DB_BENCH_NAME, extensions ${PG_EXTENSIONS[*]}"
+}
+
+# Integration lanes 2..n (scripts/run-tests.mjs) each get a cluster of their own, not only a
+# database: transaction ids are per cluster, so a long transaction in one lane's database (a
+# seed, a build's snapshot) would hold back the other lane's event and change feeds, which only
+# pass what every older transaction has settled.
+start_test_lanes() {
+  local n
+  for ((n = 1; n < TEST_LANES; n++)); do
+    (
+      PG_DATA="$PG_DIR/lane$n" PGPORT=$((PGPORT + n)) PG_NAME="postgres-lane$n"
+      DB_TEST_NAME="${DB_TEST_NAME}_lane$n"
+      start_postgres
+    )
+    local key="TEST_LANE${n}_DATABASE_URL"
+    grep -q "^$key=" "$STACK_ENV_FILE" ||
+      printf '%s=%s\n' "$key" "postgres://$DB_USER:$DB_PASSWORD@127.0.0.1:$((PGPORT + n))/${DB_TEST_NAME}_lane$n" >>"$STACK_ENV_FILE"
+  done
 }
 
 # -----------------------------------------------------------------------------------------------
@@ -558,6 +585,7 @@ main() {
   ensure_push_fakes
   resolve_ports 2>/dev/null # re-read (and export) from the file, which is now authoritative
   start_postgres
+  start_test_lanes
   start_redis
   start_minio
   ((TRACING)) && start_jaeger
