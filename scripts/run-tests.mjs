@@ -142,9 +142,13 @@ function tapCounts(tapFile) {
 /** Runs the files over `lanes` lanes; resolves with the totals and whether every file exited 0. */
 async function runLanes(files, laneEnvs) {
   const known = knownDurations();
-  const queue = [...files].sort(
-    (a, b) => (known[b] ?? Infinity) - (known[a] ?? Infinity) || a.localeCompare(b),
-  );
+  // Unknown files first (they may be long), then longest first.
+  const weight = (f) => known[relative(root, f)] ?? Infinity;
+  const queue = [...files].sort((a, b) => {
+    const wa = weight(a);
+    const wb = weight(b);
+    return wa === wb ? a.localeCompare(b) : wb - wa;
+  });
   const scratch = mkdtempSync(join(tmpdir(), 'bible-lanes-'));
   const children = new Set();
   const stop = () => {

@@ -148,11 +148,14 @@ done
 # ---------------------------------------------------------------------------------------------
 # Database, bucket, seed
 # ---------------------------------------------------------------------------------------------
-DB_URL="${DATABASE_URL%/*}/$SMOKE_DB"
+# The stack's Postgres, or the cluster IMAGES_SMOKE_DATABASE_URL names (npm test runs this beside
+# the integration lanes, on a cluster of its own).
+DB_SERVER="${IMAGES_SMOKE_DATABASE_URL:-$DATABASE_URL}"
+DB_URL="${DB_SERVER%/*}/$SMOKE_DB"
 # A fresh database each run: migrations run from scratch and every build below is a new job.
 prepare_db() {
-  psql -X -q -v ON_ERROR_STOP=1 "$DATABASE_URL" -c "DROP DATABASE IF EXISTS $SMOKE_DB WITH (FORCE)" &&
-    psql -X -q -v ON_ERROR_STOP=1 "$DATABASE_URL" -c "CREATE DATABASE $SMOKE_DB"
+  psql -X -q -v ON_ERROR_STOP=1 "$DB_SERVER" -c "DROP DATABASE IF EXISTS $SMOKE_DB WITH (FORCE)" &&
+    psql -X -q -v ON_ERROR_STOP=1 "$DB_SERVER" -c "CREATE DATABASE $SMOKE_DB"
 }
 # The chart's migrations Job: same image, same args, DATABASE_URL from the Secret.
 migrate_from_image() {

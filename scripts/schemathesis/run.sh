@@ -24,12 +24,16 @@ set -a
 # shellcheck disable=SC1091
 . .stack/stack.env
 set +a
-DB_URL="${TEST_DATABASE_URL%/*}/bible_schemathesis"
+# The stack's Postgres, or the cluster SCHEMATHESIS_SERVER_URL names (npm test runs this beside
+# the integration lanes, on a cluster of its own), and a bucket of its own.
+SERVER_URL="${SCHEMATHESIS_SERVER_URL:-$TEST_DATABASE_URL}"
+DB_URL="${SERVER_URL%/*}/bible_schemathesis"
+export S3_BUCKET="$S3_BUCKET-schemathesis"
 # A database of its own (the role may create databases), reset and seeded like the e2e suites'.
-node -e '
+SERVER_URL="$SERVER_URL" node -e '
 const { Client } = require("pg");
 (async () => {
-  const admin = new Client({ connectionString: process.env.TEST_DATABASE_URL });
+  const admin = new Client({ connectionString: process.env.SERVER_URL });
   await admin.connect();
   const exists = await admin.query("SELECT 1 FROM pg_database WHERE datname = $1", ["bible_schemathesis"]);
   if (exists.rowCount === 0) await admin.query("CREATE DATABASE bible_schemathesis");
