@@ -126,6 +126,21 @@ export class NotificationRepository {
   }
 
   /**
+   * A send job gave up (its last attempt threw): its notifications fail, except those another
+   * job claimed or a later attempt took over, which are not this job's to settle.
+   */
+  async failOfJob(id: string, attempt: number, job: string, error: string): Promise<boolean> {
+    const r = await this.pool.query(
+      `UPDATE notifications
+          SET status = 'failed', attempts = greatest(attempts, $2), error = $3, send_job = NULL
+        WHERE id = $1 AND status = 'pending' AND attempts < $2
+          AND (send_job IS NULL OR send_job = $4)`,
+      [id, attempt, error, job],
+    );
+    return r.rowCount === 1;
+  }
+
+  /**
    * Deletes a token the provider reported invalid, unless it was registered (again) after the
    * moment the provider says it became invalid. The notifications keep their history (their
    * push_token_id becomes NULL); pending ones fail on their next attempt.

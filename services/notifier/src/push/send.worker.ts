@@ -80,11 +80,13 @@ export class SendWorker implements OnApplicationBootstrap, OnModuleDestroy {
           { jobId: job.id, sends: job.data.sends.length, final, err: error.message },
           'push send job failed',
         );
-        if (final)
+        if (final) {
+          const jobId = job.id ?? pushSendJobId(job.data.sends);
           for (const s of job.data.sends)
             void this.repo
-              .fail(s.notificationId, s.attempt, `send job failed: ${error.message}`)
+              .failOfJob(s.notificationId, s.attempt, jobId, `send job failed: ${error.message}`)
               .catch(() => undefined);
+        }
       });
       worker.on('error', (error) =>
         getLogger().error({ err: error.message, provider: name }, 'push send worker error'),
