@@ -356,6 +356,7 @@ notifier:
   pushMaxAttempts: PUSH_MAX_ATTEMPTS
   pushRetryBaseMs: PUSH_RETRY_BASE_MS
   pushTimeoutMs: PUSH_TIMEOUT_MS
+  pushRecoveryAfterMs: PUSH_RECOVERY_AFTER_MS
   pushTtlSeconds: PUSH_TTL_SECONDS
   pushDispatchIntervalMs: PUSH_DISPATCH_INTERVAL_MS
   pushDispatchBatchSize: PUSH_DISPATCH_BATCH_SIZE

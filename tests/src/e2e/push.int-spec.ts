@@ -602,4 +602,51 @@ describe('device push', { timeout: 10 * 60_000 }, () => {
         new RegExp(`^bible_queue_depth\\{queue="${queue}",state="waiting"[^}]*\\} \\d+$`, 'm'),
       );
   });
+  it('the recovery pass sends what lost its job or kept a dead job’s claim', async () => {
+    // A retry committed without its job (a crash between the two), and a first attempt claimed by
+    // a batch job no longer in Redis: neither has a job that would ever send it.
+    const user = 'push-e2e-lost';
+    const tokens = [fcmToken(), fcmToken()];
+    const { rows } = await db.query<{ id: string }>(
+      `WITH t AS (
+         INSERT INTO push_tokens (user_id, token, platform)
+         SELECT $1, unnest($2::text[]), 'android' RETURNING id, token
+       )
+       INSERT INTO notifications
+              (user_id, type, title, body, push_token_id, provider, attempts, send_job, created_at)
+       SELECT $1, 'package.ready', 'Download ready', 'Lost?', t.id, 'fcm',
+              CASE WHEN t.token = $2[1] THEN 1 ELSE 0 END,
+              CASE WHEN t.token = $2[1] THEN NULL ELSE 'psb-gone' END,
+              now() - interval '1 minute'
+         FROM t
+       RETURNING id`,
+      [user, tokens],
+    );
+    assert.equal(rows.length, 2);
+    await notifier.stop('SIGTERM');
+    notifier = await startService('notifier', { ...pushEnv, PUSH_RECOVERY_AFTER_MS: '1000' });
+    const sent = await eventually(async () => {
+      const { rows: done } = await db.query<{ n: string }>(
+        `SELECT count(*) AS n FROM notifications WHERE user_id = $1 AND status = 'sent'`,
+        [user],
+      );
+      return Number(done[0].n) === 2 ? true : undefined;
+    }, 30_000);
+    assert.ok(sent);
+    await new Promise((r) => setTimeout(r, 1_500)); // another pass finds nothing to re-send
+    for (const token of tokens)
+      assert.equal(
+        fcm.requests.filter((r) => r.token === token && r.status === 200).length,
+        1,
+        'each device received its notification once',
+      );
+    const { rows: settled } = await db.query<{ attempts: number; send_job: string | null }>(
+      `SELECT attempts, send_job FROM notifications WHERE user_id = $1 ORDER BY attempts DESC`,
+      [user],
+    );
+    assert.deepEqual(settled, [
+      { attempts: 2, send_job: null },
+      { attempts: 1, send_job: null },
+    ]);
+  });
 });

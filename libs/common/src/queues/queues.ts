@@ -123,8 +123,11 @@ export interface MaintenanceJob {
 }
 
 export interface NotifierMaintenanceJob {
-  /** Delete dispatched events past retention; re-add the jobs of overdue webhook deliveries. */
-  task: 'prune-events' | 'recover-webhook-jobs';
+  /**
+   * Delete dispatched events past retention; re-add the jobs of overdue webhook deliveries and
+   * of overdue push notifications.
+   */
+  task: 'prune-events' | 'recover-webhook-jobs' | 'recover-push-sends';
 }
 
 export interface GatewayMaintenanceJob {

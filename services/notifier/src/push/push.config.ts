@@ -56,6 +56,15 @@ export const pushEnv = {
   /** Retry delay before attempt n+1 without Retry-After: base × 4^(n-1), at most 1 h. */
   PUSH_RETRY_BASE_MS: z.coerce.number().int().min(10).default(5_000),
   PUSH_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
+  /**
+   * A pending notification overdue this long whose send job is not waiting, delayed or running
+   * (lost between a commit and its job add, or its claim outlived the job) is sent again.
+   */
+  PUSH_RECOVERY_AFTER_MS: z.coerce
+    .number()
+    .int()
+    .min(1_000)
+    .default(5 * 60_000),
   /** How long providers keep an undelivered message (FCM ttl, apns-expiration, Web Push TTL). */
   PUSH_TTL_SECONDS: z.coerce
     .number()

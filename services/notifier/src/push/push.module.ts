@@ -16,5 +16,6 @@ import { SendWorker } from './send.worker';
     FanoutWorker,
     SendWorker,
   ],
+  exports: [PushQueues],
 })
 export class PushModule {}
