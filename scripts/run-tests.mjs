@@ -114,7 +114,13 @@ async function clearTestPrefix(env) {
 async function prepareLane(base, lane) {
   const databaseUrl = base[`TEST_LANE${lane}_DATABASE_URL`];
   if (!databaseUrl) return undefined;
-  const overrides = { TEST_DATABASE_URL: databaseUrl, S3_BUCKET: `${base.S3_BUCKET}-lane${lane}` };
+  const overrides = {
+    TEST_DATABASE_URL: databaseUrl,
+    S3_BUCKET: `${base.S3_BUCKET}-lane${lane}`,
+    // The sync suites flush a Redis database of their own (tests/src/e2e/sync-harness.ts, 13 by
+    // default): one per lane, or one lane's flush wipes the other's schedulers.
+    SYNC_TEST_REDIS_DB: String(13 - lane),
+  };
   const { createS3Client } = require(join(root, 'libs/storage/dist/index.js'));
   const { ensureBucket } = require(join(root, 'scripts/dist/seed/object-store.js'));
   const s3 = createS3Client({ ...base, S3_FORCE_PATH_STYLE: true }, 2);

@@ -50,6 +50,7 @@ export async function startSyncStack(overrides: Record<string, string> = {}): Pr
   await ds.destroy();
 
   const base = testEnv();
+  // Flushed below: scripts/run-tests.mjs gives each integration lane its own index.
   const redisUrl = privateRedisUrl(base.REDIS_URL, Number(process.env.SYNC_TEST_REDIS_DB ?? 13));
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: 3 });
   await redis.flushdb();
