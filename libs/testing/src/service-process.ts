@@ -37,6 +37,32 @@ export interface RunningService {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
+const running = new Set<ChildProcess>();
+let reaping = false;
+
+/**
+ * Services die with the test process that started them, also when it is stopped (Ctrl-C, a lane
+ * of scripts/run-tests.mjs stopped): otherwise they keep their ports and database connections.
+ */
+function reapOnExit(child: ChildProcess): void {
+  running.add(child);
+  child.once('exit', () => running.delete(child));
+  if (reaping) return;
+  reaping = true;
+  const killAll = () => {
+    for (const c of running) c.kill('SIGKILL');
+  };
+  process.once('exit', killAll);
+  for (const [signal, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const)
+    process.once(signal, () => {
+      killAll();
+      process.exit(code);
+    });
+}
+
 /** Spawns a built service (`services/<name>/dist/main.js`) as a real process. */
 export function spawnService(
   name: ServiceName,
@@ -48,6 +74,7 @@ export function spawnService(
     env: { ...env, [portVariable[name]]: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  reapOnExit(child);
   let output = '';
   const append = (chunk: Buffer) => {
     output += chunk.toString();
