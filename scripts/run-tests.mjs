@@ -89,16 +89,16 @@ function stackEnv(overrides = {}) {
  * the test database's Redis prefix (waiting jobs, an hour of downloads from 127.0.0.1) would
  * change what the suites see. Only this database's prefix and the ones derived from it.
  */
-async function clearTestPrefix(env, patterns = [`${env.QUEUE_PREFIX}:*`, `${env.QUEUE_PREFIX}-*`]) {
+async function clearTestPrefix(env, quiet = false) {
   const { Redis } = require('ioredis');
   const redis = new Redis(env.REDIS_URL, { maxRetriesPerRequest: 1, lazyConnect: true });
   try {
     await redis.connect();
     let removed = 0;
-    for (const match of patterns)
+    for (const match of [`${env.QUEUE_PREFIX}:*`, `${env.QUEUE_PREFIX}-*`])
       for await (const keys of redis.scanStream({ match, count: 1000 }))
         if (keys.length > 0) removed += await redis.unlink(...keys);
-    if (removed > 0 && !patterns.some((p) => p.includes(':rl:')))
+    if (removed > 0 && !quiet)
       console.log(`cleared ${removed} Redis keys left under ${env.QUEUE_PREFIX}`);
   } catch (error) {
     console.error(`could not clear ${env.QUEUE_PREFIX} in Redis: ${error.message}`);
@@ -172,11 +172,11 @@ async function runLanes(files, laneEnvs) {
       const name = relative(root, file);
       const tap = join(scratch, `${name.replaceAll('/', '_')}.tap`);
       const t0 = Date.now();
-      // Each file starts with empty rate-limit windows: the hour of downloads from 127.0.0.1
-      // that the files before it in this lane used would otherwise depend on the order.
+      // Each file starts from the empty Redis prefix a run starts from: the queues, schedulers
+      // and rate-limit windows (an hour of downloads from 127.0.0.1) the files before it in this
+      // lane left would otherwise make a suite depend on the order.
       const laneEnv = stackEnv(laneEnvs[n]);
-      const prefix = laneEnv?.QUEUE_PREFIX;
-      if (laneEnv) await clearTestPrefix(laneEnv, [`${prefix}:rl:*`, `${prefix}-*:rl:*`]);
+      if (laneEnv) await clearTestPrefix(laneEnv, true);
       console.log(`▷ lane ${n}: ${name}`);
       const child = spawn(
         process.execPath,

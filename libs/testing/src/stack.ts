@@ -23,6 +23,8 @@ export function testEnv(
   const stack = {
     ...readEnvFile(join(repoRoot, '.stack', 'stack.env')),
     ...pickDefined(process.env),
+    // Another test database (an integration lane's) brings its own Redis prefix below.
+    ...pickDefined({ TEST_DATABASE_URL: overrides.TEST_DATABASE_URL }),
   };
   if (!stack.TEST_DATABASE_URL) {
     throw new Error(
