@@ -6051,7 +6051,7 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description Events `progress`, then `completed` or `failed`; each event's data is the job status (JSON) */
+      /** @description Events `progress`, then `completed` or `failed`; each event's data is the job status (JSON). A stream still open after SSE_MAX_STREAM_SECONDS (default 300 s) ends without a terminal event: reconnect with Last-Event-ID, which loses nothing */
       200: {
         headers: {
           [name: string]: unknown;

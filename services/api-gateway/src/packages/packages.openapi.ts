@@ -75,7 +75,7 @@ route('GET /v1/packages/jobs/{jobId}/events', {
   responses: {
     200: {
       description:
-        "Events `progress`, then `completed` or `failed`; each event's data is the job status (JSON)",
+        "Events `progress`, then `completed` or `failed`; each event's data is the job status (JSON). A stream still open after SSE_MAX_STREAM_SECONDS (default 300 s) ends without a terminal event: reconnect with Last-Event-ID, which loses nothing",
       contentType: 'text/event-stream',
       schema: z.object({
         id: z.string().describe('Event sequence number, for Last-Event-ID'),
