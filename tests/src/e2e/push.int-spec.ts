@@ -604,9 +604,33 @@ describe('device push', { timeout: 10 * 60_000 }, () => {
   });
   it('the recovery pass sends what lost its job or kept a dead job’s claim', async () => {
     // A retry committed without its job (a crash between the two), and a first attempt claimed by
-    // a batch job no longer in Redis: neither has a job that would ever send it.
+    // a batch job no longer in Redis: neither has a job that would ever send it. A third is
+    // claimed by a job still waiting in Redis (delayed): that job sends it, recovery must not.
     const user = 'push-e2e-lost';
     const tokens = [fcmToken(), fcmToken()];
+    const heldToken = fcmToken();
+    const { rows: held } = await db.query<{ id: string }>(
+      `WITH t AS (
+         INSERT INTO push_tokens (user_id, token, platform) VALUES ('push-e2e-held', $1, 'android')
+         RETURNING id
+       )
+       INSERT INTO notifications
+              (user_id, type, title, body, push_token_id, provider, send_job, created_at)
+       SELECT 'push-e2e-held', 'package.ready', 'Download ready', 'Held', t.id, 'fcm',
+              'psb-alive', now() - interval '1 minute'
+         FROM t
+       RETURNING id`,
+      [heldToken],
+    );
+    const fcmQueue = new Queue<PushSendJob>(QueueName.PushFcm, {
+      prefix: env.QUEUE_PREFIX,
+      connection: { url: env.REDIS_URL },
+    });
+    await fcmQueue.add(
+      'send',
+      { sends: [{ notificationId: held[0].id, attempt: 1 }] },
+      { jobId: 'psb-alive', delay: 3_600_000 },
+    );
     const { rows } = await db.query<{ id: string }>(
       `WITH t AS (
          INSERT INTO push_tokens (user_id, token, platform)
@@ -648,5 +672,16 @@ describe('device push', { timeout: 10 * 60_000 }, () => {
       { attempts: 2, send_job: null },
       { attempts: 1, send_job: null },
     ]);
+    try {
+      const { rows: kept } = await db.query<{ status: string; send_job: string | null }>(
+        `SELECT status, send_job FROM notifications WHERE id = $1`,
+        [held[0].id],
+      );
+      assert.deepEqual(kept, [{ status: 'pending', send_job: 'psb-alive' }], 'left to its job');
+      assert.equal(fcm.requests.filter((r) => r.token === heldToken).length, 0);
+    } finally {
+      await (await fcmQueue.getJob('psb-alive'))?.remove();
+      await fcmQueue.close();
+    }
   });
 });

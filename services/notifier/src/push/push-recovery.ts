@@ -46,6 +46,8 @@ export async function recoverPushSends(
     `SELECT id, provider, attempts, send_job
        FROM notifications
       WHERE status = 'pending' AND provider IS NOT NULL
+        -- implied by the next line (not_before is never before created_at); it lets the
+        -- (status, created_at) index find the candidates
         AND created_at < now() - $1::float8 * interval '1 millisecond'
         AND coalesce(not_before, created_at) < now() - $1::float8 * interval '1 millisecond'
         AND (attempts > 0 OR send_job IS NOT NULL OR not_before IS NOT NULL)
